@@ -1,0 +1,39 @@
+with source as (
+
+    select * from {{ source('salesforce', 'lead') }}
+
+),
+
+renamed as (
+
+    select
+        id as lead_id,
+        nullif(trim(first_name), '') as first_name,
+        nullif(trim(last_name), '') as last_name,
+        nullif(trim(company), '') as company,
+        lower(nullif(trim(email), '')) as email,
+        nullif(trim(phone), '') as phone,
+        nullif(trim(title), '') as title,
+        nullif(trim(industry), '') as industry,
+        nullif(trim(lead_source), '') as lead_source,
+        status,
+        rating,
+        cast(number_of_employees as integer) as number_of_employees,
+        cast(annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
+        owner_id,
+        upper(nullif(trim(country), '')) as country,
+        nullif(trim(state), '') as state,
+        nullif(trim(postal_code), '') as postal_code,
+        coalesce(is_converted, false) as is_converted,
+        coalesce(has_opted_out_of_email, false) as has_opted_out_of_email,
+        coalesce(do_not_call, false) as do_not_call,
+        coalesce(is_deleted, false) as is_deleted,
+        created_date as created_at,
+        last_modified_date as last_modified_at,
+        system_modstamp as system_modstamp_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,198 @@
+"""The warehouse switch: one URL decides where dlt, dbt, the checks and reverse ETL read and write.
+
+`LEADLOOP_WAREHOUSE_URL` defaults to an embedded DuckDB file so a fresh clone runs with no setup;
+a `postgresql://` URL moves every layer to Postgres. Nothing else in the project parses the URL,
+so the layers cannot disagree about where the data lives. This module stays free of Dagster so
+that `reverse_etl`, `expectations` and the sandbox tests can use it directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
+
+
+class WarehouseConfigError(ValueError):
+    """The warehouse URL cannot be used; the message says what to set instead."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A parsed warehouse URL with the connection details each tool needs."""
+
+    kind: str  # "duckdb" or "postgres"
+    path: Path | None = None  # duckdb only, absolute
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    database: str = ""
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_url(cls, url: str) -> Warehouse:
+        url = url.strip()
+        scheme, _, rest = url.partition("://")
+        if not rest:
+            raise WarehouseConfigError(
+                f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r} is not a URL: use "
+                f"'{DEFAULT_WAREHOUSE_URL}' or 'postgresql://user@host:5432/dbname'."
+            )
+        scheme = scheme.lower()
+        if scheme == "duckdb":
+            # SQLAlchemy convention: duckdb:///rel/path is relative, duckdb:////abs/path absolute.
+            raw = rest[1:] if rest.startswith("/") else rest
+            if not raw:
+                raise WarehouseConfigError("LEADLOOP_WAREHOUSE_URL 'duckdb:///' needs a file path.")
+            path = Path(raw)
+            if not path.is_absolute():
+                path = Path.cwd() / path
+            return cls(kind="duckdb", path=path.resolve())
+        if scheme in {"postgresql", "postgres", "postgresql+psycopg2"}:
+            parts = urlsplit("postgresql://" + rest)
+            database = parts.path.lstrip("/")
+            if not parts.hostname or not database:
+                raise WarehouseConfigError(
+                    f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r} needs a host and a database name, "
+                    "e.g. 'postgresql://postgres@127.0.0.1:5432/leadloop'."
+                )
+            return cls(
+                kind="postgres",
+                host=parts.hostname,
+                port=parts.port or 5432,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                database=database,
+            )
+        raise WarehouseConfigError(
+            f"LEADLOOP_WAREHOUSE_URL scheme {scheme!r} is not supported: use 'duckdb:///path' or "
+            "'postgresql://user@host:port/db'."
+        )
+
+    @classmethod
+    def from_env(cls) -> Warehouse:
+        return cls.from_url(os.environ.get("LEADLOOP_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL)
+
+    # ------------------------------------------------------------------ derived settings
+    @property
+    def is_duckdb(self) -> bool:
+        return self.kind == "duckdb"
+
+    @property
+    def display(self) -> str:
+        """A description safe for logs and metadata: never contains the password."""
+        if self.is_duckdb:
+            return f"duckdb:{self.path}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.is_duckdb:
+            return f"duckdb:///{self.path}"
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg2://{auth}@{self.host}:{self.port}/{self.database}"
+
+    def dlt_destination(self) -> Any:
+        """The dlt destination object for this warehouse."""
+        import dlt
+
+        if self.is_duckdb:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return dlt.destinations.duckdb(str(self.path))
+        return dlt.destinations.postgres(self.sqlalchemy_url.replace("+psycopg2", ""))
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by `dbt_project/profiles.yml`."""
+        env = {"LEADLOOP_DBT_TARGET": self.kind}
+        if self.is_duckdb:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            env["LEADLOOP_DUCKDB_PATH"] = str(self.path)
+        else:
+            env.update(
+                LEADLOOP_PG_HOST=self.host,
+                LEADLOOP_PG_PORT=str(self.port),
+                LEADLOOP_PG_USER=self.user,
+                LEADLOOP_PG_PASSWORD=self.password,
+                LEADLOOP_PG_DATABASE=self.database,
+            )
+        return env
+
+    # ------------------------------------------------------------------ connections
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A DB-API connection, closed on exit.
+
+        Connections are short-lived on purpose: DuckDB allows one writing process per file, and
+        dbt runs in a subprocess, so nothing may hold the file open between steps.
+        """
+        if self.is_duckdb:
+            import duckdb
+
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = duckdb.connect(str(self.path))
+        else:
+            import psycopg2
+
+            try:
+                conn = psycopg2.connect(
+                    host=self.host,
+                    port=self.port,
+                    user=self.user,
+                    password=self.password or None,
+                    dbname=self.database,
+                    connect_timeout=5,
+                )
+            except psycopg2.OperationalError as exc:
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise WarehouseConfigError(
+                    f"cannot connect to the warehouse {self.display}: {first_line}"
+                ) from None
+        try:
+            yield conn
+            conn.commit()
+        finally:
+            conn.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            cur = conn.cursor()
+            cur.execute(self._params(sql), params or [])
+            return cur.fetchall() if cur.description else []
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query and return a pandas DataFrame."""
+        import pandas as pd
+
+        with self.connect() as conn:
+            cur = conn.cursor()
+            cur.execute(self._params(sql), params or [])
+            columns = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        rows = self.query(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        return bool(rows and rows[0][0])
+
+    def _params(self, sql: str) -> str:
+        """Queries are written with `?` placeholders; psycopg2 wants `%s`."""
+        return sql if self.is_duckdb else sql.replace("%", "%%").replace("?", "%s")
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
