@@ -93,6 +93,13 @@ class Warehouse:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
 
     @property
+    def url(self) -> str:
+        """The URL in Leadloop's own form (contains the password: never log it)."""
+        if self.is_duckdb:
+            return f"duckdb:///{self.path}"
+        return self.sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.is_duckdb:
             return f"duckdb:///{self.path}"
@@ -154,9 +161,7 @@ class Warehouse:
                 )
             except psycopg2.OperationalError as exc:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise WarehouseConfigError(
-                    f"cannot connect to the warehouse {self.display}: {first_line}"
-                ) from None
+                raise WarehouseConfigError(f"cannot connect to the warehouse {self.display}: {first_line}") from None
         try:
             yield conn
             conn.commit()
@@ -166,7 +171,7 @@ class Warehouse:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
             cur = conn.cursor()
-            cur.execute(self._params(sql), params or [])
+            cur.execute(self.adapt_sql(sql), params or [])
             return cur.fetchall() if cur.description else []
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -175,7 +180,7 @@ class Warehouse:
 
         with self.connect() as conn:
             cur = conn.cursor()
-            cur.execute(self._params(sql), params or [])
+            cur.execute(self.adapt_sql(sql), params or [])
             columns = [d[0] for d in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=columns)
 
@@ -186,7 +191,7 @@ class Warehouse:
         )
         return bool(rows and rows[0][0])
 
-    def _params(self, sql: str) -> str:
+    def adapt_sql(self, sql: str) -> str:
         """Queries are written with `?` placeholders; psycopg2 wants `%s`."""
         return sql if self.is_duckdb else sql.replace("%", "%%").replace("?", "%s")
 

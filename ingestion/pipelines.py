@@ -1,0 +1,42 @@
+"""The dlt pipeline factory: every source loads into `bronze_<source>` of the configured warehouse."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import dlt
+
+from orchestration.warehouse import Warehouse
+
+# dlt phones home by default; a pipeline that runs in CI or on a closed network should not.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+def bronze_dataset(source_name: str) -> str:
+    return f"bronze_{source_name}"
+
+
+def pipelines_dir(warehouse: Warehouse) -> Path:
+    """Local dlt working state, one folder per warehouse.
+
+    The state that matters (incremental cursors) is restored from the destination on every
+    run; keeping the scratch folders apart stops a DuckDB run and a Postgres run, or two test
+    databases, from reading each other's pending packages.
+    """
+    if warehouse.is_duckdb:
+        assert warehouse.path is not None
+        return warehouse.path.parent / ".dlt" / warehouse.path.stem
+    data_dir = Path(os.environ.get("LEADLOOP_DATA_DIR", "data")).resolve()
+    key = hashlib.sha1(warehouse.display.encode()).hexdigest()[:12]
+    return data_dir / ".dlt" / f"{warehouse.database}-{key}"
+
+
+def make_pipeline(source_name: str, warehouse: Warehouse) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"leadloop_{source_name}",
+        destination=warehouse.dlt_destination(),
+        dataset_name=bronze_dataset(source_name),
+        pipelines_dir=str(pipelines_dir(warehouse)),
+    )

@@ -1,0 +1,69 @@
+"""Silver and gold: the dbt project as Dagster assets, its tests as asset checks.
+
+Keys are `<schema>/<model>` (silver/…, gold/…), and dbt sources map to the bronze asset keys
+(`bronze_<source>/<table>`), so the graph is one connected lineage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from orchestration.resources import WarehouseResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """Writes `target/manifest.json` with `dbt parse` when it is missing (or always, with force).
+
+    `dagster dev` re-parses through `prepare_if_dev`; the CLI and tests call this so a fresh
+    clone loads without a manual dbt step.
+    """
+    dbt_project.prepare_if_dev()
+    if force or not dbt_project.manifest_path.exists():
+        DbtCliResource(project_dir=dbt_project).cli(["parse", "--quiet"], target_path=Path("target")).wait()
+    return dbt_project.manifest_path
+
+
+class LeadloopDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([f"bronze_{dbt_resource_props['source_name']}", dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or "silver"
+        return AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("config", {}).get("schema") or "silver"
+
+
+def build_dbt_assets():
+    prepare_manifest()
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=LeadloopDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+        pool="warehouse",
+    )
+    def leadloop_dbt(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        # dagster-dbt hands os.environ to the dbt subprocess; profiles.yml reads these.
+        os.environ.update(warehouse.get().dbt_env())
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return leadloop_dbt

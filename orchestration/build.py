@@ -1,0 +1,54 @@
+"""Assembles the Dagster definitions for one warehouse.
+
+`definitions.py` calls this with the warehouse from the environment; tests call it with a
+throwaway warehouse and a sandbox-backed Salesforce resource.
+"""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from orchestration.assets.bronze import build_salesforce_assets
+from orchestration.assets.dbt import build_dbt_assets, dbt_project
+from orchestration.assets.syncs import build_sync_assets
+from orchestration.checks.contracts import build_contract_checks
+from orchestration.resources import SalesforceResource, WarehouseResource
+from orchestration.warehouse import Warehouse
+
+LEAD_LOOP_JOB = "lead_loop"
+
+
+def build_definitions(
+    warehouse: Warehouse,
+    *,
+    warehouse_resource: WarehouseResource | None = None,
+    salesforce: SalesforceResource | None = None,
+) -> Definitions:
+    lead_loop = define_asset_job(
+        LEAD_LOOP_JOB,
+        selection=AssetSelection.all(),
+        description="Load every source, build silver and gold, check the contracts, sync the CRMs.",
+    )
+    return Definitions(
+        assets=[build_salesforce_assets(warehouse), build_dbt_assets(), *build_sync_assets()],
+        asset_checks=build_contract_checks(),
+        jobs=[lead_loop],
+        schedules=[ScheduleDefinition(job=lead_loop, cron_schedule="0 6 * * *", name="lead_loop_daily")],
+        resources={
+            "warehouse": warehouse_resource or WarehouseResource(url=warehouse.url),
+            "salesforce": salesforce or SalesforceResource.from_env(),
+            "dlt": DagsterDltResource(),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        },
+        # DuckDB allows one writing process per file: run every step in one process there.
+        executor=in_process_executor if warehouse.is_duckdb else multiprocess_executor,
+    )

@@ -1,0 +1,146 @@
+"""The `leadloop` command: generate the world, serve the sandbox, run the loop, run dbt.
+
+Known operational errors (bad warehouse URL, unreachable CRM, a failed step) print one line
+and exit non-zero; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ingestion.salesforce import SourceUnavailableError
+from orchestration.warehouse import Warehouse, WarehouseConfigError
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("LEADLOOP_DATA_DIR", "data"),
+    show_default="$LEADLOOP_DATA_DIR or data",
+    help="Where the world, the sandbox state and the embedded warehouse live.",
+)
+
+
+@click.group()
+def cli() -> None:
+    """Leadloop: leads from every source, scored, and pushed back into the CRMs."""
+
+
+@cli.command()
+@click.option("--leads", default=1000, show_default=True, help="Number of leads in the world.")
+@click.option("--seed", default=42, show_default=True, help="Same seed, same world.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/world"), show_default=True)
+def generate(leads: int, seed: int, out: Path) -> None:
+    """Generate a deterministic world (sandbox CRM data plus ground truth)."""
+    from sandbox.generator import generate_world
+
+    summary = generate_world(out, leads=leads, seed=seed)
+    click.echo(f"generated {summary.get('leads', leads)} leads into {out} (seed {seed})")
+
+
+@cli.command()
+@DATA_DIR_OPTION
+@click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
+@click.option("--leads", default=1000, show_default=True, help="World size if no world exists yet.")
+@click.option("--seed", default=42, show_default=True)
+def sandbox(data_dir: Path, port: int, leads: int, seed: int) -> None:
+    """Serve the sandbox CRMs until interrupted (state persists under DATA_DIR/world)."""
+    stop = threading.Event()
+    with _running_sandbox(data_dir, port, leads, seed) as running:
+        click.echo(f"Salesforce sandbox at {running.instance_url} (CA {running.ca_path}); Ctrl-C to stop")
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+@cli.command()
+@DATA_DIR_OPTION
+@click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
+def dev(data_dir: Path, port: int) -> None:
+    """The sandbox plus `dagster dev -w workspace.yaml`, stopped together."""
+    with _running_sandbox(data_dir, port, 1000, 42) as running:
+        click.echo(f"Salesforce sandbox at {running.instance_url}")
+        env = {**os.environ, "LEADLOOP_DATA_DIR": str(data_dir.resolve())}
+        env.setdefault("DAGSTER_HOME", str((data_dir / "dagster_home").resolve()))
+        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        dagster = Path(sys.executable).with_name("dagster")
+        raise SystemExit(subprocess.call([str(dagster), "dev", "-w", "workspace.yaml"], env=env))
+
+
+@cli.command()
+@DATA_DIR_OPTION
+@click.option("--leads", default=1000, show_default=True, help="World size on first run (or with --fresh).")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
+def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+    """Run the whole lead loop once on the local sandbox and print a summary."""
+    from orchestration.demo import run_demo
+
+    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh)
+    click.echo("Leadloop demo: done")
+    for line in summary.lines():
+        click.echo(f"  {line}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt(args: tuple[str, ...]) -> None:
+    """Run dbt against the configured warehouse, e.g. `leadloop dbt build`."""
+    from orchestration.assets.dbt import DBT_PROJECT_DIR
+
+    env = {**os.environ, **Warehouse.from_env().dbt_env()}
+    executable = Path(sys.executable).with_name("dbt")
+    command = [
+        str(executable),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+    ]
+    raise SystemExit(subprocess.call(command, env=env))
+
+
+@contextmanager
+def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int) -> Iterator[Any]:
+    """Starts the sandbox on the world in DATA_DIR and advertises it in endpoints.json meanwhile."""
+    from sandbox.endpoints import write_endpoints
+    from sandbox.generator import generate_world
+    from sandbox.salesforce.server import SalesforceSandbox
+
+    world = data_dir / "world"
+    if not (world / "salesforce.sqlite").exists():
+        generate_world(world, leads=leads, seed=seed)
+    with SalesforceSandbox(world, port=port) as running:
+        endpoints = write_endpoints(
+            data_dir,
+            salesforce={
+                "instance_url": running.instance_url,
+                "ca_path": str(running.ca_path),
+                "token": running.token,
+            },
+        )
+        try:
+            yield running
+        finally:
+            # A stale file would send the next run to a dead port.
+            Path(endpoints).unlink(missing_ok=True)
+
+
+def main() -> None:
+    from orchestration.demo import LoopFailedError
+
+    try:
+        cli(standalone_mode=True)
+    except (WarehouseConfigError, SourceUnavailableError, LoopFailedError) as exc:
+        click.echo(f"leadloop: error: {exc}", err=True)
+        raise SystemExit(2) from None

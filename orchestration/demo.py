@@ -1,0 +1,110 @@
+"""The README's first command: the whole lead loop once, in-process, against the local sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance
+
+from orchestration.assets.dbt import prepare_manifest
+from orchestration.build import LEAD_LOOP_JOB, build_definitions
+from orchestration.resources import SalesforceResource, WarehouseResource
+from orchestration.warehouse import Warehouse
+
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class LoopFailedError(RuntimeError):
+    """A step of the lead loop failed; the message names the step and the first error line."""
+
+
+@dataclass
+class LoopSummary:
+    warehouse: str
+    leads_in_bronze: int
+    leads_scored: int
+    grades: dict[str, int]
+    syncs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        grades = ", ".join(f"{g}={n}" for g, n in sorted(self.grades.items())) or "none"
+        out = [
+            f"warehouse        {self.warehouse}",
+            f"leads loaded     {self.leads_in_bronze} in bronze_salesforce.lead",
+            f"leads scored     {self.leads_scored} in gold.lead_scores (grades: {grades})",
+        ]
+        for name, meta in self.syncs.items():
+            out.append(
+                f"synced           {name}: {meta.get('sent', 0)} sent, {meta.get('succeeded', 0)} confirmed, "
+                f"{meta.get('failed', 0)} rejected, {meta.get('unchanged', 0)} unchanged"
+            )
+        return out
+
+
+def run_lead_loop(
+    warehouse: Warehouse,
+    salesforce: SalesforceResource,
+    *,
+    warehouse_resource: WarehouseResource | None = None,
+    instance: DagsterInstance | None = None,
+) -> LoopSummary:
+    """Materializes every asset and check of the lead loop job once; raises LoopFailedError."""
+    prepare_manifest()
+    defs = build_definitions(warehouse, warehouse_resource=warehouse_resource, salesforce=salesforce)
+    job = defs.resolve_job_def(LEAD_LOOP_JOB)
+    result = job.execute_in_process(
+        run_config=QUIET_RUN_CONFIG, instance=instance or DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    if not result.success:
+        raise LoopFailedError(_first_failure(result))
+    syncs: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.asset_materialization
+        if materialization and materialization.asset_key.path[0] == "reverse_etl":
+            syncs[materialization.asset_key.path[-1]] = {
+                k: getattr(v, "value", v) for k, v in materialization.metadata.items()
+            }
+    return summarize(warehouse, syncs)
+
+
+def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSummary:
+    bronze = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
+    grades = dict(warehouse.query("select grade, count(*) from gold.lead_scores group by grade"))
+    return LoopSummary(
+        warehouse=warehouse.display,
+        leads_in_bronze=int(bronze),
+        leads_scored=int(sum(grades.values())),
+        grades={str(k): int(v) for k, v in grades.items()},
+        syncs=syncs,
+    )
+
+
+def _first_failure(result: Any) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = (error.message if error else "unknown error").strip().splitlines()
+            return f"step {event.step_key} failed: {message[0] if message else 'unknown error'}"
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+    return "the run failed"
+
+
+def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> LoopSummary:
+    """Generates the world if needed, serves it from the sandbox, and runs the loop against it."""
+    from sandbox.generator import generate_world
+    from sandbox.salesforce.server import SalesforceSandbox
+
+    warehouse = Warehouse.from_env()
+    world = data_dir / "world"
+    if fresh or not (world / "salesforce.sqlite").exists():
+        generate_world(world, leads=leads, seed=seed)
+    with SalesforceSandbox(world) as sandbox:
+        salesforce = SalesforceResource(
+            instance_url=sandbox.instance_url, access_token=sandbox.token, ca_bundle=str(sandbox.ca_path)
+        )
+        return run_lead_loop(warehouse, salesforce, warehouse_resource=WarehouseResource.from_env())

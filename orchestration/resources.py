@@ -1,0 +1,77 @@
+"""Dagster resources: the warehouse and the CRM connections.
+
+Credentials come only from environment variables (as Dagster `EnvVar`s, so the UI shows the
+variable's name, never its value). Without them, the Salesforce resource points at the local
+sandbox that `leadloop sandbox` advertises in `data/sandbox/endpoints.json`, and says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource, EnvVar
+from simple_salesforce import Salesforce
+
+from ingestion.crm_clients import salesforce_client
+from ingestion.salesforce import SourceUnavailableError
+from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
+
+logger = logging.getLogger("leadloop")
+
+
+class WarehouseResource(ConfigurableResource):
+    """Where every layer reads and writes; see `orchestration.warehouse`."""
+
+    url: str = DEFAULT_WAREHOUSE_URL
+
+    def get(self) -> Warehouse:
+        return Warehouse.from_url(self.url)
+
+    @classmethod
+    def from_env(cls) -> WarehouseResource:
+        if os.environ.get("LEADLOOP_WAREHOUSE_URL"):
+            # An EnvVar keeps a Postgres password out of the run config shown in the UI.
+            return cls(url=EnvVar("LEADLOOP_WAREHOUSE_URL"))
+        return cls()
+
+
+class SalesforceResource(ConfigurableResource):
+    """A Salesforce org, or the sandbox when no credentials are set."""
+
+    instance_url: str | None = None
+    access_token: str | None = None
+    ca_bundle: str | None = None
+    data_dir: str = "data"
+
+    @classmethod
+    def from_env(cls) -> SalesforceResource:
+        data_dir = os.environ.get("LEADLOOP_DATA_DIR", "data")
+        if os.environ.get("SALESFORCE_INSTANCE_URL") and os.environ.get("SALESFORCE_ACCESS_TOKEN"):
+            return cls(
+                instance_url=EnvVar("SALESFORCE_INSTANCE_URL"),
+                access_token=EnvVar("SALESFORCE_ACCESS_TOKEN"),
+                ca_bundle=os.environ.get("SALESFORCE_CA_BUNDLE"),
+                data_dir=data_dir,
+            )
+        return cls(data_dir=data_dir)
+
+    @property
+    def origin(self) -> str:
+        return "Salesforce" if self.access_token else "local sandbox"
+
+    def client(self) -> Salesforce:
+        if self.instance_url and self.access_token:
+            return salesforce_client(self.instance_url, self.access_token, self.ca_bundle)
+        from sandbox.endpoints import read_endpoints
+
+        endpoints = (read_endpoints(Path(self.data_dir)) or {}).get("salesforce")
+        if not endpoints:
+            raise SourceUnavailableError(
+                "no SALESFORCE_INSTANCE_URL/SALESFORCE_ACCESS_TOKEN set and no sandbox running "
+                f"({Path(self.data_dir) / 'sandbox' / 'endpoints.json'} missing): "
+                "start one with `leadloop sandbox` or `make dev`"
+            )
+        logger.info("No Salesforce credentials set: using the local sandbox at %s", endpoints["instance_url"])
+        return salesforce_client(endpoints["instance_url"], endpoints["token"], endpoints.get("ca_path"))

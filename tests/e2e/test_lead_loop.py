@@ -1,0 +1,106 @@
+"""The whole lead loop, materialized in-process on each warehouse against the HTTPS sandbox,
+checked through the real simple-salesforce client."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration.demo import LoopFailedError, run_lead_loop
+from orchestration.resources import SalesforceResource
+
+pytestmark = pytest.mark.e2e
+
+SYNC = "lead_scores_to_salesforce"
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+@pytest.fixture
+def salesforce(salesforce_sandbox) -> SalesforceResource:
+    return SalesforceResource(
+        instance_url=salesforce_sandbox.instance_url,
+        access_token=salesforce_sandbox.token,
+        ca_bundle=str(salesforce_sandbox.ca_path),
+    )
+
+
+def gold_scores(warehouse) -> dict[str, tuple]:
+    rows = warehouse.query("select lead_id, score, grade, reasons, rules_matched from gold.lead_scores")
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def crm_scores(sf) -> dict[str, tuple]:
+    records = sf.query_all("SELECT Id, Lead_Score__c, Lead_Grade__c, Lead_Score_Reasons__c FROM Lead")["records"]
+    return {r["Id"]: (r["Lead_Score__c"], r["Lead_Grade__c"], r["Lead_Score_Reasons__c"]) for r in records}
+
+
+def writes_since(sandbox, request_id: int) -> list[dict]:
+    return [r for r in sandbox.request_log(since_id=request_id) if r["method"] in WRITE_METHODS]
+
+
+def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesforce_sandbox, sf, salesforce):
+    live_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]}
+
+    first = run_lead_loop(warehouse, salesforce)
+
+    gold = gold_scores(warehouse)
+    assert set(gold) == live_leads
+    assert first.leads_scored == len(live_leads)
+    assert first.syncs[SYNC]["succeeded"] == len(live_leads)
+    assert first.syncs[SYNC]["failed"] == 0
+    crm = crm_scores(sf)
+    for lead_id, (score, grade, reasons, _) in gold.items():
+        assert crm[lead_id] == (float(score), grade, reasons), lead_id
+    # Scores spread over the grades: the rules discriminate rather than give everyone one value.
+    assert len(first.grades) >= 3
+
+    mark = salesforce_sandbox.last_request_id()
+    second = run_lead_loop(warehouse, salesforce)
+
+    assert writes_since(salesforce_sandbox, mark) == []
+    assert second.syncs[SYNC]["sent"] == 0
+    assert gold_scores(warehouse) == gold
+
+
+def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox, sf, salesforce):
+    run_lead_loop(warehouse, salesforce)
+    before = gold_scores(warehouse)
+    leads = sf.query("SELECT Id, Title FROM Lead ORDER BY Id LIMIT 2")["records"]
+    promoted, deleted = leads[0]["Id"], leads[1]["Id"]
+    # A promotion to CEO at a large tech company must raise the score.
+    sf.Lead.update(promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"})
+    sf.Lead.delete(deleted)
+    bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
+    mark = salesforce_sandbox.last_request_id()
+
+    summary = run_lead_loop(warehouse, salesforce)
+
+    after = gold_scores(warehouse)
+    assert deleted not in after
+    assert after[promoted][0] > before[promoted][0]
+    assert {k: v for k, v in after.items() if k != promoted} == {
+        k: v for k, v in before.items() if k not in (promoted, deleted)
+    }
+    # The deletion is a soft-delete flag in bronze: no row lost, none added.
+    assert warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == bronze_rows
+    assert warehouse.query("select is_deleted from bronze_salesforce.lead where id = ?", [deleted]) == [(True,)]
+    assert summary.syncs[SYNC]["sent"] == 1
+    writes = writes_since(salesforce_sandbox, mark)
+    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 1)]
+    assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
+
+
+def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce):
+    """No live lead → an empty gold table: dbt's tests pass but the GX contract (≥ 1 row) fails,
+    and the blocking check must stop the sync before it sends anything."""
+    for record in sf.query_all("SELECT Id FROM Lead")["records"]:
+        sf.Lead.delete(record["Id"])
+    mark = salesforce_sandbox.last_request_id()
+
+    with pytest.raises(LoopFailedError, match="gx_lead_scores_contract"):
+        run_lead_loop(duckdb_warehouse, salesforce)
+
+    assert writes_since(salesforce_sandbox, mark) == []
+    assert (
+        not duckdb_warehouse.table_exists("reverse_etl", "sync_state")
+        or not duckdb_warehouse.query("select count(*) from reverse_etl.sync_state")[0][0]
+    )

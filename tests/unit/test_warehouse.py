@@ -1,0 +1,71 @@
+"""The warehouse switch: one URL, parsed once, for every layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse, WarehouseConfigError
+
+
+def test_default_is_an_embedded_duckdb_file_relative_to_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEADLOOP_WAREHOUSE_URL", raising=False)
+    warehouse = Warehouse.from_env()
+    assert warehouse.kind == "duckdb"
+    assert warehouse.path == (tmp_path / "data" / "warehouse.duckdb").resolve()
+    assert Warehouse.from_url(DEFAULT_WAREHOUSE_URL) == warehouse
+
+
+def test_four_slashes_mean_an_absolute_duckdb_path():
+    assert Warehouse.from_url("duckdb:////var/lib/leadloop/w.duckdb").path == Path("/var/lib/leadloop/w.duckdb")
+
+
+def test_postgres_url_feeds_every_tool_and_never_shows_the_password():
+    warehouse = Warehouse.from_url("postgresql://etl:s%40cret@db.internal:6543/leads")
+    assert (warehouse.host, warehouse.port, warehouse.user, warehouse.password, warehouse.database) == (
+        "db.internal",
+        6543,
+        "etl",
+        "s@cret",
+        "leads",
+    )
+    assert "s@cret" not in warehouse.display
+    assert warehouse.dbt_env()["LEADLOOP_DBT_TARGET"] == "postgres"
+    assert warehouse.dbt_env()["LEADLOOP_PG_PORT"] == "6543"
+    assert warehouse.sqlalchemy_url.startswith("postgresql+psycopg2://etl:s@cret@db.internal:6543/")
+    assert Warehouse.from_url(warehouse.url) == warehouse
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("snowflake://acct/db", "scheme 'snowflake' is not supported"),
+        ("warehouse.duckdb", "is not a URL"),
+        ("postgresql://user:hunter2@/nodb", "needs a host and a database"),
+    ],
+)
+def test_bad_urls_say_what_to_set_without_leaking_secrets(url, message):
+    with pytest.raises(WarehouseConfigError, match=message) as excinfo:
+        Warehouse.from_url(url)
+    assert "hunter2" not in str(excinfo.value)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_unreachable_postgres_is_one_line_naming_the_server_without_password():
+    warehouse = Warehouse.from_url("postgresql://etl:hunter2@127.0.0.1:1/leads")
+    with pytest.raises(
+        WarehouseConfigError, match=r"cannot connect to the warehouse postgresql://etl@127.0.0.1:1/leads"
+    ) as excinfo:
+        warehouse.query("select 1")
+    assert "hunter2" not in str(excinfo.value)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_queries_use_the_same_placeholders_on_both_warehouses(warehouse):
+    warehouse.query("create table t (k varchar, v integer)")
+    with warehouse.connect() as conn:
+        conn.cursor().executemany(warehouse.adapt_sql("insert into t values (?, ?)"), [("a", 1), ("b", 2)])
+    assert warehouse.query("select v from t where k = ?", ["b"]) == [(2,)]
+    assert warehouse.table_exists("public" if not warehouse.is_duckdb else "main", "t")
