@@ -24,8 +24,12 @@ def _pg_admin():
 
     admin = Warehouse.from_url(PG_ADMIN_URL)
     conn = psycopg2.connect(
-        host=admin.host, port=admin.port, user=admin.user, password=admin.password or None,
-        dbname=admin.database, connect_timeout=3,
+        host=admin.host,
+        port=admin.port,
+        user=admin.user,
+        password=admin.password or None,
+        dbname=admin.database,
+        connect_timeout=3,
     )
     conn.autocommit = True
     return admin, conn
@@ -88,6 +92,4 @@ def sf(salesforce_sandbox):
     """The real simple-salesforce client, talking to the sandbox."""
     from ingestion.crm_clients import salesforce_client
 
-    return salesforce_client(
-        salesforce_sandbox.instance_url, salesforce_sandbox.token, salesforce_sandbox.ca_path
-    )
+    return salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.token, salesforce_sandbox.ca_path)
