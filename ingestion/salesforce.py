@@ -86,7 +86,7 @@ def _object_resource(client_factory: Callable[[], Salesforce] | None, sobject: s
                 page = client.query_more(page["nextRecordsUrl"], identifier_is_url=True, include_deleted=True)
         except requests.ConnectionError:
             raise SourceUnavailableError(
-                f"Salesforce not reachable at {client.sf_instance} ({where}): "
+                f"Salesforce not reachable at https://{client.sf_instance} ({where}): "
                 "start the sandbox with `leadloop sandbox` (or `make dev`), or set SALESFORCE_INSTANCE_URL "
                 "and SALESFORCE_ACCESS_TOKEN"
             ) from None

@@ -14,11 +14,10 @@ from dagster import (
     in_process_executor,
     multiprocess_executor,
 )
-from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from orchestration.assets.bronze import build_salesforce_assets
-from orchestration.assets.dbt import build_dbt_assets, dbt_project
+from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
 from orchestration.resources import SalesforceResource, WarehouseResource
@@ -47,7 +46,7 @@ def build_definitions(
             "warehouse": warehouse_resource or WarehouseResource(url=warehouse.url),
             "salesforce": salesforce or SalesforceResource.from_env(),
             "dlt": DagsterDltResource(),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": dbt_resource(),
         },
         # DuckDB allows one writing process per file: run every step in one process there.
         executor=in_process_executor if warehouse.is_duckdb else multiprocess_executor,

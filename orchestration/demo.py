@@ -61,8 +61,8 @@ def run_lead_loop(
         raise LoopFailedError(_first_failure(result))
     syncs: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization and materialization.asset_key.path[0] == "reverse_etl":
+        materialization = event.materialization
+        if materialization.asset_key.path[0] == "reverse_etl":
             syncs[materialization.asset_key.path[-1]] = {
                 k: getattr(v, "value", v) for k, v in materialization.metadata.items()
             }
@@ -84,14 +84,31 @@ def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSum
 def _first_failure(result: Any) -> str:
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
-            message = (error.message if error else "unknown error").strip().splitlines()
-            return f"step {event.step_key} failed: {message[0] if message else 'unknown error'}"
+            return f"step {event.step_key} failed: {_root_message(event.step_failure_data.error)}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
                 return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
     return "the run failed"
+
+
+# Errors whose message is already written for a person; dlt and Dagster wrap them in layers.
+_ACTIONABLE = {"SourceUnavailableError", "WarehouseConfigError", "DagsterAssetCheckFailedError"}
+
+
+def _root_message(error: Any) -> str:
+    """The most useful single line of a step's error chain."""
+    chain, node = [], error
+    while node is not None and len(chain) < 20:
+        chain.append(node)
+        node = node.cause or node.context
+    chosen = next((e for e in chain if e.cls_name in _ACTIONABLE), chain[-1] if chain else None)
+    if chosen is None:
+        return "unknown error"
+    lines = [line.strip() for line in chosen.message.strip().splitlines() if line.strip()]
+    text = lines[0] if lines else chosen.cls_name
+    prefix = f"{chosen.cls_name}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> LoopSummary:

@@ -4,8 +4,6 @@ The keys match what the dbt translator gives the dbt sources, so lineage runs un
 the CRM to the sync.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 

@@ -4,9 +4,8 @@ Keys are `<schema>/<model>` (silver/…, gold/…), and dbt sources map to the b
 (`bronze_<source>/<table>`), so the graph is one connected lineage.
 """
 
-from __future__ import annotations
-
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,14 @@ from orchestration.resources import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
+# The dbt installed beside this interpreter, so a venv works without being on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def prepare_manifest(force: bool = False) -> Path:
@@ -35,7 +41,7 @@ def prepare_manifest(force: bool = False) -> Path:
     """
     dbt_project.prepare_if_dev()
     if force or not dbt_project.manifest_path.exists():
-        DbtCliResource(project_dir=dbt_project).cli(["parse", "--quiet"], target_path=Path("target")).wait()
+        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
     return dbt_project.manifest_path
 
 

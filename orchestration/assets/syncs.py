@@ -1,13 +1,11 @@
 """Reverse ETL: one Dagster asset per sync spec in `reverse_etl/specs/`, downstream of its gold model."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, MaterializeResult, asset
+
+from orchestration.resources import SalesforceResource, WarehouseResource
 from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.spec import SyncSpec, all_specs
-
-from orchestration.resources import SalesforceResource, WarehouseResource
 
 
 class SyncConfig(Config):

@@ -5,8 +5,6 @@ instead of pushing wrong scores. A suite that could not run at all (missing tabl
 connection) fails the check's step with the error, rather than claiming the data is bad.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from dagster import (
@@ -18,8 +16,8 @@ from dagster import (
     Failure,
     asset_check,
 )
-from expectations.runner import validate_table
 
+from expectations.runner import validate_table
 from orchestration.resources import WarehouseResource
 
 

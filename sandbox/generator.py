@@ -1,0 +1,346 @@
+"""The world generator: a deterministic population of companies and people, seeded into the
+Salesforce sandbox, with the ground truth written beside it.
+
+Nothing in the pipeline may read `truth/`; tests and benchmarks use it to measure identity
+resolution and scoring against what really happened. No wall clock is read: the same seed
+gives byte-identical state.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sandbox.salesforce.schema import INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
+from sandbox.salesforce.store import Store, make_id, stored_datetime
+
+WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+FIRST_NAMES = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Priya",
+    "Wei",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Carlos",
+    "Sofia",
+    "Mateo",
+    "Lucia",
+    "Ahmed",
+    "Fatima",
+    "Olga",
+    "Ivan",
+    "Lars",
+    "Ingrid",
+    "Pierre",
+    "Camille",
+    "Hans",
+    "Greta",
+    "Aisha",
+    "Kwame",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Chen",
+    "Muller",
+    "Schmidt",
+    "Dubois",
+    "Rossi",
+    "Tanaka",
+    "Sato",
+    "Okafor",
+    "Novak",
+]
+COMPANY_WORDS = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Massive",
+    "Dynamic",
+    "Pied",
+    "Piper",
+    "Aperture",
+    "Black",
+    "Mesa",
+    "Oscorp",
+    "Gringotts",
+    "Monarch",
+    "Nakatomi",
+    "Virtucon",
+    "Blue",
+    "Sun",
+    "Zorg",
+    "Nimbus",
+    "Vertex",
+    "Summit",
+    "Harbor",
+    "Cobalt",
+    "Ember",
+    "Quantum",
+    "Atlas",
+    "Beacon",
+    "Cascade",
+    "Meridian",
+]
+COMPANY_SUFFIXES = ("Inc", "LLC", "Group", "Corp", "Labs", "Systems", "Partners", "Holdings")
+TITLES = (
+    ("Chief Executive Officer", 0.02),
+    ("CTO", 0.02),
+    ("Chief Financial Officer", 0.01),
+    ("VP Sales", 0.04),
+    ("VP of Engineering", 0.04),
+    ("Vice President, Marketing", 0.03),
+    ("Director of IT", 0.06),
+    ("Director, Operations", 0.05),
+    ("Head of Data", 0.04),
+    ("Marketing Manager", 0.09),
+    ("IT Manager", 0.08),
+    ("Product Manager", 0.07),
+    ("Software Engineer", 0.12),
+    ("Data Analyst", 0.10),
+    ("Sales Representative", 0.08),
+    ("Consultant", 0.08),
+    ("Intern", 0.07),
+)
+COUNTRIES = (("US", 0.7), ("GB", 0.1), ("DE", 0.07), ("CA", 0.08), ("FR", 0.05))
+US_STATES = ("CA", "NY", "TX", "WA", "MA", "IL", "FL", "CO", "GA", "NC")
+
+
+def _choice(rng: np.random.Generator, options: tuple, n: int, weights: tuple | None = None) -> np.ndarray:
+    p = None if weights is None else np.asarray(weights, dtype=float) / float(np.sum(weights))
+    return rng.choice(np.asarray(options, dtype=object), size=n, p=p)
+
+
+def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
+    """Writes `salesforce.sqlite` (the sandbox's state) and `truth/leads.csv`; replaces any world there."""
+    out_dir = Path(out_dir)
+    for stale in ("salesforce.sqlite", "salesforce.sqlite-wal", "salesforce.sqlite-shm"):
+        (out_dir / stale).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "truth", ignore_errors=True)
+    (out_dir / "truth").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    users = _users()
+    people = max(1, int(round(leads / 1.05)))
+    companies = max(1, people // 4)
+
+    # Companies: size is heavy-tailed, revenue follows size with noise.
+    company_names = [
+        f"{COMPANY_WORDS[a]} {COMPANY_WORDS[b]} {COMPANY_SUFFIXES[c]}"
+        for a, b, c in zip(
+            rng.integers(0, len(COMPANY_WORDS), companies),
+            rng.integers(0, len(COMPANY_WORDS), companies),
+            rng.integers(0, len(COMPANY_SUFFIXES), companies),
+            strict=True,
+        )
+    ]
+    employees = np.clip(np.round(rng.lognormal(4.5, 1.8, companies)), 1, 50_000).astype(int)
+    revenue = np.round(employees * rng.lognormal(11.8, 0.6, companies), -3)
+    industry = _choice(rng, INDUSTRIES, companies, (20, 15, 12, 14, 12, 9, 8, 10))
+    country = _choice(rng, tuple(c for c, _ in COUNTRIES), companies, tuple(w for _, w in COUNTRIES))
+
+    # People, each working at one company.
+    company_of = rng.integers(0, companies, people)
+    first = _choice(rng, tuple(FIRST_NAMES), people)
+    last = _choice(rng, tuple(LAST_NAMES), people)
+    title = _choice(rng, tuple(t for t, _ in TITLES), people, tuple(w for _, w in TITLES))
+    source = _choice(rng, LEAD_SOURCES, people, (30, 10, 12, 20, 13, 15))
+    has_phone = rng.random(people) < 0.75
+    phone_digits = rng.integers(2_000_000_000, 9_999_999_999, people)
+    seniority = np.array([_seniority(t) for t in title])
+    fit = (
+        0.35 * seniority
+        + 0.25 * (np.log10(employees[company_of]) / np.log10(50_000))
+        + 0.2 * np.isin(industry[company_of], ("Technology", "Financial Services", "Healthcare"))
+        + 0.2 * np.isin(source, ("Web", "Partner Referral", "Webinar"))
+    )
+    propensity = np.clip(fit * 0.8 + rng.normal(0, 0.08, people), 0, 1)
+
+    # Leads: every person once, some twice (a re-submitted form with a differently cased email).
+    extra = leads - people
+    person_of_lead = np.concatenate([np.arange(people), rng.integers(0, people, max(extra, 0))])[:leads]
+    created = WORLD_NOW - np.array([timedelta(seconds=int(s)) for s in rng.integers(3600, 730 * 86400, leads)])
+    modified_after = rng.integers(0, 30 * 86400, leads)
+    status = _choice(rng, LEAD_STATUSES, leads, (45, 30, 10, 15))
+    rating = _choice(rng, RATINGS + (None,), leads, (15, 30, 30, 25))
+    owner = _choice(rng, tuple(u["Id"] for u in users), leads)
+    opted_out = rng.random(leads) < 0.06
+    do_not_call = rng.random(leads) < 0.04
+    state_pick = rng.integers(0, len(US_STATES), leads)
+    postal = rng.integers(10_000, 99_999, leads)
+    industry_blank = rng.random(leads) < 0.08
+
+    rows, truth = [], []
+    for i in range(leads):
+        p = int(person_of_lead[i])
+        c = int(company_of[p])
+        duplicate = i >= people
+        domain = company_names[c].split()[0].lower() + company_names[c].split()[1].lower() + ".com"
+        email = f"{first[p].lower()}.{last[p].lower()}{p % 97}@{domain}"
+        if duplicate:
+            email = email.upper() if i % 2 else f"  {email}"
+        created_at = created[i]
+        modified_at = min(created_at + timedelta(seconds=int(modified_after[i])), WORLD_NOW)
+        lead_id = make_id(LEAD.key_prefix, i + 1)
+        is_us = country[c] == "US"
+        rows.append(
+            {
+                "Id": lead_id,
+                "IsDeleted": 0,
+                "CreatedDate": stored_datetime(created_at),
+                "LastModifiedDate": stored_datetime(modified_at),
+                "SystemModstamp": stored_datetime(modified_at),
+                "FirstName": str(first[p]),
+                "LastName": str(last[p]),
+                "Company": company_names[c],
+                "Email": email,
+                "Phone": f"+1 ({str(phone_digits[p])[:3]}) {str(phone_digits[p])[3:6]}-{str(phone_digits[p])[6:]}"
+                if has_phone[p]
+                else None,
+                "Title": str(title[p]),
+                "Industry": None if industry_blank[i] else str(industry[c]),
+                "LeadSource": str(source[p]),
+                "Status": str(status[i]),
+                "Rating": rating[i],
+                "NumberOfEmployees": int(employees[c]),
+                "AnnualRevenue": float(revenue[c]),
+                "OwnerId": str(owner[i]),
+                "IsConverted": int(status[i] == "Closed - Converted"),
+                "Country": str(country[c]),
+                "State": US_STATES[state_pick[i]] if is_us else None,
+                "PostalCode": f"{postal[i]:05d}" if is_us else None,
+                "HasOptedOutOfEmail": int(opted_out[i]),
+                "DoNotCall": int(do_not_call[i]),
+                "Lead_Score__c": None,
+                "Lead_Grade__c": None,
+                "Lead_Score_Reasons__c": None,
+                "Leadloop_Key__c": None,
+            }
+        )
+        truth.append((lead_id, f"P{p:08d}", f"{propensity[p]:.4f}"))
+
+    store = Store(out_dir / "salesforce.sqlite")
+    try:
+        store.insert_many(USER, users)
+        store.insert_many(LEAD, rows)
+    finally:
+        store.close()
+    with open(out_dir / "truth" / "leads.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lead_id", "person_key", "propensity"])
+        writer.writerows(truth)
+    return {"leads": leads, "people": people, "companies": companies, "users": len(users), "seed": seed}
+
+
+def _seniority(title: str) -> float:
+    lowered = title.lower()
+    if "chief" in lowered or lowered in {"cto", "ceo", "cfo"}:
+        return 1.0
+    if lowered.startswith("vp") or "vice president" in lowered:
+        return 0.8
+    if "director" in lowered or "head of" in lowered:
+        return 0.6
+    if "manager" in lowered:
+        return 0.4
+    return 0.1
+
+
+def _users() -> list[dict[str, Any]]:
+    users = []
+    for i in range(8):
+        stamp = stored_datetime(WORLD_NOW - timedelta(days=900 - i))
+        first, last = FIRST_NAMES[(i * 7) % len(FIRST_NAMES)], LAST_NAMES[(i * 11) % len(LAST_NAMES)]
+        users.append(
+            {
+                "Id": make_id(USER.key_prefix, i + 1),
+                "IsDeleted": 0,
+                "CreatedDate": stamp,
+                "LastModifiedDate": stamp,
+                "SystemModstamp": stamp,
+                "FirstName": first,
+                "LastName": last,
+                "Email": f"{first.lower()}.{last.lower()}@leadloop-sandbox.example",
+                "IsActive": 1,
+            }
+        )
+    return users

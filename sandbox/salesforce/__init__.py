@@ -1,0 +1,1 @@
+"""A Salesforce org on loopback that the real simple-salesforce client talks to unmodified."""

@@ -1,0 +1,443 @@
+"""The Salesforce sandbox: REST query/queryAll, describe, sObject CRUD and Collections over HTTPS.
+
+Response shapes, status codes and error bodies follow `shared/docs/CRM_API_NOTES.md`, so the
+real simple-salesforce client runs against it unmodified. Every request is logged in the
+state file, so tests can assert exactly which calls a run made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.salesforce.schema import SObject, sobject
+from sandbox.salesforce.soql import Query, SoqlError, parse
+from sandbox.salesforce.store import Store, api_datetime
+from sandbox.salesforce.validation import RecordError, validate_record
+from sandbox.tls import issue_server_certificate
+
+COLLECTION_LIMIT = 200
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or []
+
+    def response(self) -> JSONResponse:
+        return JSONResponse([{"message": self.message, "errorCode": self.code, "fields": self.fields}], self.status)
+
+
+class SalesforceApi:
+    """The request handling, independent of the HTTP server that carries it."""
+
+    def __init__(self, store: Store, token: str, daily_api_limit: int, page_size: int) -> None:
+        self.store = store
+        self.token = token
+        self.daily_api_limit = daily_api_limit
+        self.page_size = page_size
+        self.cursors: dict[str, tuple[Query, bool, int]] = {}
+        self.cursor_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ entry point
+    async def handle(self, request: Request) -> Response:
+        version = request.path_params["version"]
+        rest = request.path_params["rest"].strip("/")
+        body = await request.body()
+        obj_name, records, status = None, 0, 500
+        try:
+            self._authenticate(request)
+            usage = self.store.api_usage()
+            if usage >= self.daily_api_limit:
+                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            response, obj_name, records = self._route(request.method, version, rest, request, body)
+        except ApiError as exc:
+            response = exc.response()
+        except SoqlError as exc:
+            response = ApiError(400, exc.code, exc.message).response()
+        status = response.status_code
+        self.store.log_request(request.method, request.url.path, obj_name, records, status)
+        response.headers["Sforce-Limit-Info"] = f"api-usage={self.store.api_usage()}/{self.daily_api_limit}"
+        return response
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-sfdc-session", "")
+        if token != self.token:
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+    def _route(
+        self, method: str, version: str, rest: str, request: Request, body: bytes
+    ) -> tuple[Response, str | None, int]:
+        parts = rest.split("/") if rest else []
+        if parts and parts[0] in {"query", "queryAll"} and method == "GET":
+            include_deleted = parts[0] == "queryAll"
+            if len(parts) == 1:
+                return self.query(version, request.query_params.get("q", ""), include_deleted)
+            return self.query_more(version, parts[1])
+        if parts[:2] == ["composite", "sobjects"] and len(parts) == 2 and method in {"POST", "PATCH"}:
+            return self.collection(version, method, _json(body))
+        if parts and parts[0] == "sobjects" and len(parts) >= 2:
+            obj = _sobject(parts[1])
+            if len(parts) == 3 and parts[2] == "describe" and method == "GET":
+                return JSONResponse(obj.describe()), obj.name, 0
+            if len(parts) == 2 and method == "POST":
+                return self.create_one(version, obj, _json(body))
+            if len(parts) == 3 and method in {"GET", "PATCH", "DELETE"}:
+                return self.record(version, obj, parts[2], method, body)
+            if len(parts) == 4 and method == "PATCH":
+                return self.upsert_one(version, obj, parts[2], parts[3], _json(body))
+        raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: {method} {rest}")
+
+    # ------------------------------------------------------------------ query
+    def query(self, version: str, soql: str, include_deleted: bool) -> tuple[Response, str | None, int]:
+        if not soql.strip():
+            raise ApiError(400, "MALFORMED_QUERY", "A query string is required")
+        query = parse(soql)
+        if query.count_only:
+            sql, params = query.sql(include_deleted)
+            (total,) = self.store.select(sql, params)[0]
+            body = {"totalSize": int(total), "done": True, "records": []}
+            return JSONResponse(body), query.sobject.name, 0
+        return self._page(version, query, include_deleted, 0)
+
+    def query_more(self, version: str, locator: str) -> tuple[Response, str | None, int]:
+        cursor_id, _, offset = locator.partition("-")
+        with self.cursor_lock:
+            cursor = self.cursors.get(cursor_id)
+        if cursor is None or not offset.isdigit():
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        query, include_deleted, _ = cursor
+        return self._page(version, query, include_deleted, int(offset), cursor_id)
+
+    def _page(
+        self, version: str, query: Query, include_deleted: bool, offset: int, cursor_id: str | None = None
+    ) -> tuple[Response, str | None, int]:
+        sql, params = query.sql(include_deleted)
+        if cursor_id is None:
+            (total,) = self.store.select(f"select count(*) from ({sql})", params)[0]
+            cursor_id = uuid.uuid4().hex[:15]
+            with self.cursor_lock:
+                self.cursors[cursor_id] = (query, include_deleted, int(total))
+        total = self.cursors[cursor_id][2]
+        rows = self.store.select(f"select * from ({sql}) limit ? offset ?", [*params, self.page_size, offset])
+        records = [self._record_json(version, query.sobject, dict(row), query) for row in rows]
+        body: dict[str, Any] = {"totalSize": total, "done": offset + len(rows) >= total, "records": records}
+        if not body["done"]:
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor_id}-{offset + len(rows)}"
+        else:
+            with self.cursor_lock:
+                self.cursors.pop(cursor_id, None)
+        return JSONResponse(body), query.sobject.name, len(records)
+
+    def _record_json(self, version: str, obj: SObject, row: dict[str, Any], query: Query | None = None) -> dict:
+        fields = query.fields if query else obj.fields
+        out: dict[str, Any] = {
+            "attributes": {"type": obj.name, "url": f"/services/data/{version}/sobjects/{obj.name}/{row['Id']}"}
+        }
+        for field in fields:
+            value = row.get(field.name)
+            if value is not None:
+                if field.type == "boolean":
+                    value = bool(value)
+                elif field.type == "datetime":
+                    value = api_datetime(value)
+                elif field.type in {"double", "currency"}:
+                    value = float(value)
+            out[field.name] = value
+        return out
+
+    # ------------------------------------------------------------------ single records
+    def record(
+        self, version: str, obj: SObject, record_id: str, method: str, body: bytes
+    ) -> tuple[Response, str | None, int]:
+        current = self.store.get(obj, record_id)
+        if current is None or (current["IsDeleted"] and method != "GET"):
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if method == "GET":
+            return JSONResponse(self._record_json(version, obj, current)), obj.name, 1
+        if method == "DELETE":
+            stamp = self.store.now()
+            self.store.update(obj, record_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+            return Response(status_code=204), obj.name, 1
+        try:
+            values = validate_record(obj, _json(body), creating=False)
+        except RecordError as exc:
+            raise ApiError(400, exc.code, exc.message, exc.fields) from None
+        self._write(obj, record_id, values)
+        return Response(status_code=204), obj.name, 1
+
+    def create_one(self, version: str, obj: SObject, payload: dict) -> tuple[Response, str | None, int]:
+        try:
+            record_id = self._create(obj, payload)
+        except RecordError as exc:
+            raise ApiError(400, exc.code, exc.message, exc.fields) from None
+        return JSONResponse({"id": record_id, "success": True, "errors": []}, 201), obj.name, 1
+
+    def upsert_one(
+        self, version: str, obj: SObject, field_name: str, value: str, payload: dict
+    ) -> tuple[Response, str | None, int]:
+        field = obj.field(field_name)
+        if field is None or not (field.external_id or field.id_lookup):
+            raise ApiError(
+                404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field_name}"
+            )
+        matches = self.store.find_by(obj, field.name, value)
+        if len(matches) > 1:
+            return JSONResponse([m["Id"] for m in matches], 300), obj.name, 0
+        try:
+            if matches:
+                values = validate_record(obj, payload, creating=False)
+                self._write(obj, matches[0]["Id"], values)
+                return (
+                    JSONResponse({"id": matches[0]["Id"], "success": True, "errors": [], "created": False}, 200),
+                    obj.name,
+                    1,
+                )
+            record_id = self._create(obj, {**payload, field.name: value})
+        except RecordError as exc:
+            raise ApiError(400, exc.code, exc.message, exc.fields) from None
+        return JSONResponse({"id": record_id, "success": True, "errors": [], "created": True}, 201), obj.name, 1
+
+    # ------------------------------------------------------------------ collections
+    def collection(self, version: str, method: str, payload: dict) -> tuple[Response, str | None, int]:
+        records = payload.get("records")
+        if not isinstance(records, list) or not records:
+            raise ApiError(400, "INVALID_FIELD", "records: required and must be a non-empty list")
+        if len(records) > COLLECTION_LIMIT:
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
+        all_or_none = bool(payload.get("allOrNone", False))
+        results, obj_name = [], None
+        with self.store.lock:
+            for record in records:
+                record = dict(record)
+                record_id = record.get("Id")
+                attributes = record.pop("attributes", None) or {}
+                obj_name = attributes.get("type") or obj_name
+                try:
+                    obj = sobject(attributes.get("type", ""))
+                    if obj is None:
+                        raise RecordError("INVALID_TYPE", "sObject type is missing or not supported", [])
+                    if method == "POST":
+                        results.append({"id": self._create(obj, record), "success": True, "errors": []})
+                        continue
+                    record_id = record.pop("Id", None)
+                    current = self.store.get(obj, record_id) if record_id else None
+                    if current is None or current["IsDeleted"]:
+                        raise RecordError(
+                            "ENTITY_IS_DELETED" if current else "INVALID_CROSS_REFERENCE_KEY",
+                            "entity is deleted" if current else "invalid cross reference id",
+                            ["Id"],
+                        )
+                    self._write(obj, record_id, validate_record(obj, record, creating=False))
+                    results.append({"id": record_id, "success": True, "errors": []})
+                except RecordError as exc:
+                    results.append(
+                        {
+                            "id": record_id,
+                            "success": False,
+                            "errors": [{"statusCode": exc.code, "message": exc.message, "fields": exc.fields}],
+                        }
+                    )
+            if all_or_none and not all(r["success"] for r in results):
+                # Real orgs roll the whole request back; the sandbox refuses it before any write
+                # would be visible only for creates, so report every record as failed.
+                results = [
+                    r
+                    if not r["success"]
+                    else {
+                        "id": None,
+                        "success": False,
+                        "errors": [
+                            {
+                                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                                "message": "Record rolled back because not all records were valid and the request was "
+                                "using AllOrNone header",
+                                "fields": [],
+                            }
+                        ],
+                    }
+                    for r in results
+                ]
+        return JSONResponse(results), obj_name, len(records)
+
+    # ------------------------------------------------------------------ writes
+    def _create(self, obj: SObject, payload: dict) -> str:
+        values = validate_record(obj, payload, creating=True)
+        for field in obj.fields:
+            if (
+                field.unique
+                and values.get(field.name) is not None
+                and self.store.find_by(obj, field.name, values[field.name])
+            ):
+                raise RecordError(
+                    "DUPLICATE_VALUE", f"duplicate value found: {field.name} duplicates value on record", [field.name]
+                )
+        stamp = self.store.now()
+        record_id = self.store.next_id(obj)
+        row = {f.name: (0 if f.type == "boolean" else None) for f in obj.fields}
+        row.update(values)
+        row.update(Id=record_id, IsDeleted=0, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
+        self.store.insert_many(obj, [row])
+        return record_id
+
+    def _write(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
+        for field in obj.fields:
+            if field.unique and values.get(field.name) is not None:
+                clash = [m for m in self.store.find_by(obj, field.name, values[field.name]) if m["Id"] != record_id]
+                if clash:
+                    raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
+        stamp = self.store.now()
+        self.store.update(obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+
+
+def _sobject(name: str) -> SObject:
+    obj = sobject(name)
+    if obj is None:
+        raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}'")
+    return obj
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+
+
+_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+class SalesforceSandbox:
+    """The sandbox server on loopback, in a background thread; state in `world_dir/salesforce.sqlite`."""
+
+    def __init__(
+        self,
+        world_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "sandbox-token",
+        daily_api_limit: int = 1_000_000,
+        page_size: int = 2000,
+    ) -> None:
+        self.world_dir = Path(world_dir)
+        self.host, self.port, self.token = host, port, token
+        self.daily_api_limit, self.page_size = daily_api_limit, page_size
+        self.store: Store | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.ca_path = self.world_dir / "tls" / "ca.pem"
+
+    @property
+    def instance_url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def app(self) -> Starlette:
+        assert self.store is not None
+        api = SalesforceApi(self.store, self.token, self.daily_api_limit, self.page_size)
+
+        async def endpoint(request: Request) -> Response:
+            if not _VERSION.match(request.path_params["version"]):
+                return ApiError(404, "NOT_FOUND", "The requested resource does not exist").response()
+            return await api.handle(request)
+
+        return Starlette(
+            routes=[
+                Route(
+                    "/services/data/{version}/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
+                ),
+            ]
+        )
+
+    def start(self) -> SalesforceSandbox:
+        self.store = Store(self.world_dir / "salesforce.sqlite")
+        self.ca_path, server_pem = issue_server_certificate(self.world_dir / "tls")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app(),
+            ssl_certfile=str(server_pem),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"Salesforce sandbox failed to start on {self.instance_url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.store is not None:
+            self.store.close()
+        self._server = self._thread = self.store = None
+
+    def __enter__(self) -> SalesforceSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
+        assert self.store is not None, "sandbox not started"
+        return self.store.request_log(since_id)
+
+    def last_request_id(self) -> int:
+        assert self.store is not None, "sandbox not started"
+        return self.store.last_request_id()
+
+
+def main() -> None:
+    from sandbox.endpoints import write_endpoints
+
+    parser = argparse.ArgumentParser(description="Serve the Salesforce sandbox until interrupted.")
+    parser.add_argument("world_dir", type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--endpoints-dir", type=Path, default=None)
+    args = parser.parse_args()
+    with SalesforceSandbox(args.world_dir, port=args.port) as sandbox:
+        if args.endpoints_dir:
+            write_endpoints(
+                args.endpoints_dir,
+                salesforce={
+                    "instance_url": sandbox.instance_url,
+                    "ca_path": str(sandbox.ca_path),
+                    "token": sandbox.token,
+                },
+            )
+        print(f"Salesforce sandbox at {sandbox.instance_url}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The org's state: one SQLite file, so the sandbox survives a restart and tests in another
+process can read its request log.
+
+Values are stored in a sortable canonical form (booleans as 0/1, datetimes as
+`YYYY-MM-DDTHH:MM:SS.fffZ` text) so SOQL comparisons translate to plain SQL comparisons.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sandbox.salesforce.schema import OBJECTS, SObject
+
+API_DATETIME = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def stored_datetime(value: datetime) -> str:
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def api_datetime(stored: str | None) -> str | None:
+    """Stored form → the form Salesforce returns (`2026-11-01T10:00:00.000+0000`)."""
+    return None if stored is None else stored[:-1] + "+0000"
+
+
+def parse_datetime(text: str) -> datetime:
+    """Any ISO-8601 datetime the API accepts (Z, +00:00, +0000, fractional seconds)."""
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.conn.execute("pragma journal_mode=wal")
+        self.conn.execute("pragma synchronous=normal")
+        self._last_stamp = ""
+        create_schema(self.conn)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # ------------------------------------------------------------------ clock
+    def now(self) -> str:
+        """A strictly increasing server timestamp (ms), so every write gets a distinct modstamp."""
+        with self.lock:
+            stamp = stored_datetime(datetime.now(UTC))
+            if stamp <= self._last_stamp:
+                last = parse_datetime(self._last_stamp)
+                stamp = stored_datetime(last + timedelta(milliseconds=1))
+            self._last_stamp = stamp
+            return stamp
+
+    # ------------------------------------------------------------------ reads
+    def select(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    def get(self, obj: SObject, record_id: str) -> dict[str, Any] | None:
+        rows = self.select(f'select * from "{obj.name}" where "Id" = ?', [record_id])
+        return dict(rows[0]) if rows else None
+
+    def find_by(self, obj: SObject, field_name: str, value: Any) -> list[dict[str, Any]]:
+        rows = self.select(f'select * from "{obj.name}" where "{field_name}" = ? and "IsDeleted" = 0', [value])
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ writes
+    def insert_many(self, obj: SObject, rows: Iterable[dict[str, Any]]) -> None:
+        names = [f.name for f in obj.fields]
+        columns = ", ".join(f'"{n}"' for n in names)
+        sql = f'insert into "{obj.name}" ({columns}) values ({", ".join("?" * len(names))})'
+        with self.lock:
+            self.conn.execute("begin")
+            self.conn.executemany(sql, ([row.get(n) for n in names] for row in rows))
+            self.conn.execute("commit")
+
+    def update(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        assignments = ", ".join(f'"{name}" = ?' for name in values)
+        with self.lock:
+            self.conn.execute(f'update "{obj.name}" set {assignments} where "Id" = ?', [*values.values(), record_id])
+
+    def next_id(self, obj: SObject) -> str:
+        with self.lock:
+            (count,) = self.conn.execute(f'select count(*) from "{obj.name}"').fetchone()
+        return make_id(obj.key_prefix, count + 1)
+
+    # ------------------------------------------------------------------ request log and limits
+    def log_request(self, method: str, path: str, sobject: str | None, records: int, status: int) -> None:
+        with self.lock:
+            self.conn.execute(
+                "insert into api_requests (at, method, path, object, records, status) values (?, ?, ?, ?, ?, ?)",
+                [self.now(), method, path, sobject, records, status],
+            )
+
+    def api_usage(self) -> int:
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        with self.lock:
+            (count,) = self.conn.execute("select count(*) from api_requests where at >= ?", [day]).fetchone()
+        return int(count)
+
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
+        rows = self.select(
+            "select id, method, path, object, records, status from api_requests where id > ? order by id", [since_id]
+        )
+        return [dict(r) for r in rows]
+
+    def last_request_id(self) -> int:
+        rows = self.select("select coalesce(max(id), 0) from api_requests", [])
+        return int(rows[0][0])
+
+
+def make_id(prefix: str, number: int) -> str:
+    """An 18-character record id: 15 case-sensitive characters plus Salesforce's 3-character
+    case checksum, so ids look and compare like the real ones."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    digits = ""
+    while number:
+        number, rem = divmod(number, 62)
+        digits = alphabet[rem] + digits
+    id15 = f"{prefix}000{digits.rjust(9, '0')}"
+    suffix = ""
+    for start in (0, 5, 10):
+        flags = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if char.isupper())
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[flags]
+    return id15 + suffix
+
+
+_SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real"}
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    for obj in OBJECTS.values():
+        columns = ", ".join(
+            f'"{f.name}" {_SQL_TYPES.get(f.type, "text")}' + (" primary key" if f.name == "Id" else "")
+            for f in obj.fields
+        )
+        conn.execute(f'create table if not exists "{obj.name}" ({columns})')
+        conn.execute(f'create index if not exists "{obj.name}_modstamp" on "{obj.name}" ("SystemModstamp")')
+    conn.execute(
+        "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"
+        " path text, object text, records integer, status integer)"
+    )
