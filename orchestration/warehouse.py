@@ -113,8 +113,14 @@ class Warehouse:
         if self.is_duckdb:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return dlt.destinations.duckdb(str(self.path))
-        return dlt.destinations.postgres(self.sqlalchemy_url.replace("+psycopg2", ""))
+            return dlt.destinations.duckdb(credentials=str(self.path))
+        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+        credentials = PostgresCredentials()
+        credentials.parse_native_representation(self.url)
+        # dlt requires a password field; trust/peer auth has none, and "" means "send none".
+        credentials.password = self.password or ""
+        return dlt.destinations.postgres(credentials=credentials)
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by `dbt_project/profiles.yml`."""

