@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,12 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
     """Run the whole lead loop once on the local sandbox and print a summary."""
     from orchestration.demo import run_demo
 
-    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh)
+    # dbt streams every node's progress to stdout; keep it in a file and show the summary.
+    log_path = data_dir / "logs" / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Leadloop demo: loading, scoring, checking and syncing (details in {log_path}) ...")
+    with open(log_path, "w") as log, redirect_stdout(log):
+        summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh)
     click.echo("Leadloop demo: done")
     for line in summary.lines():
         click.echo(f"  {line}")

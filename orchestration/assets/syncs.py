@@ -32,7 +32,7 @@ def build_sync_asset(spec: SyncSpec) -> AssetsDefinition:
         salesforce: SalesforceResource,
     ) -> MaterializeResult:
         destination = SalesforceDestination(salesforce.client())
-        result = run_sync(spec, warehouse.get(), destination, dry_run=config.dry_run, run_id=context.run_id)
+        result = run_sync(spec, warehouse.get(), destination, dry_run=config.dry_run, run_id=context.run.run_id)
         if result.failed:
             context.log.warning(
                 "%s: %d record(s) rejected by %s; kept in reverse_etl.sync_rejections and retried next run",
