@@ -30,5 +30,8 @@ lint: install
 dbt-build: install  ## dbt build (models, data tests, unit tests) on $$LEADLOOP_WAREHOUSE_URL
 	$(BIN)/leadloop dbt build
 
+bench: install  ## Benchmarks; each prints one JSON object
+	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
