@@ -11,14 +11,11 @@ import argparse
 import contextlib
 import json
 import re
-import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +25,7 @@ from sandbox.salesforce.schema import SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
 from sandbox.salesforce.store import Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
+from sandbox.serving import BackgroundServer
 from sandbox.tls import issue_server_certificate
 
 COLLECTION_LIMIT = 200
@@ -342,8 +340,7 @@ class SalesforceSandbox:
         self.host, self.port, self.token = host, port, token
         self.daily_api_limit, self.page_size = daily_api_limit, page_size
         self.store: Store | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.ca_path = self.world_dir / "tls" / "ca.pem"
 
     @property
@@ -370,37 +367,17 @@ class SalesforceSandbox:
     def start(self) -> SalesforceSandbox:
         self.store = Store(self.world_dir / "salesforce.sqlite")
         self.ca_path, server_pem = issue_server_certificate(self.world_dir / "tls")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app(),
-            ssl_certfile=str(server_pem),
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_keep_alive=30,
-            timeout_graceful_shutdown=0.1,  # idle keep-alive clients must not hold up a stop
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"Salesforce sandbox failed to start on {self.instance_url}")
-            time.sleep(0.01)
+        self._server = BackgroundServer(self.app(), self.host, self.port, certfile=server_pem)
+        self.port = self._server.port
+        self._server.start("Salesforce sandbox")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
         if self.store is not None:
             self.store.close()
-        self._server = self._thread = self.store = None
+        self._server = self.store = None
 
     def __enter__(self) -> SalesforceSandbox:
         return self.start()

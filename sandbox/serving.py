@@ -1,0 +1,44 @@
+"""Runs a sandbox's ASGI app on loopback in a background thread, so tests, the demo and
+`leadloop sandbox` host the fake CRMs in-process over real sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+
+class BackgroundServer:
+    def __init__(self, app: Any, host: str, port: int, certfile: Path | None = None) -> None:
+        self.host = host
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        self.port: int = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            ssl_certfile=str(certfile) if certfile else None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=0.1,  # idle keep-alive clients must not hold up a stop
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    def start(self, name: str) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} failed to start on {self.host}:{self.port}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
