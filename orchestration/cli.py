@@ -54,9 +54,13 @@ def generate(leads: int, seed: int, out: Path) -> None:
 @click.option("--seed", default=42, show_default=True)
 def sandbox(data_dir: Path, port: int, leads: int, seed: int) -> None:
     """Serve the sandbox CRMs until interrupted (state persists under DATA_DIR/world)."""
+    from sandbox.endpoints import read_endpoints
+
     stop = threading.Event()
     with _running_sandbox(data_dir, port, leads, seed) as running:
-        click.echo(f"Salesforce sandbox at {running.instance_url} (CA {running.ca_path}); Ctrl-C to stop")
+        hubspot = read_endpoints(data_dir)["hubspot"]["url"]
+        click.echo(f"Salesforce sandbox at {running.instance_url} (CA {running.ca_path}), HubSpot at {hubspot}")
+        click.echo("Ctrl-C to stop")
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with suppress(KeyboardInterrupt):
             stop.wait()
@@ -120,12 +124,13 @@ def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int) -> Iterat
     """Starts the sandbox on the world in DATA_DIR and advertises it in endpoints.json meanwhile."""
     from sandbox.endpoints import write_endpoints
     from sandbox.generator import generate_world
+    from sandbox.hubspot.server import HubSpotSandbox
     from sandbox.salesforce.server import SalesforceSandbox
 
     world = data_dir / "world"
     if not (world / "salesforce.sqlite").exists():
         generate_world(world, leads=leads, seed=seed)
-    with SalesforceSandbox(world, port=port) as running:
+    with SalesforceSandbox(world, port=port) as running, HubSpotSandbox(world) as hubspot:
         endpoints = write_endpoints(
             data_dir,
             salesforce={
@@ -133,6 +138,7 @@ def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int) -> Iterat
                 "ca_path": str(running.ca_path),
                 "token": running.token,
             },
+            hubspot={"url": hubspot.url, "token": hubspot.token},
         )
         try:
             yield running

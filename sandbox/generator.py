@@ -194,7 +194,14 @@ def _choice(rng: np.random.Generator, options: tuple, n: int, weights: tuple | N
 def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     """Writes `salesforce.sqlite` (the sandbox's state) and `truth/leads.csv`; replaces any world there."""
     out_dir = Path(out_dir)
-    for stale in ("salesforce.sqlite", "salesforce.sqlite-wal", "salesforce.sqlite-shm"):
+    for stale in (
+        "salesforce.sqlite",
+        "salesforce.sqlite-wal",
+        "salesforce.sqlite-shm",
+        "hubspot.sqlite",
+        "hubspot.sqlite-wal",
+        "hubspot.sqlite-shm",
+    ):
         (out_dir / stale).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "truth", ignore_errors=True)
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
@@ -299,6 +306,9 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         )
         truth.append((lead_id, f"P{p:08d}", f"{propensity[p]:.4f}"))
 
+    contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity)
+    _write_hubspot(out_dir / "hubspot.sqlite", contacts, users)
+
     store = Store(out_dir / "salesforce.sqlite")
     try:
         store.insert_many(USER, users)
@@ -309,7 +319,94 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         writer = csv.writer(handle)
         writer.writerow(["lead_id", "person_key", "propensity"])
         writer.writerows(truth)
-    return {"leads": leads, "people": people, "companies": companies, "users": len(users), "seed": seed}
+    with open(out_dir / "truth" / "hubspot_contacts.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["contact_id", "person_key", "propensity"])
+        writer.writerows(contact_truth)
+    return {
+        "leads": leads,
+        "hubspot_contacts": len(contacts),
+        "people": people,
+        "companies": companies,
+        "users": len(users),
+        "seed": seed,
+    }
+
+
+def _hubspot_contacts(
+    rng: np.random.Generator, leads: list[dict[str, Any]], person_of_lead: np.ndarray, propensity: np.ndarray
+) -> tuple[list[tuple], list[tuple]]:
+    """Six in ten people also exist in HubSpot, with the noise two systems accumulate: another
+    case for the email, a phone typed without formatting, a missing last name, and for some the
+    Salesforce lead id a sync once copied over."""
+    first_lead_of: dict[int, dict[str, Any]] = {}
+    for lead, person in zip(leads, person_of_lead, strict=True):
+        first_lead_of.setdefault(int(person), lead)
+    people = sorted(first_lead_of)
+    chosen = [p for p, pick in zip(people, rng.random(len(people)), strict=True) if pick < 0.6]
+    noise = rng.random((len(chosen), 4))
+    contacts, truth = [], []
+    for n, person in enumerate(chosen):
+        lead = first_lead_of[person]
+        contact_id = str(1000 + n)
+        email = lead["Email"].strip().lower()
+        properties = {
+            "email": email.upper() if noise[n, 0] < 0.1 else email,
+            "firstname": lead["FirstName"],
+            "lastname": None if noise[n, 1] < 0.03 else lead["LastName"],
+            "phone": "".join(ch for ch in lead["Phone"] if ch.isdigit())
+            if lead["Phone"] and noise[n, 2] < 0.5
+            else lead["Phone"],
+            "company": lead["Company"],
+            "jobtitle": lead["Title"],
+            "lifecyclestage": "lead",
+            "hs_lead_status": "NEW",
+            "hs_email_optout": "true" if lead["HasOptedOutOfEmail"] else "false",
+            "salesforceleadid": lead["Id"] if noise[n, 3] < 0.2 else None,
+        }
+        stamp = lead["LastModifiedDate"]
+        contacts.append((contact_id, properties, lead["CreatedDate"], stamp))
+        truth.append((contact_id, f"P{person:08d}", f"{propensity[person]:.4f}"))
+    return contacts, truth
+
+
+def _write_hubspot(path: Path, contacts: list[tuple], users: list[dict[str, Any]]) -> None:
+    import json
+    import sqlite3
+
+    from sandbox.hubspot.server import create_schema
+
+    conn = sqlite3.connect(str(path))
+    create_schema(conn)
+    conn.executemany(
+        "insert into objects values ('contacts', ?, ?, ?, ?, 0)",
+        [(cid, json.dumps(props), created, updated) for cid, props, created, updated in contacts],
+    )
+    conn.executemany(
+        "insert into owners values (?, ?)",
+        [
+            (
+                str(100 + i),
+                json.dumps(
+                    {
+                        "id": str(100 + i),
+                        "email": u["Email"],
+                        "firstName": u["FirstName"],
+                        "lastName": u["LastName"],
+                        "type": "PERSON",
+                        "userId": 5000 + i,
+                        "createdAt": u["CreatedDate"],
+                        "updatedAt": u["LastModifiedDate"],
+                        "archived": False,
+                        "teams": [],
+                    }
+                ),
+            )
+            for i, u in enumerate(users)
+        ],
+    )
+    conn.commit()
+    conn.close()
 
 
 def _seniority(title: str) -> float:

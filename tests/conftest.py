@@ -93,3 +93,20 @@ def sf(salesforce_sandbox):
     from ingestion.crm_clients import salesforce_client
 
     return salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.token, salesforce_sandbox.ca_path)
+
+
+@pytest.fixture
+def hubspot_sandbox(world_dir: Path):
+    """The HubSpot sandbox serving `world_dir` over HTTP on a free loopback port."""
+    from sandbox.hubspot.server import HubSpotSandbox
+
+    with HubSpotSandbox(world_dir) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def hubspot(hubspot_sandbox):
+    """The real hubspot-api-client, talking to the sandbox."""
+    from hubspot import HubSpot
+
+    return HubSpot(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)

@@ -52,3 +52,20 @@ def test_leads_pass_the_orgs_own_validation(tmp_path):
             if f.type == "boolean" and f.name in payload:
                 payload[f.name] = bool(payload[f.name])
         validate_record(LEAD, payload, creating=True)
+
+
+def test_hubspot_contacts_are_the_same_people_with_noise_and_have_truth(tmp_path):
+    import json
+
+    summary = generate_world(tmp_path, leads=400, seed=9)
+    conn = sqlite3.connect(tmp_path / "hubspot.sqlite")
+    contacts = {cid: json.loads(props) for cid, props in conn.execute("select id, properties from objects")}
+    with open(tmp_path / "truth" / "hubspot_contacts.csv") as handle:
+        truth = {row["contact_id"]: row["person_key"] for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        lead_people = {row["person_key"] for row in csv.DictReader(handle)}
+    assert summary["hubspot_contacts"] == len(contacts) == len(truth) > 0
+    assert set(truth) == set(contacts)
+    assert set(truth.values()) <= lead_people  # every contact is a person Salesforce knows too
+    assert any(p["email"] != p["email"].lower() for p in contacts.values())  # noise, not copies
+    assert any(p["salesforceleadid"] for p in contacts.values())

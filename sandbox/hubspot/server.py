@@ -1,0 +1,480 @@
+"""The HubSpot sandbox: CRM v3 objects (list, get, batch read/create/update/upsert), properties,
+owners and rate limiting, with the shapes the real hubspot-api-client deserializes.
+
+State is one SQLite file (`world_dir/hubspot.sqlite`); every request is logged there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.hubspot.schema import DEFAULT_PROPERTIES, FIELD_TYPES, OBJECT_TYPES, PROPERTY_TYPES, READ_ONLY
+from sandbox.serving import BackgroundServer
+
+BATCH_LIMIT = 100
+PAGE_LIMIT = 100
+
+
+def iso_now() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+class HubSpotError(Exception):
+    def __init__(self, status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.category, self.extra = status, message, category, extra
+
+    def response(self) -> JSONResponse:
+        body = {
+            "status": "error",
+            "message": self.message,
+            "correlationId": str(uuid.uuid4()),
+            "category": self.category,
+            "errors": [],
+            "context": {},
+            "links": {},
+            **self.extra,
+        }
+        return JSONResponse(body, self.status)
+
+
+class HubSpotStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.conn.execute("pragma journal_mode=wal")
+        create_schema(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def execute(self, sql: str, params: Any = ()) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
+        rows = self.execute("select name, definition from properties where object_type = ?", [object_type])
+        return {name: json.loads(definition) for name, definition in rows}
+
+    def next_id(self) -> str:
+        with self.lock:
+            (value,) = self.conn.execute("select coalesce(max(cast(id as integer)), 100) + 1 from objects").fetchone()
+        return str(value)
+
+    def log(self, method: str, path: str, object_type: str | None, records: int, status: int) -> None:
+        self.execute(
+            "insert into api_requests (at, method, path, object, records, status) values (?, ?, ?, ?, ?, ?)",
+            [iso_now(), method, path, object_type, records, status],
+        )
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "create table if not exists objects (object_type text, id text, properties text, created_at text,"
+        " updated_at text, archived integer default 0, primary key (object_type, id))"
+    )
+    conn.execute("create index if not exists objects_updated on objects (object_type, updated_at)")
+    conn.execute(
+        "create table if not exists properties (object_type text, name text, definition text,"
+        " primary key (object_type, name))"
+    )
+    conn.execute("create table if not exists owners (id text primary key, definition text)")
+    conn.execute(
+        "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"
+        " path text, object text, records integer, status integer)"
+    )
+    for object_type, props in DEFAULT_PROPERTIES.items():
+        conn.executemany(
+            "insert or ignore into properties values (?, ?, ?)",
+            [(object_type, p["name"], json.dumps(p)) for p in props],
+        )
+
+
+class RateLimiter:
+    """HubSpot's per-10-second budget for private apps, with its response headers."""
+
+    def __init__(self, per_ten_seconds: int, daily: int, window_seconds: float = 10.0) -> None:
+        self.per_ten_seconds, self.daily, self.window_seconds = per_ten_seconds, daily, window_seconds
+        self.window: deque[float] = deque()
+        self.today = 0
+        self.lock = threading.Lock()
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        with self.lock:
+            now = time.monotonic()
+            while self.window and now - self.window[0] >= self.window_seconds:
+                self.window.popleft()
+            allowed = len(self.window) < self.per_ten_seconds and self.today < self.daily
+            if allowed:
+                self.window.append(now)
+                self.today += 1
+            retry_after = self.window_seconds - (now - self.window[0]) if self.window else 0
+            headers = {
+                "X-HubSpot-RateLimit-Max": str(self.per_ten_seconds),
+                "X-HubSpot-RateLimit-Remaining": str(max(self.per_ten_seconds - len(self.window), 0)),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.window_seconds * 1000)),
+                "X-HubSpot-RateLimit-Daily": str(self.daily),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(max(self.daily - self.today, 0)),
+            }
+            if not allowed:
+                headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+            return allowed, headers
+
+
+class HubSpotApi:
+    def __init__(self, store: HubSpotStore, token: str, limiter: RateLimiter, base_url: str) -> None:
+        self.store, self.token, self.limiter, self.base_url = store, token, limiter, base_url
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        rest = request.path_params["rest"].strip("/")
+        object_type, records = None, 0
+        allowed, headers = self.limiter.take()
+        try:
+            if request.headers.get("authorization", "") != f"Bearer {self.token}":
+                raise HubSpotError(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+            if not allowed:
+                raise HubSpotError(
+                    429,
+                    "You have reached your secondly limit.",
+                    "RATE_LIMITS",
+                    errorType="RATE_LIMIT",
+                    policyName="SECONDLY",
+                )
+            response, object_type, records = self.route(request, rest, body)
+        except HubSpotError as exc:
+            response = exc.response()
+        for name, value in headers.items():
+            response.headers[name] = value
+        self.store.log(request.method, request.url.path, object_type, records, response.status_code)
+        return response
+
+    def route(self, request: Request, rest: str, body: bytes) -> tuple[Response, str | None, int]:
+        parts = rest.split("/")
+        method = request.method
+        if parts[0] == "owners" and method == "GET":
+            rows = self.store.execute("select definition from owners order by id")
+            return JSONResponse({"results": [json.loads(r[0]) for r in rows]}), "owners", len(rows)
+        if parts[0] == "properties" and len(parts) == 2:
+            object_type = _object_type(parts[1])
+            if method == "GET":
+                props = list(self.store.properties(object_type).values())
+                return JSONResponse({"results": props}), object_type, len(props)
+            if method == "POST":
+                return self.create_property(object_type, _json(body)), object_type, 1
+        if parts[0] == "objects" and len(parts) >= 2:
+            object_type = _object_type(parts[1])
+            if len(parts) == 2 and method == "GET":
+                return self.list_page(request, object_type)
+            if len(parts) == 3 and method == "GET":
+                record = self.get(object_type, parts[2], request.query_params.getlist("properties"))
+                return JSONResponse(record), object_type, 1
+            if len(parts) == 4 and parts[2] == "batch" and method == "POST":
+                return self.batch(object_type, parts[3], _json(body))
+        raise HubSpotError(404, f"Unable to route {method} /crm/v3/{rest}", "OBJECT_NOT_FOUND")
+
+    # ------------------------------------------------------------------ reads
+    def list_page(self, request: Request, object_type: str) -> tuple[Response, str, int]:
+        params = request.query_params
+        limit = min(int(params.get("limit", 10)), PAGE_LIMIT)
+        after = params.get("after") or "0"
+        archived = params.get("archived", "false").lower() == "true"
+        wanted = _property_list(params.getlist("properties"))
+        rows = self.store.execute(
+            "select id, properties, created_at, updated_at, archived from objects where object_type = ? "
+            "and archived = ? and cast(id as integer) > ? order by cast(id as integer) limit ?",
+            [object_type, int(archived), int(after), limit + 1],
+        )
+        results = [self._object(row, wanted) for row in rows[:limit]]
+        body: dict[str, Any] = {"results": results}
+        if len(rows) > limit:
+            next_after = str(int(rows[limit - 1][0]))
+            body["paging"] = {
+                "next": {
+                    "after": next_after,
+                    "link": f"{self.base_url}/crm/v3/objects/{object_type}?after={next_after}",
+                }
+            }
+        return JSONResponse(body), object_type, len(results)
+
+    def get(self, object_type: str, record_id: str, properties: list[str]) -> dict[str, Any]:
+        rows = self.store.execute(
+            "select id, properties, created_at, updated_at, archived from objects where object_type = ? and id = ?",
+            [object_type, record_id],
+        )
+        if not rows:
+            raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
+        return self._object(rows[0], _property_list(properties))
+
+    def _object(self, row: tuple, wanted: list[str] | None) -> dict[str, Any]:
+        record_id, properties, created_at, updated_at, archived = row
+        stored = json.loads(properties)
+        names = wanted if wanted else ["createdate", "email", "firstname", "lastname", "lastmodifieddate"]
+        values = {name: stored.get(name) for name in names}
+        values.update(hs_object_id=record_id, createdate=created_at, lastmodifieddate=updated_at)
+        return {
+            "id": record_id,
+            "properties": values,
+            "createdAt": created_at,
+            "updatedAt": updated_at,
+            "archived": bool(archived),
+        }
+
+    # ------------------------------------------------------------------ batch writes
+    def batch(self, object_type: str, action: str, payload: dict) -> tuple[Response, str, int]:
+        inputs = payload.get("inputs")
+        if not isinstance(inputs, list):
+            raise HubSpotError(400, "Invalid input JSON: inputs must be a list")
+        if len(inputs) > BATCH_LIMIT:
+            raise HubSpotError(400, f"Batch input length {len(inputs)} exceeds the maximum of {BATCH_LIMIT}")
+        started = iso_now()
+        if action == "read":
+            wanted = _property_list(payload.get("properties") or [])
+            id_property = payload.get("idProperty")
+            results, errors = [], []
+            for item in inputs:
+                found = self._find(object_type, str(item.get("id")), id_property)
+                if found is None:
+                    errors.append(_input_error(404, "OBJECT_NOT_FOUND", f"Could not find {item.get('id')}", item))
+                else:
+                    results.append(self._object(found, wanted))
+            return self._batch_response(started, results, errors), object_type, len(inputs)
+        if action not in {"create", "update", "upsert"}:
+            raise HubSpotError(404, f"Unknown batch action {action}", "OBJECT_NOT_FOUND")
+        definitions = self.store.properties(object_type)
+        results, errors = [], []
+        with self.store.lock:
+            for item in inputs:
+                try:
+                    results.append(self._write_one(object_type, action, item, definitions))
+                except HubSpotError as exc:
+                    errors.append(_input_error(exc.status, exc.category, exc.message, item))
+        return self._batch_response(started, results, errors), object_type, len(inputs)
+
+    def _write_one(self, object_type: str, action: str, item: dict, definitions: dict) -> dict[str, Any]:
+        properties = item.get("properties") or {}
+        _validate(properties, definitions)
+        now = iso_now()
+        existing = None
+        if action == "update":
+            existing = self._find(object_type, str(item.get("id")), item.get("idProperty"))
+            if existing is None:
+                raise HubSpotError(404, f"Object {item.get('id')} not found", "OBJECT_NOT_FOUND")
+        elif action == "upsert":
+            id_property = item.get("idProperty")
+            if not id_property or id_property not in definitions:
+                raise HubSpotError(400, "upsert needs an idProperty with unique values")
+            existing = self._find(object_type, str(item.get("id")), id_property)
+            if existing is None:
+                properties = {**properties, id_property: item.get("id")}
+        if existing is None:
+            record_id = self.store.next_id()
+            stored = {k: _as_string(v) for k, v in properties.items()}
+            self.store.conn.execute(
+                "insert into objects values (?, ?, ?, ?, ?, 0)", [object_type, record_id, json.dumps(stored), now, now]
+            )
+            row = (record_id, json.dumps(stored), now, now, 0)
+            result = self._object(row, list(properties))
+            return {**result, "new": True} if action == "upsert" else result
+        record_id, current, created_at, _, archived = existing
+        stored = {**json.loads(current), **{k: _as_string(v) for k, v in properties.items()}}
+        self.store.conn.execute(
+            "update objects set properties = ?, updated_at = ? where object_type = ? and id = ?",
+            [json.dumps(stored), now, object_type, record_id],
+        )
+        result = self._object((record_id, json.dumps(stored), created_at, now, archived), list(properties))
+        return {**result, "new": False} if action == "upsert" else result
+
+    def _find(self, object_type: str, value: str, id_property: str | None) -> tuple | None:
+        if not id_property or id_property == "hs_object_id":
+            rows = self.store.execute(
+                "select id, properties, created_at, updated_at, archived from objects where object_type = ? and id = ?"
+                " and archived = 0",
+                [object_type, value],
+            )
+        else:
+            rows = self.store.execute(
+                "select id, properties, created_at, updated_at, archived from objects where object_type = ? "
+                "and archived = 0 and lower(json_extract(properties, '$.' || ?)) = lower(?)",
+                [object_type, id_property, value],
+            )
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _batch_response(started: str, results: list, errors: list) -> JSONResponse:
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "requestedAt": started,
+            "startedAt": started,
+            "completedAt": iso_now(),
+        }
+        if errors:
+            body.update(numErrors=len(errors), errors=errors)
+        return JSONResponse(body, 207 if errors else 200)
+
+    def create_property(self, object_type: str, payload: dict) -> JSONResponse:
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not payload.get(k)]
+        if missing:
+            raise HubSpotError(400, f"Property is missing required fields: {missing}")
+        if payload["type"] not in PROPERTY_TYPES or payload["fieldType"] not in FIELD_TYPES:
+            raise HubSpotError(400, f"Invalid type/fieldType: {payload['type']}/{payload['fieldType']}")
+        if payload["name"] in self.store.properties(object_type):
+            raise HubSpotError(409, f"Property named '{payload['name']}' already exists.", "OBJECT_ALREADY_EXISTS")
+        definition = {
+            "description": "",
+            "options": [],
+            "displayOrder": -1,
+            "calculated": False,
+            "externalOptions": False,
+            "hasUniqueValue": False,
+            "hidden": False,
+            "formField": True,
+            "archived": False,
+            "hubspotDefined": False,
+            "createdAt": iso_now(),
+            "updatedAt": iso_now(),
+            **payload,
+        }
+        self.store.execute(
+            "insert into properties values (?, ?, ?)", [object_type, payload["name"], json.dumps(definition)]
+        )
+        return JSONResponse(definition, 201)
+
+
+def _validate(properties: dict, definitions: dict) -> None:
+    for name, value in properties.items():
+        definition = definitions.get(name)
+        if definition is None:
+            raise HubSpotError(400, f'Property "{name}" does not exist', "VALIDATION_ERROR")
+        if name in READ_ONLY:
+            raise HubSpotError(400, f'Property "{name}" is read-only', "VALIDATION_ERROR")
+        if value in (None, ""):
+            continue
+        if definition["type"] == "number":
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise HubSpotError(
+                    400, f'Property values were not valid: "{value}" is not a number for {name}'
+                ) from None
+        if definition["type"] == "enumeration" and definition["options"]:
+            allowed = {o["value"] for o in definition["options"]}
+            if _as_string(value) not in allowed:
+                raise HubSpotError(
+                    400, f'Property values were not valid: "{value}" was not one of the allowed options for {name}'
+                )
+
+
+def _as_string(value: Any) -> str | None:
+    """HubSpot stores and returns every property value as a string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _input_error(status: int, category: str, message: str, item: dict) -> dict:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"id": [str(item.get("id"))]},
+        "errors": [],
+        "links": {},
+        "httpStatus": str(status),
+    }
+
+
+def _property_list(values: list[str]) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        names.extend(v for v in value.split(",") if v)
+    return names
+
+
+def _object_type(name: str) -> str:
+    if name not in OBJECT_TYPES:
+        raise HubSpotError(404, f"Unable to infer object type from: {name}", "OBJECT_NOT_FOUND")
+    return name
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        raise HubSpotError(400, "Invalid input JSON on line 1") from None
+
+
+class HubSpotSandbox:
+    """The HubSpot sandbox on plain HTTP (the real client accepts `host=http://…`)."""
+
+    def __init__(
+        self,
+        world_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "sandbox-hubspot-token",
+        requests_per_ten_seconds: int = 190,
+        daily_limit: int = 1_000_000,
+        rate_window_seconds: float = 10.0,
+    ) -> None:
+        self.world_dir = Path(world_dir)
+        self.host, self.port, self.token = host, port, token
+        self.limiter = RateLimiter(requests_per_ten_seconds, daily_limit, rate_window_seconds)
+        self.store: HubSpotStore | None = None
+        self._server: BackgroundServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> HubSpotSandbox:
+        self.store = HubSpotStore(self.world_dir / "hubspot.sqlite")
+        api_holder: dict[str, HubSpotApi] = {}
+
+        async def endpoint(request: Request) -> Response:
+            return await api_holder["api"].handle(request)
+
+        app = Starlette(routes=[Route("/crm/v3/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "DELETE"])])
+        self._server = BackgroundServer(app, self.host, self.port)
+        self.port = self._server.port
+        api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url)
+        self._server.start("HubSpot sandbox")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self.store is not None:
+            self.store.close()
+        self._server = self.store = None
+
+    def __enter__(self) -> HubSpotSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
+        assert self.store is not None, "sandbox not started"
+        rows = self.store.execute(
+            "select id, method, path, object, records, status from api_requests where id > ? order by id", [since_id]
+        )
+        return [dict(zip(("id", "method", "path", "object", "records", "status"), r, strict=True)) for r in rows]
