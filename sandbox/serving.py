@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -10,6 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+
+class _QuietShutdown(logging.Filter):
+    """Stopping a test sandbox with idle keep-alive clients is normal, not an error worth a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 
 
 class BackgroundServer:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.salesforce.bulk import BulkApi
 from sandbox.salesforce.schema import SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
 from sandbox.salesforce.store import Store, api_datetime
@@ -50,6 +51,7 @@ class SalesforceApi:
         self.page_size = page_size
         self.cursors: dict[str, tuple[Query, bool, int]] = {}
         self.cursor_lock = threading.Lock()
+        self.bulk = BulkApi(self)
 
     # ------------------------------------------------------------------ entry point
     async def handle(self, request: Request) -> Response:
@@ -82,6 +84,8 @@ class SalesforceApi:
         self, method: str, version: str, rest: str, request: Request, body: bytes
     ) -> tuple[Response, str | None, int]:
         parts = rest.split("/") if rest else []
+        if parts and parts[0] == "jobs":
+            return self.bulk.route(method, parts, request.query_params, body)
         if parts and parts[0] in {"query", "queryAll"} and method == "GET":
             include_deleted = parts[0] == "queryAll"
             if len(parts) == 1:
@@ -169,8 +173,7 @@ class SalesforceApi:
         if method == "GET":
             return JSONResponse(self._record_json(version, obj, current)), obj.name, 1
         if method == "DELETE":
-            stamp = self.store.now()
-            self.store.update(obj, record_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+            self.delete_record(obj, record_id)
             return Response(status_code=204), obj.name, 1
         try:
             values = validate_record(obj, _json(body), creating=False)
@@ -278,6 +281,16 @@ class SalesforceApi:
         return JSONResponse(results), obj_name, len(records)
 
     # ------------------------------------------------------------------ writes
+    def create_record(self, obj: SObject, payload: dict[str, Any]) -> str:
+        return self._create(obj, payload)
+
+    def update_record(self, obj: SObject, record_id: str, payload: dict[str, Any]) -> None:
+        self._write(obj, record_id, validate_record(obj, payload, creating=False))
+
+    def delete_record(self, obj: SObject, record_id: str) -> None:
+        stamp = self.store.now()
+        self.store.update(obj, record_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+
     def _create(self, obj: SObject, payload: dict) -> str:
         values = validate_record(obj, payload, creating=True)
         for field in obj.fields:

@@ -175,3 +175,67 @@ def test_state_survives_a_restart(world_dir):
         sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
         assert sf.Lead.get(lead_id)["Lead_Score__c"] == 77.0
         assert sandbox.request_log(since_id=0)[requests_before - 1]["method"] == "PATCH"
+
+
+def test_bulk_query_pages_csv_behind_the_locator(world_dir):
+    import csv
+    import io
+
+    with SalesforceSandbox(world_dir) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        pages = list(sf.bulk2.Lead.query("SELECT Id, IsDeleted, AnnualRevenue FROM Lead", max_records=70, wait=0))
+        results = [r for r in sandbox.request_log() if r["path"].endswith("/results")]
+    rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
+    assert [r["records"] for r in results] == [70, 70, 60]
+    assert len({r["Id"] for r in rows}) == 200
+    assert {r["IsDeleted"] for r in rows} == {"false"}
+    assert all(float(r["AnnualRevenue"]) >= 0 for r in rows if r["AnnualRevenue"])
+
+
+def test_bulk_query_all_includes_deleted_rows(sf):
+    import csv
+    import io
+
+    lead_id = sf.query("SELECT Id FROM Lead LIMIT 1")["records"][0]["Id"]
+    sf.Lead.delete(lead_id)
+    live = "".join(sf.bulk2.Lead.query("SELECT Id FROM Lead", wait=0))
+    everything = list(sf.bulk2.Lead.query_all("SELECT Id, IsDeleted FROM Lead", wait=0))
+    rows = [row for page in everything for row in csv.DictReader(io.StringIO(page))]
+    assert lead_id not in live
+    assert {r["Id"]: r["IsDeleted"] for r in rows}[lead_id] == "true"
+
+
+def test_bulk_ingest_reports_successes_and_failures_per_record(sf):
+    ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 2")["records"]]
+    [summary] = sf.bulk2.Lead.update(
+        records=[
+            {"Id": ids[0], "Lead_Grade__c": "A"},
+            {"Id": ids[1], "Lead_Grade__c": "TOO LONG"},
+            {"Id": "00Q000000000000ZZZ", "Lead_Grade__c": "B"},
+        ],
+        wait=0,
+    )
+    assert (summary["numberRecordsProcessed"], summary["numberRecordsFailed"]) == (3, 2)
+    failed = sf.bulk2.Lead.get_failed_records(summary["job_id"])
+    assert "STRING_TOO_LONG:" in failed and "INVALID_CROSS_REFERENCE_KEY:" in failed
+    assert failed.splitlines()[0].startswith("sf__Id,sf__Error")
+    assert ids[0] in sf.bulk2.Lead.get_successful_records(summary["job_id"])
+    assert sf.Lead.get(ids[0])["Lead_Grade__c"] == "A"
+
+
+def test_bulk_upsert_creates_then_updates_and_na_sets_null(sf):
+    record = {
+        "Leadloop_Key__c": "bulk-1",
+        "LastName": "Bulk",
+        "Company": "Co",
+        "Status": "Open - Not Contacted",
+        "Title": "CTO",
+    }
+    [created] = sf.bulk2.Lead.upsert(records=[record], external_id_field="Leadloop_Key__c", wait=0)
+    [updated] = sf.bulk2.Lead.upsert(
+        records=[{"Leadloop_Key__c": "bulk-1", "Title": "#N/A"}], external_id_field="Leadloop_Key__c", wait=0
+    )
+    assert created["numberRecordsFailed"] == updated["numberRecordsFailed"] == 0
+    assert "true" in sf.bulk2.Lead.get_successful_records(created["job_id"]).splitlines()[1]
+    [row] = sf.query("SELECT Id, Title FROM Lead WHERE Leadloop_Key__c = 'bulk-1'")["records"]
+    assert row["Title"] is None
