@@ -228,6 +228,7 @@ class SalesforceApi:
         all_or_none = bool(payload.get("allOrNone", False))
         results, obj_name = [], None
         with self.store.lock:
+            self.store.conn.execute("savepoint collection")
             for record in records:
                 record = dict(record)
                 record_id = record.get("Id")
@@ -259,25 +260,9 @@ class SalesforceApi:
                         }
                     )
             if all_or_none and not all(r["success"] for r in results):
-                # Real orgs roll the whole request back; the sandbox refuses it before any write
-                # would be visible only for creates, so report every record as failed.
-                results = [
-                    r
-                    if not r["success"]
-                    else {
-                        "id": None,
-                        "success": False,
-                        "errors": [
-                            {
-                                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                                "message": "Record rolled back because not all records were valid and the request was "
-                                "using AllOrNone header",
-                                "fields": [],
-                            }
-                        ],
-                    }
-                    for r in results
-                ]
+                self.store.conn.execute("rollback to collection")
+                results = [r if not r["success"] else _rolled_back() for r in results]
+            self.store.conn.execute("release collection")
         return JSONResponse(results), obj_name, len(records)
 
     # ------------------------------------------------------------------ writes
@@ -318,6 +303,15 @@ class SalesforceApi:
                     raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
         stamp = self.store.now()
         self.store.update(obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+
+
+def _rolled_back() -> dict[str, Any]:
+    message = "Record rolled back because not all records were valid and the request was using AllOrNone header"
+    return {
+        "id": None,
+        "success": False,
+        "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": message, "fields": []}],
+    }
 
 
 def _sobject(name: str) -> SObject:

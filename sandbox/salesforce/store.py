@@ -85,9 +85,10 @@ class Store:
         columns = ", ".join(f'"{n}"' for n in names)
         sql = f'insert into "{obj.name}" ({columns}) values ({", ".join("?" * len(names))})'
         with self.lock:
-            self.conn.execute("begin")
+            # A savepoint, not BEGIN, so a caller's all-or-none savepoint can enclose it.
+            self.conn.execute("savepoint insert_many")
             self.conn.executemany(sql, ([row.get(n) for n in names] for row in rows))
-            self.conn.execute("commit")
+            self.conn.execute("release insert_many")
 
     def update(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
         if not values:

@@ -239,3 +239,17 @@ def test_bulk_upsert_creates_then_updates_and_na_sets_null(sf):
     assert "true" in sf.bulk2.Lead.get_successful_records(created["job_id"]).splitlines()[1]
     [row] = sf.query("SELECT Id, Title FROM Lead WHERE Leadloop_Key__c = 'bulk-1'")["records"]
     assert row["Title"] is None
+
+
+def test_all_or_none_collections_roll_back_every_record(sf):
+    ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 2")["records"]]
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Lead"}, "Id": ids[0], "Lead_Grade__c": "A"},
+            {"attributes": {"type": "Lead"}, "Id": ids[1], "Lead_Grade__c": "TOO LONG"},
+        ],
+    }
+    results = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert [r["errors"][0]["statusCode"] for r in results] == ["ALL_OR_NONE_OPERATION_ROLLED_BACK", "STRING_TOO_LONG"]
+    assert sf.Lead.get(ids[0])["Lead_Grade__c"] is None
