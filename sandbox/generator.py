@@ -246,8 +246,12 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     # Leads: every person once, some twice (a re-submitted form with a differently cased email).
     extra = leads - people
     person_of_lead = np.concatenate([np.arange(people), rng.integers(0, people, max(extra, 0))])[:leads]
-    created = WORLD_NOW - np.array([timedelta(seconds=int(s)) for s in rng.integers(3600, 730 * 86400, leads)])
-    modified_after = rng.integers(0, 30 * 86400, leads)
+    # Timestamps as numpy datetimes rendered once, in the store's `…sssZ` form.
+    now64 = np.datetime64(WORLD_NOW.replace(tzinfo=None), "ms")
+    created64 = now64 - rng.integers(3600, 730 * 86400, leads).astype("timedelta64[s]")
+    modified64 = np.minimum(created64 + rng.integers(0, 30 * 86400, leads).astype("timedelta64[s]"), now64)
+    created_text = np.char.add(np.datetime_as_string(created64, unit="ms"), "Z")
+    modified_text = np.char.add(np.datetime_as_string(modified64, unit="ms"), "Z")
     status = _choice(rng, LEAD_STATUSES, leads, (45, 30, 10, 15))
     rating = _choice(rng, RATINGS + (None,), leads, (15, 30, 30, 25))
     owner = _choice(rng, tuple(u["Id"] for u in users), leads)
@@ -266,17 +270,15 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         email = f"{first[p].lower()}.{last[p].lower()}{p % 97}@{domain}"
         if duplicate:
             email = email.upper() if i % 2 else f"  {email}"
-        created_at = created[i]
-        modified_at = min(created_at + timedelta(seconds=int(modified_after[i])), WORLD_NOW)
         lead_id = make_id(LEAD.key_prefix, i + 1)
         is_us = country[c] == "US"
         rows.append(
             {
                 "Id": lead_id,
                 "IsDeleted": 0,
-                "CreatedDate": stored_datetime(created_at),
-                "LastModifiedDate": stored_datetime(modified_at),
-                "SystemModstamp": stored_datetime(modified_at),
+                "CreatedDate": str(created_text[i]),
+                "LastModifiedDate": str(modified_text[i]),
+                "SystemModstamp": str(modified_text[i]),
                 "FirstName": str(first[p]),
                 "LastName": str(last[p]),
                 "Company": company_names[c],
