@@ -122,6 +122,9 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> Loop
         generate_world(world, leads=leads, seed=seed)
     with SalesforceSandbox(world) as sandbox:
         salesforce = SalesforceResource(
-            instance_url=sandbox.instance_url, access_token=sandbox.token, ca_bundle=str(sandbox.ca_path)
+            instance_url=sandbox.instance_url,
+            access_token=sandbox.token,
+            ca_bundle=str(sandbox.ca_path),
+            bulk_poll_seconds=0.0,
         )
         return run_lead_loop(warehouse, salesforce, warehouse_resource=WarehouseResource.from_env())

@@ -44,6 +44,8 @@ class SalesforceResource(ConfigurableResource):
     access_token: str | None = None
     ca_bundle: str | None = None
     data_dir: str = "data"
+    bulk_poll_seconds: float = 2.0
+    """How long the Bulk API 2.0 client waits before polling a job (the sandbox finishes at once)."""
 
     @classmethod
     def from_env(cls) -> SalesforceResource:
@@ -55,7 +57,7 @@ class SalesforceResource(ConfigurableResource):
                 ca_bundle=os.environ.get("SALESFORCE_CA_BUNDLE"),
                 data_dir=data_dir,
             )
-        return cls(data_dir=data_dir)
+        return cls(data_dir=data_dir, bulk_poll_seconds=0.0)
 
     @property
     def origin(self) -> str:

@@ -47,7 +47,9 @@ def build_salesforce_assets(warehouse: Warehouse) -> AssetsDefinition:
     def salesforce_bronze(
         context: AssetExecutionContext, dlt: DagsterDltResource, salesforce: SalesforceResource
     ) -> Iterator[Any]:
-        source = salesforce_source(client_factory=salesforce.client, where=salesforce.origin)
+        source = salesforce_source(
+            client_factory=salesforce.client, where=salesforce.origin, bulk_poll_seconds=salesforce.bulk_poll_seconds
+        )
         for result in dlt.run(context=context, dlt_source=source):
             yield _with_cursor(result, pipeline)
 
