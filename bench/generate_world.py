@@ -24,14 +24,18 @@ def main() -> None:
         started = time.perf_counter()
         summary = generate_world(Path(tmp) / "world", leads=args.leads, seed=args.seed)
         seconds = time.perf_counter() - started
-    print(json.dumps({
-        "benchmark": "generate_world",
-        "leads": args.leads,
-        "seconds": round(seconds, 2),
-        "leads_per_s": round(args.leads / seconds),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "summary": summary,
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "generate_world",
+                "leads": args.leads,
+                "seconds": round(seconds, 2),
+                "leads_per_s": round(args.leads / seconds),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "summary": summary,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
