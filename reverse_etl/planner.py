@@ -1,10 +1,16 @@
-"""The diff: which source records differ from what the destination last confirmed."""
+"""The diff: which source records differ from what the destination last confirmed.
+
+Comparing hashes of the *mapped* payload (not of the source row) means a change to a column the
+sync does not send never causes a write, and a mapping change re-sends everything once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -15,10 +21,10 @@ from reverse_etl.spec import SyncSpec
 Reason = Literal["new", "changed", "retry"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordChange:
     key: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # destination field -> JSON-native value
     payload_hash: str
     reason: Reason
 
@@ -33,6 +39,9 @@ class SyncPlan:
     changes: list[RecordChange] = field(default_factory=list)
     unchanged: int = 0
     source_rows: int = 0
+    # Keys held by several source rows with different values: sending either would be a guess.
+    conflicting_keys: list[str] = field(default_factory=list)
+    null_keys: int = 0
 
     def counts(self) -> dict[str, int]:
         counts = {"new": 0, "changed": 0, "retry": 0}
@@ -42,7 +51,7 @@ class SyncPlan:
 
 
 def canonical_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -53,31 +62,76 @@ def to_destination_value(value: Any) -> Any:
     """JSON-native values, so the hash of an unchanged row is the same on DuckDB and Postgres.
 
     Numbers become floats: CRM number fields are doubles, and 70 vs 70.0 must not look like
-    a change.
+    a change. NaN has no JSON form and no CRM meaning, so it is sent as null.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int | float | Decimal):
-        return float(value)
+        number = float(value)
+        return None if math.isnan(number) or math.isinf(number) else number
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     return str(value)
 
 
 def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
+    """Reads the source and the state once each and diffs them in memory.
+
+    A record with an open rejection is always planned (as `retry`), even if its value went back
+    to the last confirmed one: the rejection row only clears when the destination confirms it.
+    """
     state.ensure_tables(warehouse)
     columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields])
-    rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by "{spec.key}"')
+    rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by 1')
     confirmed = state.confirmed_hashes(warehouse, spec.name)
     rejected = state.rejected_keys(warehouse, spec.name)
     plan = SyncPlan(spec=spec, source_rows=len(rows))
     destination_fields = list(spec.fields.values())
+
+    payloads: dict[str, dict[str, Any]] = {}
+    hashes: dict[str, str] = {}
+    conflicting: set[str] = set()
     for row in rows:
-        key = str(row[0])
+        if row[0] is None or str(row[0]).strip() == "":
+            plan.null_keys += 1
+            continue
+        key = str(row[0]).strip()
         payload = {name: to_destination_value(value) for name, value in zip(destination_fields, row[1:], strict=True)}
         digest = payload_hash(payload)
+        if key in hashes:
+            if hashes[key] != digest:
+                conflicting.add(key)
+            continue  # an exact duplicate row is the same record: send it once
+        payloads[key], hashes[key] = payload, digest
+
+    for key, digest in hashes.items():
+        if key in conflicting:
+            continue
         previous = confirmed.get(key)
-        if previous == digest:
+        if key in rejected:
+            reason: Reason = "retry"
+        elif previous is None:
+            reason = "new"
+        elif previous != digest:
+            reason = "changed"
+        else:
             plan.unchanged += 1
             continue
-        reason: Reason = "retry" if key in rejected else ("new" if previous is None else "changed")
-        plan.changes.append(RecordChange(key, payload, digest, reason))
+        plan.changes.append(RecordChange(key, payloads[key], digest, reason))
+    plan.conflicting_keys = sorted(conflicting)
     return plan
+
+
+def summarize(plan: SyncPlan) -> dict[str, int]:
+    """Counts only: plans are logged and shown in Dagster, and payloads may hold personal data."""
+    counts = plan.counts()
+    return {
+        "source_rows": plan.source_rows,
+        "planned": len(plan.changes),
+        "planned_new": counts["new"],
+        "planned_changed": counts["changed"],
+        "planned_retry": counts["retry"],
+        "unchanged": plan.unchanged,
+        "conflicting_keys": len(plan.conflicting_keys),
+        "null_keys": plan.null_keys,
+    }

@@ -1,14 +1,23 @@
-"""Sync specs: which gold table goes to which CRM object and field. One YAML file per sync."""
+"""Sync specs: which gold table goes to which CRM object and field. One YAML file per sync.
+
+Specs are data, not code, so RevOps can review a mapping change without reading Python. They are
+validated on load because the names in them end up inside SQL identifiers and CRM payloads.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 SPECS_DIR = Path(__file__).parent / "specs"
+# Per-call record limits of the APIs (Salesforce sObject Collections, HubSpot batch endpoints).
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
+OPERATIONS = {"salesforce": {"update"}, "hubspot": {"update"}}
+# Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SpecError(ValueError):
@@ -30,33 +39,55 @@ class SyncSpec:
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
+    """Accepts a spec name (`lead_scores_to_salesforce`) or a path to a YAML file."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if path.suffix not in {".yaml", ".yml"}:
         path = SPECS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(p.stem for p in sorted(SPECS_DIR.glob("*.yaml"))) or "none"
+        raise SpecError(f"no sync spec {str(name_or_path)!r} (known: {known})")
     try:
         raw = yaml.safe_load(path.read_text())
         source, destination = raw["source"], raw["destination"]
-        kind = destination["kind"]
-        batch_size = int(raw.get("batch_size", MAX_BATCH.get(kind, 100)))
+        kind = str(destination["kind"])
         spec = SyncSpec(
-            name=raw["name"],
-            description=raw.get("description", ""),
-            source_schema=source["schema"],
-            source_table=source["table"],
-            key=source["key"],
+            name=str(raw["name"]),
+            description=str(raw.get("description", "")),
+            source_schema=str(source["schema"]),
+            source_table=str(source["table"]),
+            key=str(source["key"]),
             destination=kind,
-            object=destination["object"],
-            operation=destination.get("operation", "update"),
-            fields=dict(raw["fields"]),
-            batch_size=batch_size,
+            object=str(destination["object"]),
+            operation=str(destination.get("operation", "update")),
+            fields={str(k): str(v) for k, v in raw["fields"].items()},
+            batch_size=int(raw.get("batch_size", MAX_BATCH.get(kind, 100))),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: missing or malformed {exc}") from None
-    if not 1 <= spec.batch_size <= MAX_BATCH.get(kind, 100):
-        raise SpecError(f"{path}: batch_size must be between 1 and {MAX_BATCH.get(kind, 100)} for {kind}")
+    _validate(spec, path)
+    return spec
+
+
+def _validate(spec: SyncSpec, path: Path) -> None:
+    if spec.destination not in MAX_BATCH:
+        raise SpecError(f"{path}: destination kind {spec.destination!r} is not one of {sorted(MAX_BATCH)}")
+    if spec.operation not in OPERATIONS[spec.destination]:
+        raise SpecError(f"{path}: operation {spec.operation!r} is not supported for {spec.destination}")
+    limit = MAX_BATCH[spec.destination]
+    if not 1 <= spec.batch_size <= limit:
+        raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
     if not spec.fields:
         raise SpecError(f"{path}: fields must map at least one column")
-    return spec
+    for label, name in [
+        ("source.schema", spec.source_schema),
+        ("source.table", spec.source_table),
+        ("source.key", spec.key),
+        *(("fields", column) for column in spec.fields),
+    ]:
+        if not _IDENTIFIER.match(name):
+            raise SpecError(f"{path}: {label} {name!r} is not a plain SQL identifier")
+    if len(set(spec.fields.values())) != len(spec.fields):
+        raise SpecError(f"{path}: two columns map to the same destination field")
 
 
 def all_specs() -> list[SyncSpec]:

@@ -2,7 +2,9 @@
 and each record the CRM rejected.
 
 Like Hightouch/Census, the diff is against what the destination *confirmed*, so a record that
-failed is simply still different next time and gets retried.
+failed is simply still different next time and gets retried. The state lives in the warehouse
+rather than beside the orchestrator so that it moves with `LEADLOOP_WAREHOUSE_URL` and analysts
+can query it next to the data it describes. The SQL is the subset DuckDB and Postgres share.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ DDL = (
         primary key (sync_name, record_key))""",
 )
 
+RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged")
+
 
 def now() -> datetime:
+    """Naive UTC: both warehouses store `timestamp` without zone, and mixing zones would skew run logs."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -44,60 +49,86 @@ def ensure_tables(warehouse: Warehouse) -> None:
 
 
 def confirmed_hashes(warehouse: Warehouse, sync_name: str) -> dict[str, str]:
+    """One read of the whole state: the planner compares in memory instead of per record."""
     rows = warehouse.query(f"select record_key, payload_hash from {SCHEMA}.sync_state where sync_name = ?", [sync_name])
-    return dict(rows)
+    return {str(key): str(digest) for key, digest in rows}
 
 
 def rejected_keys(warehouse: Warehouse, sync_name: str) -> set[str]:
     rows = warehouse.query(f"select record_key from {SCHEMA}.sync_rejections where sync_name = ?", [sync_name])
-    return {row[0] for row in rows}
+    return {str(row[0]) for row in rows}
 
 
-def record_confirmed(warehouse: Warehouse, sync_name: str, confirmed: Iterable[tuple[str, str, str]]) -> None:
-    """Upserts (key, hash, payload json) for records the destination confirmed; clears their rejections."""
-    rows = list(confirmed)
-    if not rows:
+def record_batch(
+    warehouse: Warehouse,
+    sync_name: str,
+    confirmed: Iterable[tuple[str, str, str]],
+    rejected: Iterable[tuple[str, str]],
+) -> None:
+    """Stores one batch's outcome in a single transaction.
+
+    `confirmed` holds (key, hash, payload json) the destination accepted: their state is upserted
+    and their rejection cleared. `rejected` holds (key, error): the rejection is upserted with
+    attempts + 1 and the state left alone, so the record stays different and is retried.
+    """
+    confirmed, rejected = list(confirmed), list(rejected)
+    if not confirmed and not rejected:
         return
     at = now()
     with warehouse.connect() as conn:
         cur = conn.cursor()
-        cur.executemany(
-            warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
-                "values (?, ?, ?, ?, ?) on conflict (sync_name, record_key) do update set "
-                "payload_hash = excluded.payload_hash, payload = excluded.payload, synced_at = excluded.synced_at"
-            ),
-            [(sync_name, key, digest, payload, at) for key, digest, payload in rows],
-        )
-        cur.executemany(
-            warehouse.adapt_sql(f"delete from {SCHEMA}.sync_rejections where sync_name = ? and record_key = ?"),
-            [(sync_name, key) for key, _, _ in rows],
-        )
+        if confirmed:
+            cur.executemany(
+                warehouse.adapt_sql(
+                    f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
+                    "values (?, ?, ?, ?, ?) on conflict (sync_name, record_key) do update set "
+                    "payload_hash = excluded.payload_hash, payload = excluded.payload, synced_at = excluded.synced_at"
+                ),
+                [(sync_name, key, digest, payload, at) for key, digest, payload in confirmed],
+            )
+            cur.executemany(
+                warehouse.adapt_sql(f"delete from {SCHEMA}.sync_rejections where sync_name = ? and record_key = ?"),
+                [(sync_name, key) for key, _, _ in confirmed],
+            )
+        if rejected:
+            cur.executemany(
+                warehouse.adapt_sql(
+                    f"insert into {SCHEMA}.sync_rejections "
+                    "(sync_name, record_key, error, attempts, first_failed_at, last_failed_at) "
+                    "values (?, ?, ?, 1, ?, ?) on conflict (sync_name, record_key) do update set "
+                    f"error = excluded.error, attempts = {SCHEMA}.sync_rejections.attempts + 1, "
+                    "last_failed_at = excluded.last_failed_at"
+                ),
+                [(sync_name, key, error, at, at) for key, error in rejected],
+            )
 
 
-def record_rejected(warehouse: Warehouse, sync_name: str, rejected: Iterable[tuple[str, str]]) -> None:
-    rows = list(rejected)
-    if not rows:
-        return
-    at = now()
-    with warehouse.connect() as conn:
-        conn.cursor().executemany(
-            warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_rejections "
-                "(sync_name, record_key, error, attempts, first_failed_at, last_failed_at) values (?, ?, ?, 1, ?, ?) "
-                "on conflict (sync_name, record_key) do update set error = excluded.error, "
-                f"attempts = {SCHEMA}.sync_rejections.attempts + 1, last_failed_at = excluded.last_failed_at"
-            ),
-            [(sync_name, key, error, at, at) for key, error in rows],
-        )
+def start_run(warehouse: Warehouse, run_id: str, sync_name: str, started_at: datetime, dry_run: bool) -> None:
+    """Logs the run before anything is sent, so a run that dies midway still shows up (as `running`).
 
-
-def record_run(warehouse: Warehouse, run: dict[str, Any]) -> None:
-    columns = list(run)
+    A retried Dagster step reuses its run id; the row then describes the latest attempt.
+    """
     with warehouse.connect() as conn:
         conn.cursor().execute(
             warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_runs ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+                f"insert into {SCHEMA}.sync_runs (run_id, sync_name, started_at, finished_at, dry_run, "
+                f"{', '.join(RUN_COUNTS)}, status) values (?, ?, ?, null, ?, {', '.join('0' * len(RUN_COUNTS))}, "
+                "'running') on conflict (run_id, sync_name) do update set started_at = excluded.started_at, "
+                "finished_at = null, dry_run = excluded.dry_run, "
+                + ", ".join(f"{c} = 0" for c in RUN_COUNTS)
+                + ", status = 'running'"
             ),
-            [run[c] for c in columns],
+            [run_id, sync_name, started_at, dry_run],
+        )
+
+
+def finish_run(warehouse: Warehouse, run_id: str, sync_name: str, status: str, counts: dict[str, Any]) -> None:
+    with warehouse.connect() as conn:
+        conn.cursor().execute(
+            warehouse.adapt_sql(
+                f"update {SCHEMA}.sync_runs set finished_at = ?, status = ?, "
+                + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
+                + " where run_id = ? and sync_name = ?"
+            ),
+            [now(), status, *(int(counts.get(c, 0)) for c in RUN_COUNTS), run_id, sync_name],
         )

@@ -1,4 +1,8 @@
-"""Where syncs write. A destination takes planned changes and says, per record, what the CRM confirmed."""
+"""Where syncs write. A destination takes planned changes and says, per record, what the CRM confirmed.
+
+A Protocol rather than a base class: the executor needs nothing from a destination but `write`,
+so HubSpot (or a test double) plugs in without inheriting Salesforce assumptions.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,14 @@ if TYPE_CHECKING:
     from reverse_etl.spec import SyncSpec
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordResult:
     key: str
     success: bool
-    error: str | None = None
+    error: str | None = None  # "CODE: message (fields)"; never holds the payload
 
 
 class Destination(Protocol):
-    def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]: ...
+    def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
+        """One result per change, for every change: a record the destination did not confirm is a failure."""
+        ...
