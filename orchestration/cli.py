@@ -52,12 +52,24 @@ def generate(leads: int, seed: int, out: Path) -> None:
 @click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
 @click.option("--leads", default=1000, show_default=True, help="World size if no world exists yet.")
 @click.option("--seed", default=42, show_default=True)
-def sandbox(data_dir: Path, port: int, leads: int, seed: int) -> None:
+@click.option(
+    "--faults",
+    default="",
+    help="Injected faults, e.g. 'seed=1,latency_ms=50,server_error_rate=0.05,drop_connection_rate=0.01,"
+    "record_rejection_rate=0.02,failed_job_rate=0.1,throttle_every=50,throttle_burst=5'.",
+)
+def sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str) -> None:
     """Serve the sandbox CRMs until interrupted (state persists under DATA_DIR/world)."""
+    from sandbox.faults import Faults
+
+    try:
+        Faults.parse(faults)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
     from sandbox.endpoints import read_endpoints
 
     stop = threading.Event()
-    with _running_sandbox(data_dir, port, leads, seed) as running:
+    with _running_sandbox(data_dir, port, leads, seed, faults) as running:
         hubspot = read_endpoints(data_dir)["hubspot"]["url"]
         click.echo(f"Salesforce sandbox at {running.instance_url} (CA {running.ca_path}), HubSpot at {hubspot}")
         click.echo("Ctrl-C to stop")
@@ -120,9 +132,10 @@ def dbt(args: tuple[str, ...]) -> None:
 
 
 @contextmanager
-def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int) -> Iterator[Any]:
+def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str = "") -> Iterator[Any]:
     """Starts the sandbox on the world in DATA_DIR and advertises it in endpoints.json meanwhile."""
     from sandbox.endpoints import write_endpoints
+    from sandbox.faults import Faults
     from sandbox.generator import generate_world
     from sandbox.hubspot.server import HubSpotSandbox
     from sandbox.salesforce.server import SalesforceSandbox
@@ -130,7 +143,11 @@ def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int) -> Iterat
     world = data_dir / "world"
     if not (world / "salesforce.sqlite").exists():
         generate_world(world, leads=leads, seed=seed)
-    with SalesforceSandbox(world, port=port) as running, HubSpotSandbox(world) as hubspot:
+    sf_faults, hs_faults = Faults.parse(faults), Faults.parse(faults)
+    with (
+        SalesforceSandbox(world, port=port, faults=sf_faults) as running,
+        HubSpotSandbox(world, faults=hs_faults) as hubspot,
+    ):
         endpoints = write_endpoints(
             data_dir,
             salesforce={

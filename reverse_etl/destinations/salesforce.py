@@ -29,7 +29,11 @@ COLLECTIONS_PATH = "composite/sobjects"
 
 
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+    """Worth sending again: updates are keyed by Id, so a repeat of a write that did land is harmless.
+
+    A response cut off mid-body (ChunkedEncodingError) counts: the org may have applied the batch,
+    but we cannot know which records it confirmed."""
+    if isinstance(exc, requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError):
         return True
     return isinstance(exc, SalesforceError) and exc.status >= 500
 

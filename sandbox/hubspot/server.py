@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.faults import NO_FAULTS, Faults
 from sandbox.hubspot.schema import DEFAULT_PROPERTIES, FIELD_TYPES, OBJECT_TYPES, PROPERTY_TYPES, READ_ONLY
 from sandbox.serving import BackgroundServer
 
@@ -137,18 +138,24 @@ class RateLimiter:
 
 
 class HubSpotApi:
-    def __init__(self, store: HubSpotStore, token: str, limiter: RateLimiter, base_url: str) -> None:
+    def __init__(
+        self, store: HubSpotStore, token: str, limiter: RateLimiter, base_url: str, faults: Faults = NO_FAULTS
+    ) -> None:
         self.store, self.token, self.limiter, self.base_url = store, token, limiter, base_url
+        self.faults = faults
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         rest = request.path_params["rest"].strip("/")
         object_type, records = None, 0
         allowed, headers = self.limiter.take()
+        await self.faults.delay()
         try:
+            if self.faults.server_error():
+                raise HubSpotError(503, "Service temporarily unavailable (sandbox fault)", "SERVICE_UNAVAILABLE")
             if request.headers.get("authorization", "") != f"Bearer {self.token}":
                 raise HubSpotError(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
-            if not allowed:
+            if not allowed or self.faults.throttled():
                 raise HubSpotError(
                     429,
                     "You have reached your secondly limit.",
@@ -162,7 +169,7 @@ class HubSpotApi:
         for name, value in headers.items():
             response.headers[name] = value
         self.store.log(request.method, request.url.path, object_type, records, response.status_code)
-        return response
+        return self.faults.maybe_drop(response)
 
     def route(self, request: Request, rest: str, body: bytes) -> tuple[Response, str | None, int]:
         parts = rest.split("/")
@@ -261,6 +268,8 @@ class HubSpotApi:
         with self.store.lock:
             for item in inputs:
                 try:
+                    if self.faults.reject_record():
+                        raise HubSpotError(409, "Object is being modified by another request", "CONFLICT")
                     results.append(self._write_one(object_type, action, item, definitions))
                 except HubSpotError as exc:
                     errors.append(_input_error(exc.status, exc.category, exc.message, item))
@@ -434,10 +443,12 @@ class HubSpotSandbox:
         requests_per_ten_seconds: int = 190,
         daily_limit: int = 1_000_000,
         rate_window_seconds: float = 10.0,
+        faults: Faults | None = None,
     ) -> None:
         self.world_dir = Path(world_dir)
         self.host, self.port, self.token = host, port, token
         self.limiter = RateLimiter(requests_per_ten_seconds, daily_limit, rate_window_seconds)
+        self.faults = faults or NO_FAULTS
         self.store: HubSpotStore | None = None
         self._server: BackgroundServer | None = None
 
@@ -455,7 +466,7 @@ class HubSpotSandbox:
         app = Starlette(routes=[Route("/crm/v3/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "DELETE"])])
         self._server = BackgroundServer(app, self.host, self.port)
         self.port = self._server.port
-        api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url)
+        api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url, self.faults)
         self._server.start("HubSpot sandbox")
         return self
 

@@ -128,6 +128,8 @@ class BulkApi:
             sql, params = query.sql(include_deleted=operation == "queryAll")
             (total,) = self.api.store.select(f"select count(*) from ({sql})", params)[0]
             job = Job(job_id, kind, operation, query.sobject, "JobComplete", now, query=query, total=int(total))
+            if self.api.faults.fail_job():
+                job.state, job.error = "Failed", "InternalServerError: the query job failed (sandbox fault)"
         else:
             operation = payload.get("operation", "")
             obj = sobject(payload.get("object", ""))
@@ -159,7 +161,10 @@ class BulkApi:
         if state == "Aborted":
             job.state = "Aborted"
         elif state == "UploadComplete" and job.kind == "ingest" and job.state == "Open":
-            self._process(job)
+            if self.api.faults.fail_job():
+                job.state, job.error = "Failed", "InternalServerError: the ingest job failed (sandbox fault)"
+            else:
+                self._process(job)
         else:
             raise ApiError(400, "INVALIDJOBSTATE", f"Invalid state transition to {state} from {job.state}")
         return JSONResponse(job.info())

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.faults import NO_FAULTS, Faults
 from sandbox.salesforce.bulk import BulkApi
 from sandbox.salesforce.schema import SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
@@ -44,8 +45,11 @@ class ApiError(Exception):
 class SalesforceApi:
     """The request handling, independent of the HTTP server that carries it."""
 
-    def __init__(self, store: Store, token: str, daily_api_limit: int, page_size: int) -> None:
+    def __init__(
+        self, store: Store, token: str, daily_api_limit: int, page_size: int, faults: Faults = NO_FAULTS
+    ) -> None:
         self.store = store
+        self.faults = faults
         self.token = token
         self.daily_api_limit = daily_api_limit
         self.page_size = page_size
@@ -59,7 +63,10 @@ class SalesforceApi:
         rest = request.path_params["rest"].strip("/")
         body = await request.body()
         obj_name, records, status = None, 0, 500
+        await self.faults.delay()
         try:
+            if self.faults.server_error():
+                raise ApiError(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable (sandbox fault)")
             self._authenticate(request)
             usage = self.store.api_usage()
             if usage >= self.daily_api_limit:
@@ -72,7 +79,7 @@ class SalesforceApi:
         status = response.status_code
         self.store.log_request(request.method, request.url.path, obj_name, records, status)
         response.headers["Sforce-Limit-Info"] = f"api-usage={self.store.api_usage()}/{self.daily_api_limit}"
-        return response
+        return self.faults.maybe_drop(response)
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -235,6 +242,8 @@ class SalesforceApi:
                 attributes = record.pop("attributes", None) or {}
                 obj_name = attributes.get("type") or obj_name
                 try:
+                    if self.faults.reject_record():
+                        raise RecordError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record", [])
                     obj = sobject(attributes.get("type", ""))
                     if obj is None:
                         raise RecordError("INVALID_TYPE", "sObject type is missing or not supported", [])
@@ -342,10 +351,12 @@ class SalesforceSandbox:
         token: str = "sandbox-token",
         daily_api_limit: int = 1_000_000,
         page_size: int = 2000,
+        faults: Faults | None = None,
     ) -> None:
         self.world_dir = Path(world_dir)
         self.host, self.port, self.token = host, port, token
         self.daily_api_limit, self.page_size = daily_api_limit, page_size
+        self.faults = faults or NO_FAULTS
         self.store: Store | None = None
         self._server: BackgroundServer | None = None
         self.ca_path = self.world_dir / "tls" / "ca.pem"
@@ -356,7 +367,7 @@ class SalesforceSandbox:
 
     def app(self) -> Starlette:
         assert self.store is not None
-        api = SalesforceApi(self.store, self.token, self.daily_api_limit, self.page_size)
+        api = SalesforceApi(self.store, self.token, self.daily_api_limit, self.page_size, self.faults)
 
         async def endpoint(request: Request) -> Response:
             if not _VERSION.match(request.path_params["version"]):

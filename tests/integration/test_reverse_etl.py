@@ -165,3 +165,33 @@ def test_450_records_take_exactly_three_collection_calls(warehouse, sf, salesfor
     assert (result.sent, result.succeeded, result.failed) == (450, 450, 0)
     assert len(_crm(sf, ids)) == 450
     assert all(r["Lead_Score__c"] is not None for r in _crm(sf, ids).values())
+
+
+def test_on_a_bad_day_every_record_lands_exactly_as_confirmed(warehouse, world_dir):
+    """503s, cut-off responses and per-record lock errors: no record is marked synced that the
+    CRM does not hold, and re-runs converge on every record with nothing sent twice once synced."""
+    from ingestion.crm_clients import salesforce_client
+    from sandbox.faults import Faults
+    from sandbox.salesforce.server import SalesforceSandbox
+
+    faults = Faults(seed=5, server_error_rate=0.2, drop_connection_rate=0.2, record_rejection_rate=0.1)
+    with SalesforceSandbox(world_dir, faults=faults) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        destination = SalesforceDestination(sf, backoff=0.01, max_wait=0.05)
+        ids = []
+        while not ids:  # the read itself may meet a fault
+            try:
+                ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 120")["records"]]
+            except Exception:  # noqa: BLE001 - any injected failure; try again
+                continue
+        _gold(warehouse, _rows(ids))
+        results = [run_sync(SPEC, warehouse, destination) for _ in range(6)]
+        assert sum(r.failed for r in results[:1]) > 0, "the faults should have bitten on the first run"
+        assert results[-1].planned == 0
+        synced = dict(warehouse.query("select record_key, payload from reverse_etl.sync_state"))
+    assert len(synced) == 120
+    with SalesforceSandbox(world_dir) as clean:
+        sf = salesforce_client(clean.instance_url, clean.token, clean.ca_path)
+        crm = {r["Id"]: r["Lead_Score__c"] for r in sf.query_all("SELECT Id, Lead_Score__c FROM Lead")["records"]}
+    for lead_id, score, *_ in _rows(ids):
+        assert crm[lead_id] == float(score)
