@@ -39,8 +39,17 @@ def cli() -> None:
 @click.option("--leads", default=1000, show_default=True, help="Number of leads in the world.")
 @click.option("--seed", default=42, show_default=True, help="Same seed, same world.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/world"), show_default=True)
-def generate(leads: int, seed: int, out: Path) -> None:
-    """Generate a deterministic world (sandbox CRM data plus ground truth)."""
+@click.option("--days", default=0, show_default=True, help="Advance the existing world at --out by this many days.")
+def generate(leads: int, seed: int, out: Path, days: int) -> None:
+    """Generate a deterministic world (sandbox CRM data plus ground truth), or advance it with --days."""
+    if days:
+        from sandbox.advance import advance_world
+
+        if not (out / "world.json").exists():
+            raise click.UsageError(f"no world at {out} to advance: run `leadloop generate` first")
+        changes = advance_world(out, days)
+        click.echo("advanced the world: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        return
     from sandbox.generator import generate_world
 
     summary = generate_world(out, leads=leads, seed=seed)

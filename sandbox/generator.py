@@ -9,6 +9,7 @@ gives byte-identical state.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -325,6 +326,9 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         writer = csv.writer(handle)
         writer.writerow(["contact_id", "person_key", "propensity"])
         writer.writerows(contact_truth)
+    (out_dir / "world.json").write_text(
+        json.dumps({"seed": seed, "leads": leads, "people": people, "contacts": len(contacts), "day": 0})
+    )
     return {
         "leads": leads,
         "hubspot_contacts": len(contacts),

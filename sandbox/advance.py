@@ -1,0 +1,162 @@
+"""`leadloop generate --days N`: the world moves on, so incremental loads have something to find.
+
+Each simulated day brings new leads (and, for most, a HubSpot contact), edits to existing leads
+and contacts, a few deletions and opt-outs. Writes go through the sandboxes' own stores, so every
+change gets a fresh `SystemModstamp` / `lastmodifieddate` exactly as an API write would, and the
+ground truth grows with the new records. Deterministic for (seed, day).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sandbox.generator import FIRST_NAMES, LAST_NAMES, TITLES
+from sandbox.hubspot.server import iso_now
+from sandbox.salesforce.schema import LEAD
+from sandbox.salesforce.store import Store, make_id
+
+NEW_LEADS_PER_DAY = 0.005
+CHANGED_PER_DAY = 0.01
+DELETED_PER_DAY = 0.001
+OPTED_OUT_PER_DAY = 0.002
+
+
+def advance_world(world_dir: Path, days: int) -> dict[str, int]:
+    world_dir = Path(world_dir)
+    meta = json.loads((world_dir / "world.json").read_text())
+    totals = {"new_leads": 0, "changed_leads": 0, "deleted_leads": 0, "opted_out": 0, "changed_contacts": 0}
+    store = Store(world_dir / "salesforce.sqlite")
+    hubspot = sqlite3.connect(str(world_dir / "hubspot.sqlite"), isolation_level=None)
+    try:
+        for _ in range(days):
+            meta["day"] += 1
+            rng = np.random.default_rng([meta["seed"], meta["day"]])
+            for key, count in _one_day(rng, meta, store, hubspot, world_dir).items():
+                totals[key] += count
+    finally:
+        store.close()
+        hubspot.close()
+    (world_dir / "world.json").write_text(json.dumps(meta))
+    return {**totals, "day": meta["day"]}
+
+
+def _one_day(
+    rng: np.random.Generator, meta: dict[str, Any], store: Store, hubspot: sqlite3.Connection, world_dir: Path
+) -> dict[str, int]:
+    live = [r["Id"] for r in store.select('select "Id" from "Lead" where "IsDeleted" = 0 order by "Id"', [])]
+    n_live = len(live)
+    picks = rng.permutation(n_live)
+    n_changed = max(1, int(n_live * CHANGED_PER_DAY))
+    n_deleted = int(n_live * DELETED_PER_DAY)
+    n_opted = max(1, int(n_live * OPTED_OUT_PER_DAY))
+    changed = [live[i] for i in picks[:n_changed]]
+    deleted = [live[i] for i in picks[n_changed : n_changed + n_deleted]]
+    opted = [live[i] for i in picks[n_changed + n_deleted : n_changed + n_deleted + n_opted]]
+
+    titles = [t for t, _ in TITLES]
+    for lead_id in changed:
+        stamp = store.now()
+        store.update(
+            LEAD,
+            lead_id,
+            {
+                "Title": titles[int(rng.integers(len(titles)))],
+                "Status": "Working - Contacted",
+                "LastModifiedDate": stamp,
+                "SystemModstamp": stamp,
+            },
+        )
+    for lead_id in deleted:
+        stamp = store.now()
+        store.update(LEAD, lead_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+    for lead_id in opted:
+        stamp = store.now()
+        store.update(LEAD, lead_id, {"HasOptedOutOfEmail": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+
+    # New people: a template lead's company and attributes, a new name and email.
+    n_new = max(1, int(n_live * NEW_LEADS_PER_DAY))
+    total_leads = store.select('select count(*) from "Lead"', [])[0][0]
+    new_rows, lead_truth, contact_rows, contact_truth = [], [], [], []
+    for k in range(n_new):
+        template = store.get(LEAD, live[int(rng.integers(n_live))]) if n_live else None
+        if template is None:
+            break
+        person = meta["people"]
+        meta["people"] += 1
+        first = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
+        last = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
+        domain = template["Email"].split("@")[-1].strip().lower()
+        stamp = store.now()
+        lead_id = make_id(LEAD.key_prefix, total_leads + k + 1)
+        row = {
+            **template,
+            "Id": lead_id,
+            "FirstName": first,
+            "LastName": last,
+            "Email": f"{first.lower()}.{last.lower()}{person % 97}@{domain}",
+            "Status": "Open - Not Contacted",
+            "IsDeleted": 0,
+            "HasOptedOutOfEmail": 0,
+            "CreatedDate": stamp,
+            "LastModifiedDate": stamp,
+            "SystemModstamp": stamp,
+            "Lead_Score__c": None,
+            "Lead_Grade__c": None,
+            "Lead_Score_Reasons__c": None,
+        }
+        new_rows.append(row)
+        propensity = f"{float(rng.random()) * 0.8:.4f}"
+        lead_truth.append((lead_id, f"P{person:08d}", propensity))
+        if rng.random() < 0.6:
+            contact_id = str(1000 + meta["contacts"])
+            meta["contacts"] += 1
+            now = iso_now()
+            properties = {
+                "email": row["Email"],
+                "firstname": first,
+                "lastname": last,
+                "phone": row["Phone"],
+                "company": row["Company"],
+                "jobtitle": row["Title"],
+                "lifecyclestage": "lead",
+                "hs_lead_status": "NEW",
+                "hs_email_optout": "false",
+                "salesforceleadid": None,
+            }
+            contact_rows.append((contact_id, json.dumps(properties), now, now))
+            contact_truth.append((contact_id, f"P{person:08d}", propensity))
+    store.insert_many(LEAD, new_rows)
+    hubspot.executemany("insert into objects values ('contacts', ?, ?, ?, ?, 0)", contact_rows)
+
+    # Contact edits: a changed job title, as people get promoted.
+    contact_ids = [r[0] for r in hubspot.execute("select id from objects where object_type = 'contacts' order by id")]
+    n_contact_changes = max(1, int(len(contact_ids) * CHANGED_PER_DAY)) if contact_ids else 0
+    for index in rng.permutation(len(contact_ids))[:n_contact_changes]:
+        record_id = contact_ids[int(index)]
+        (props,) = hubspot.execute("select properties from objects where id = ?", [record_id]).fetchone()
+        properties = {**json.loads(props), "jobtitle": titles[int(rng.integers(len(titles)))]}
+        hubspot.execute(
+            "update objects set properties = ?, updated_at = ? where object_type = 'contacts' and id = ?",
+            [json.dumps(properties), iso_now(), record_id],
+        )
+
+    _append(world_dir / "truth" / "leads.csv", lead_truth)
+    _append(world_dir / "truth" / "hubspot_contacts.csv", contact_truth)
+    return {
+        "new_leads": len(new_rows),
+        "changed_leads": len(changed),
+        "deleted_leads": len(deleted),
+        "opted_out": len(opted),
+        "changed_contacts": n_contact_changes,
+    }
+
+
+def _append(path: Path, rows: list[tuple]) -> None:
+    with open(path, "a", newline="") as handle:
+        csv.writer(handle).writerows(rows)

@@ -1,0 +1,55 @@
+"""The world moves on: `--days` changes about 1% a day, deterministically, with truth kept."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sqlite3
+
+from sandbox.advance import advance_world
+from sandbox.generator import generate_world
+
+
+def _leads(world):
+    conn = sqlite3.connect(world / "salesforce.sqlite")
+    rows = conn.execute('select "Id", "Title", "IsDeleted", "HasOptedOutOfEmail" from "Lead" order by "Id"').fetchall()
+    conn.close()
+    return rows
+
+
+def test_a_day_changes_about_one_percent_deterministically(tmp_path):
+    generate_world(tmp_path / "a", leads=2000, seed=4)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    before = _leads(tmp_path / "a")
+    changes = advance_world(tmp_path / "a", days=1)
+    advance_world(tmp_path / "b", days=1)
+    after = _leads(tmp_path / "a")
+    assert after == _leads(tmp_path / "b")
+    assert changes["new_leads"] == len(after) - len(before) > 0
+    differing = sum(1 for old, new in zip(before, after, strict=False) if old != new)
+    assert 0.005 * len(before) < differing < 0.03 * len(before)
+    assert changes["deleted_leads"] == sum(r[2] for r in after) - sum(r[2] for r in before)
+    with open(tmp_path / "a" / "truth" / "leads.csv") as handle:
+        assert {row["lead_id"] for row in csv.DictReader(handle)} == {r[0] for r in after}
+
+
+def test_incremental_load_after_a_day_reads_only_what_changed(duckdb_warehouse, world_dir):
+    from ingestion.crm_clients import salesforce_client
+    from ingestion.pipelines import make_pipeline
+    from ingestion.salesforce import salesforce_source
+    from sandbox.salesforce.server import SalesforceSandbox
+
+    def load(sf):
+        pipeline = make_pipeline("salesforce", duckdb_warehouse)
+        pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_poll_seconds=0)).raise_on_failed_jobs()
+        return pipeline.last_trace.last_normalize_info.row_counts.get("lead", 0)
+
+    with SalesforceSandbox(world_dir) as sandbox:
+        full = load(salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path))
+    changes = advance_world(world_dir, days=1)
+    with SalesforceSandbox(world_dir) as sandbox:
+        incremental = load(salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path))
+    touched = changes["new_leads"] + changes["changed_leads"] + changes["deleted_leads"] + changes["opted_out"]
+    assert full == 200
+    assert incremental == touched
+    assert duckdb_warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == 200 + changes["new_leads"]
