@@ -7,6 +7,7 @@ import json
 import pytest
 
 from expectations.runner import validate_table
+from tests.support import write_lead_scores
 
 GOOD_ROWS = [
     ("00Q000000000001", 90, "A", "VP title; Target industry", 4),
@@ -15,21 +16,8 @@ GOOD_ROWS = [
 ]
 
 
-def _load(warehouse, rows, schema="gold", table="lead_scores"):
-    with warehouse.connect() as conn:
-        cur = conn.cursor()
-        cur.execute(f"create schema if not exists {schema}")
-        cur.execute(f"drop table if exists {schema}.{table}")
-        cur.execute(
-            f"create table {schema}.{table} (lead_id varchar, score integer, grade varchar, reasons varchar, "
-            "rules_matched integer)"
-        )
-        if rows:
-            cur.executemany(warehouse.adapt_sql(f"insert into {schema}.{table} values (?, ?, ?, ?, ?)"), rows)
-
-
 def test_good_scores_pass_on_a_schema_other_than_main(warehouse):
-    _load(warehouse, GOOD_ROWS)
+    write_lead_scores(warehouse, GOOD_ROWS)
     outcome = validate_table(warehouse, "lead_scores", "gold", "lead_scores")
     assert outcome.status == "passed", outcome.failures
     assert outcome.success and outcome.row_count == 3 and outcome.evaluated >= 8
@@ -44,7 +32,7 @@ def test_good_scores_pass_on_a_schema_other_than_main(warehouse):
     ],
 )
 def test_each_broken_rule_fails_and_names_itself(warehouse, bad_row, expectation, column, sample):
-    _load(warehouse, [*GOOD_ROWS, bad_row])
+    write_lead_scores(warehouse, [*GOOD_ROWS, bad_row])
     outcome = validate_table(warehouse, "lead_scores", "gold", "lead_scores")
     assert outcome.status == "failed"
     [failure] = outcome.failures
@@ -55,7 +43,7 @@ def test_each_broken_rule_fails_and_names_itself(warehouse, bad_row, expectation
 
 
 def test_an_empty_table_fails_the_row_count_contract(warehouse):
-    _load(warehouse, [])
+    write_lead_scores(warehouse, [])
     outcome = validate_table(warehouse, "lead_scores", "gold", "lead_scores")
     assert outcome.status == "failed"
     assert [f.expectation for f in outcome.failures] == ["expect_table_row_count_to_be_between"]

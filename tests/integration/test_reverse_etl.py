@@ -10,26 +10,14 @@ from typing import Any
 
 import pytest
 
-from orchestration.warehouse import Warehouse
 from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.planner import plan_sync
 from reverse_etl.spec import load_spec
+from tests.support import write_lead_scores
 
 SPEC = load_spec("lead_scores_to_salesforce")
 Row = tuple[Any, ...]
-
-
-def _gold(warehouse: Warehouse, rows: list[Row]) -> None:
-    with warehouse.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("create schema if not exists gold")
-        cur.execute("drop table if exists gold.lead_scores")
-        cur.execute(
-            "create table gold.lead_scores (lead_id varchar, score integer, grade varchar, reasons varchar, "
-            "rules_matched integer)"
-        )
-        cur.executemany(warehouse.adapt_sql("insert into gold.lead_scores values (?, ?, ?, ?, ?)"), rows)
 
 
 def _rows(ids: list[str], score: int = 50) -> list[Row]:
@@ -54,7 +42,7 @@ def lead_ids(sf) -> list[str]:
 def test_first_run_lands_in_salesforce_and_second_run_sends_no_patch(warehouse, sf, salesforce_sandbox, lead_ids):
     assert len(lead_ids) == 50
     rows = _rows(lead_ids)
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     destination = SalesforceDestination(sf)
 
     mark = salesforce_sandbox.last_request_id()
@@ -82,12 +70,12 @@ def test_first_run_lands_in_salesforce_and_second_run_sends_no_patch(warehouse, 
 
 def test_only_the_changed_record_is_sent(warehouse, sf, salesforce_sandbox, lead_ids):
     rows = _rows(lead_ids)
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     destination = SalesforceDestination(sf)
     run_sync(SPEC, warehouse, destination)
 
     target = rows[3][0]
-    _gold(warehouse, [(target, 99, "A", rows[3][3], 1), *rows[:3], *rows[4:]])
+    write_lead_scores(warehouse, [(target, 99, "A", rows[3][3], 1), *rows[:3], *rows[4:]])
     assert [(c.key, c.reason) for c in plan_sync(SPEC, warehouse).changes] == [(target, "changed")]
     mark = salesforce_sandbox.last_request_id()
     assert run_sync(SPEC, warehouse, destination).succeeded == 1
@@ -100,7 +88,7 @@ def test_a_too_long_reason_is_rejected_alone_and_retried_until_it_lands(warehous
     bad_id = rows[2][0]
     missing_id = "00Q000000000NoSuch"
     rows[2] = (bad_id, 60, "B", "x" * 1001, 1)  # Lead_Score_Reasons__c holds 1000 characters
-    _gold(warehouse, [*rows, (missing_id, 10, "D", "gone", 0)])
+    write_lead_scores(warehouse, [*rows, (missing_id, 10, "D", "gone", 0)])
     destination = SalesforceDestination(sf)
 
     first = run_sync(SPEC, warehouse, destination)
@@ -121,7 +109,7 @@ def test_a_too_long_reason_is_rejected_alone_and_retried_until_it_lands(warehous
     assert attempts == {bad_id: 2, missing_id: 2}
 
     rows[2] = (bad_id, 60, "B", "fixed", 1)
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     fixed = run_sync(SPEC, warehouse, destination)
     assert (fixed.planned_retry, fixed.succeeded, fixed.failed) == (1, 1, 0)
     remaining = warehouse.query("select record_key from reverse_etl.sync_rejections")
@@ -130,7 +118,7 @@ def test_a_too_long_reason_is_rejected_alone_and_retried_until_it_lands(warehous
 
 
 def test_dry_run_sends_nothing_and_keeps_no_state(warehouse, sf, salesforce_sandbox, lead_ids):
-    _gold(warehouse, _rows(lead_ids))
+    write_lead_scores(warehouse, _rows(lead_ids))
     mark = salesforce_sandbox.last_request_id()
     result = run_sync(SPEC, warehouse, SalesforceDestination(sf), dry_run=True)
     assert (result.planned, result.sent) == (50, 0)
@@ -156,7 +144,7 @@ def test_450_records_take_exactly_three_collection_calls(warehouse, sf, salesfor
         assert all(r["success"] for r in created)
     ids = [r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]][:450]
     assert len(ids) == 450
-    _gold(warehouse, _rows(ids))
+    write_lead_scores(warehouse, _rows(ids))
 
     mark = salesforce_sandbox.last_request_id()
     result = run_sync(SPEC, warehouse, SalesforceDestination(sf))
@@ -184,7 +172,7 @@ def test_on_a_bad_day_every_record_lands_exactly_as_confirmed(warehouse, world_d
                 ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 120")["records"]]
             except Exception:  # noqa: BLE001 - any injected failure; try again
                 continue
-        _gold(warehouse, _rows(ids))
+        write_lead_scores(warehouse, _rows(ids))
         results = [run_sync(SPEC, warehouse, destination) for _ in range(6)]
         assert sum(r.failed for r in results[:1]) > 0, "the faults should have bitten on the first run"
         assert results[-1].planned == 0

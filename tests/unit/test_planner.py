@@ -20,6 +20,7 @@ from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.planner import RecordChange, payload_hash, plan_sync, to_destination_value
 from reverse_etl.spec import SpecError, SyncSpec, all_specs, load_spec
+from tests.support import write_lead_scores
 
 SPEC = load_spec("lead_scores_to_salesforce")
 Row = tuple[Any, ...]
@@ -42,19 +43,6 @@ class FakeCrm:
     @property
     def sent_keys(self) -> list[str]:
         return [c.key for call in self.calls for c in call]
-
-
-def _gold(warehouse: Warehouse, rows: list[Row]) -> None:
-    with warehouse.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("create schema if not exists gold")
-        cur.execute("drop table if exists gold.lead_scores")
-        cur.execute(
-            "create table gold.lead_scores (lead_id varchar, score integer, grade varchar, reasons varchar, "
-            "rules_matched integer)"
-        )
-        if rows:
-            cur.executemany(warehouse.adapt_sql("insert into gold.lead_scores values (?, ?, ?, ?, ?)"), rows)
 
 
 def _rows(n: int = 10, score: int = 50) -> list[Row]:
@@ -84,7 +72,7 @@ def _runs(warehouse: Warehouse) -> list[tuple[Any, ...]]:
 
 def test_first_run_is_all_new_and_second_run_sends_nothing(warehouse):
     rows = _rows()
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     crm = FakeCrm()
 
     first = run_sync(SPEC, warehouse, crm)
@@ -105,11 +93,11 @@ def test_first_run_is_all_new_and_second_run_sends_nothing(warehouse):
 
 def test_one_changed_score_is_exactly_one_change(warehouse):
     rows = _rows()
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     run_sync(SPEC, warehouse, FakeCrm())
 
     rows[4] = (rows[4][0], 99, *rows[4][2:])
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     plan = plan_sync(SPEC, warehouse)
     assert [(c.key, c.reason, c.payload["Lead_Score__c"]) for c in plan.changes] == [(rows[4][0], "changed", 99.0)]
     assert plan.unchanged == 9
@@ -120,19 +108,19 @@ def test_one_changed_score_is_exactly_one_change(warehouse):
 
 def test_a_column_the_sync_does_not_send_never_causes_a_write(warehouse):
     rows = _rows()
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     run_sync(SPEC, warehouse, FakeCrm())
-    _gold(warehouse, [(*r[:4], 7) for r in rows])  # rules_matched is not mapped
+    write_lead_scores(warehouse, [(*r[:4], 7) for r in rows])  # rules_matched is not mapped
     assert plan_sync(SPEC, warehouse).changes == []
 
 
 def test_a_score_changed_back_and_forth_is_sent_each_time(warehouse):
     rows = _rows(3)
     key = rows[1][0]
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     run_sync(SPEC, warehouse, FakeCrm())
     for score in (80, 51, 80):
-        _gold(warehouse, [rows[0], (key, score, "B", rows[1][3], 1), rows[2]])
+        write_lead_scores(warehouse, [rows[0], (key, score, "B", rows[1][3], 1), rows[2]])
         crm = FakeCrm()
         result = run_sync(SPEC, warehouse, crm)
         assert (result.planned_changed, crm.sent_keys) == (1, [key])
@@ -146,7 +134,7 @@ def test_a_score_changed_back_and_forth_is_sent_each_time(warehouse):
 def test_a_rejected_record_stays_unsynced_is_retried_and_clears_on_success(warehouse):
     rows = _rows(5)
     bad = rows[2][0]
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     error = "STRING_TOO_LONG: Lead Score Reasons: data value too large (Lead_Score_Reasons__c)"
 
     first = run_sync(SPEC, warehouse, FakeCrm(reject={bad: error}))
@@ -174,11 +162,11 @@ def test_a_rejected_change_is_retried_even_after_the_value_returns_to_the_confir
     """The open rejection is the reason to send, so it cannot be left dangling."""
     rows = _rows(2)
     key = rows[0][0]
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     run_sync(SPEC, warehouse, FakeCrm())
-    _gold(warehouse, [(key, 90, *rows[0][2:]), rows[1]])
+    write_lead_scores(warehouse, [(key, 90, *rows[0][2:]), rows[1]])
     run_sync(SPEC, warehouse, FakeCrm(reject={key: "FIELD_CUSTOM_VALIDATION_EXCEPTION: no"}))
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     assert [(c.key, c.reason) for c in plan_sync(SPEC, warehouse).changes] == [(key, "retry")]
     run_sync(SPEC, warehouse, FakeCrm())
     assert _rejections(warehouse) == []
@@ -189,7 +177,7 @@ def test_a_missing_per_record_result_is_a_failure_not_a_success(warehouse):
         def write(self, spec, changes):
             return super().write(spec, changes)[1:]
 
-    _gold(warehouse, _rows(3))
+    write_lead_scores(warehouse, _rows(3))
     result = run_sync(SPEC, warehouse, Forgetful())
     assert (result.succeeded, result.failed) == (2, 1)
     assert _rejections(warehouse)[0][1].startswith("NO_RESULT")
@@ -199,7 +187,7 @@ def test_a_missing_per_record_result_is_a_failure_not_a_success(warehouse):
 
 
 def test_dry_run_shows_the_plan_and_writes_no_state(warehouse):
-    _gold(warehouse, _rows())
+    write_lead_scores(warehouse, _rows())
     crm = FakeCrm()
     result = run_sync(SPEC, warehouse, crm, dry_run=True, run_id="dry-1")
     assert (result.dry_run, result.planned, result.planned_new, result.sent) == (True, 10, 10, 0)
@@ -214,7 +202,7 @@ def test_dry_run_shows_the_plan_and_writes_no_state(warehouse):
 
 def test_a_crash_mid_run_keeps_what_was_confirmed(warehouse):
     rows = _rows(7)
-    _gold(warehouse, rows)
+    write_lead_scores(warehouse, rows)
     spec = dataclasses.replace(SPEC, batch_size=3)
     with pytest.raises(RuntimeError, match="worker killed"):
         run_sync(spec, warehouse, FakeCrm(crash_on_call=2), run_id="crashed")
@@ -231,7 +219,7 @@ def test_a_crash_mid_run_keeps_what_was_confirmed(warehouse):
 
 
 def test_a_retried_step_reusing_its_run_id_overwrites_its_run_row(warehouse):
-    _gold(warehouse, _rows(2))
+    write_lead_scores(warehouse, _rows(2))
     run_sync(SPEC, warehouse, FakeCrm(), run_id="dagster-run")
     run_sync(SPEC, warehouse, FakeCrm(), run_id="dagster-run")
     assert warehouse.query("select count(*), max(unchanged) from reverse_etl.sync_runs") == [(1, 2)]
@@ -243,7 +231,9 @@ def test_a_retried_step_reusing_its_run_id_overwrites_its_run_row(warehouse):
 def test_duplicate_and_null_keys(warehouse):
     rows = _rows(3)
     same, clash = rows[0], rows[1]
-    _gold(warehouse, [*rows, same, (clash[0], 1, "D", "other", 0), (None, 5, "C", "x", 1), ("", 5, "C", "x", 1)])
+    write_lead_scores(
+        warehouse, [*rows, same, (clash[0], 1, "D", "other", 0), (None, 5, "C", "x", 1), ("", 5, "C", "x", 1)]
+    )
     crm = FakeCrm()
     result = run_sync(SPEC, warehouse, crm)
     assert sorted(crm.sent_keys) == sorted([same[0], rows[2][0]])
