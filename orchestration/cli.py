@@ -90,15 +90,22 @@ def sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str) -> No
 @cli.command()
 @DATA_DIR_OPTION
 @click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
-def dev(data_dir: Path, port: int) -> None:
+@click.option("--ui-port", default=3000, show_default=True, help="Port of the Dagster UI.")
+def dev(data_dir: Path, port: int, ui_port: int) -> None:
     """The sandbox plus `dagster dev -w workspace.yaml`, stopped together."""
     with _running_sandbox(data_dir, port, 1000, 42) as running:
         click.echo(f"Salesforce sandbox at {running.instance_url}")
-        env = {**os.environ, "LEADLOOP_DATA_DIR": str(data_dir.resolve())}
+        bin_dir = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "LEADLOOP_DATA_DIR": str(data_dir.resolve()),
+            # `dagster dev` re-parses dbt through `dbt` on PATH; make it this venv's, activated or not.
+            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+        }
         env.setdefault("DAGSTER_HOME", str((data_dir / "dagster_home").resolve()))
         Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
         dagster = Path(sys.executable).with_name("dagster")
-        raise SystemExit(subprocess.call([str(dagster), "dev", "-w", "workspace.yaml"], env=env))
+        raise SystemExit(subprocess.call([str(dagster), "dev", "-w", "workspace.yaml", "-p", str(ui_port)], env=env))
 
 
 @cli.command()

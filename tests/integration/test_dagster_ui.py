@@ -1,9 +1,12 @@
-"""What a data engineer sees in the Dagster UI: the webserver on workspace.yaml, asked over its
-own GraphQL API (the same API the UI's asset graph is drawn from)."""
+"""What a data engineer sees in the Dagster UI: `leadloop dev` (what `make dev` runs: the sandbox
+plus `dagster dev -w workspace.yaml`), asked over the webserver's GraphQL API, the API the UI's
+asset graph is drawn from. PATH is minimal, as for a user who never activated the venv."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,19 +39,21 @@ def webserver(tmp_path):
         "LEADLOOP_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
         "LEADLOOP_DATA_DIR": str(tmp_path / "data"),
     }
+    env["PATH"] = "/usr/bin:/bin"
+    log = open(tmp_path / "dev.log", "w+")  # noqa: SIM115 - read back on failure
     process = subprocess.Popen(
         [
-            str(Path(sys.executable).with_name("dagster-webserver")),
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
+            str(Path(sys.executable).with_name("leadloop")),
+            "dev",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--ui-port",
             str(port),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # so the whole tree (dagster dev, its daemon, code server) stops together
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -60,15 +65,23 @@ def webserver(tmp_path):
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"dagster-webserver did not start: {process.stderr.read().decode()[-2000:]}")
+                log.seek(0)
+                raise AssertionError(f"leadloop dev did not start: {log.read()[-3000:]}")
             time.sleep(0.5)
-        yield url
+        yield url, log
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        log.close()
 
 
 def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserver):
+    webserver, log = webserver
     nodes = []
     deadline = time.monotonic() + 60
     while not nodes and time.monotonic() < deadline:  # the code location loads in the background
@@ -76,6 +89,8 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
         response.raise_for_status()
         nodes = response.json()["data"]["assetNodes"]
         time.sleep(0.5 if not nodes else 0)
+    log.seek(0)
+    assert nodes, f"no assets loaded; leadloop dev said: {log.read()[-3000:]}"
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
     assert {
         "bronze_salesforce/lead",
