@@ -11,8 +11,11 @@ import argparse
 import contextlib
 import json
 import re
+import signal
 import threading
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
 from sandbox.salesforce.bulk import BulkApi
-from sandbox.salesforce.schema import SObject, sobject
+from sandbox.salesforce.schema import OBJECTS, SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
 from sandbox.salesforce.store import Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
@@ -31,6 +34,19 @@ from sandbox.serving import BackgroundServer
 from sandbox.tls import issue_server_certificate
 
 COLLECTION_LIMIT = 200
+OPEN_CURSORS = 100  # real orgs cap open query cursors per user too; the oldest expire first
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A query's result, fixed when it ran: the record ids in answer order.
+
+    Later pages return those records even if writes meanwhile re-sort or re-filter them, as a
+    real query locator does; re-running the SQL with an offset would skip or repeat rows.
+    """
+
+    query: Query
+    ids: list[str]
 
 
 class ApiError(Exception):
@@ -53,7 +69,7 @@ class SalesforceApi:
         self.token = token
         self.daily_api_limit = daily_api_limit
         self.page_size = page_size
-        self.cursors: dict[str, tuple[Query, bool, int]] = {}
+        self.cursors: OrderedDict[str, Cursor] = OrderedDict()
         self.cursor_lock = threading.Lock()
         self.bulk = BulkApi(self)
 
@@ -76,6 +92,8 @@ class SalesforceApi:
             response = exc.response()
         except SoqlError as exc:
             response = ApiError(400, exc.code, exc.message).response()
+        except Exception as exc:  # a sandbox bug must still answer like Salesforce, and be logged
+            response = ApiError(500, "UNKNOWN_EXCEPTION", f"sandbox error: {type(exc).__name__}: {exc}").response()
         status = response.status_code
         self.store.log_request(request.method, request.url.path, obj_name, records, status)
         response.headers["Sforce-Limit-Info"] = f"api-usage={self.store.api_usage()}/{self.daily_api_limit}"
@@ -100,8 +118,12 @@ class SalesforceApi:
             return self.query_more(version, parts[1])
         if parts[:2] == ["composite", "sobjects"] and len(parts) == 2 and method in {"POST", "PATCH"}:
             return self.collection(version, method, _json(body))
+        if parts == ["sobjects"] and method == "GET":
+            return JSONResponse(_describe_global()), None, 0
         if parts and parts[0] == "sobjects" and len(parts) >= 2:
             obj = _sobject(parts[1])
+            if len(parts) == 2 and method == "GET":
+                return JSONResponse({"objectDescribe": _summary(obj), "recentItems": []}), obj.name, 0
             if len(parts) == 3 and parts[2] == "describe" and method == "GET":
                 return JSONResponse(obj.describe()), obj.name, 0
             if len(parts) == 2 and method == "POST":
@@ -122,7 +144,7 @@ class SalesforceApi:
             (total,) = self.store.select(sql, params)[0]
             body = {"totalSize": int(total), "done": True, "records": []}
             return JSONResponse(body), query.sobject.name, 0
-        return self._page(version, query, include_deleted, 0)
+        return self._open_cursor(version, query, include_deleted)
 
     def query_more(self, version: str, locator: str) -> tuple[Response, str | None, int]:
         cursor_id, _, offset = locator.partition("-")
@@ -130,25 +152,37 @@ class SalesforceApi:
             cursor = self.cursors.get(cursor_id)
         if cursor is None or not offset.isdigit():
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        query, include_deleted, _ = cursor
-        return self._page(version, query, include_deleted, int(offset), cursor_id)
+        return self._page(version, cursor, int(offset), cursor_id)
 
-    def _page(
-        self, version: str, query: Query, include_deleted: bool, offset: int, cursor_id: str | None = None
-    ) -> tuple[Response, str | None, int]:
-        sql, params = query.sql(include_deleted)
-        if cursor_id is None:
-            (total,) = self.store.select(f"select count(*) from ({sql})", params)[0]
+    def _open_cursor(self, version: str, query: Query, include_deleted: bool) -> tuple[Response, str | None, int]:
+        sql, params = query.sql(include_deleted, with_id=True)
+        ids = [row[0] for row in self.store.select(f'select "__id" from ({sql})', params)]
+        cursor, cursor_id = Cursor(query, ids), None
+        if len(ids) > self.page_size:
             cursor_id = uuid.uuid4().hex[:15]
             with self.cursor_lock:
-                self.cursors[cursor_id] = (query, include_deleted, int(total))
-        total = self.cursors[cursor_id][2]
-        rows = self.store.select(f"select * from ({sql}) limit ? offset ?", [*params, self.page_size, offset])
-        records = [self._record_json(version, query.sobject, dict(row), query) for row in rows]
-        body: dict[str, Any] = {"totalSize": total, "done": offset + len(rows) >= total, "records": records}
+                self.cursors[cursor_id] = cursor
+                while len(self.cursors) > OPEN_CURSORS:
+                    self.cursors.popitem(last=False)
+        return self._page(version, cursor, 0, cursor_id)
+
+    def _page(
+        self, version: str, cursor: Cursor, offset: int, cursor_id: str | None
+    ) -> tuple[Response, str | None, int]:
+        query, ids = cursor.query, cursor.ids[offset : offset + self.page_size]
+        columns = ", ".join(f'"{f.name}"' for f in query.fields)
+        rows = self.store.select(
+            f'select "Id" as "__id", {columns} from "{query.sobject.name}"'
+            ' where "Id" in (select value from json_each(?))',
+            [json.dumps(ids)],
+        )
+        by_id = {row["__id"]: dict(row) for row in rows}
+        records = [self._record_json(version, query.sobject, by_id[i], query) for i in ids if i in by_id]
+        end = offset + len(ids)
+        body: dict[str, Any] = {"totalSize": len(cursor.ids), "done": end >= len(cursor.ids), "records": records}
         if not body["done"]:
-            body["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor_id}-{offset + len(rows)}"
-        else:
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor_id}-{end}"
+        elif cursor_id is not None:
             with self.cursor_lock:
                 self.cursors.pop(cursor_id, None)
         return JSONResponse(body), query.sobject.name, len(records)
@@ -156,7 +190,10 @@ class SalesforceApi:
     def _record_json(self, version: str, obj: SObject, row: dict[str, Any], query: Query | None = None) -> dict:
         fields = query.fields if query else obj.fields
         out: dict[str, Any] = {
-            "attributes": {"type": obj.name, "url": f"/services/data/{version}/sobjects/{obj.name}/{row['Id']}"}
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/{version}/sobjects/{obj.name}/{row.get('__id') or row['Id']}",
+            }
         }
         for field in fields:
             value = row.get(field.name)
@@ -175,8 +212,10 @@ class SalesforceApi:
         self, version: str, obj: SObject, record_id: str, method: str, body: bytes
     ) -> tuple[Response, str | None, int]:
         current = self.store.get(obj, record_id)
-        if current is None or (current["IsDeleted"] and method != "GET"):
+        if current is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if current["IsDeleted"]:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
         if method == "GET":
             return JSONResponse(self._record_json(version, obj, current)), obj.name, 1
         if method == "DELETE":
@@ -226,6 +265,8 @@ class SalesforceApi:
         records = payload.get("records")
         if not isinstance(records, list) or not records:
             raise ApiError(400, "INVALID_FIELD", "records: required and must be a non-empty list")
+        if not all(isinstance(r, dict) for r in records):
+            raise ApiError(400, "JSON_PARSER_ERROR", "records: each record must be a JSON object")
         if len(records) > COLLECTION_LIMIT:
             raise ApiError(
                 400,
@@ -321,6 +362,16 @@ def _rolled_back() -> dict[str, Any]:
         "success": False,
         "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": message, "fields": []}],
     }
+
+
+def _summary(obj: SObject) -> dict[str, Any]:
+    described = obj.describe()
+    described.pop("fields")
+    return {**described, "urls": {"describe": f"/services/data/v59.0/sobjects/{obj.name}/describe"}}
+
+
+def _describe_global() -> dict[str, Any]:
+    return {"encoding": "UTF-8", "maxBatchSize": COLLECTION_LIMIT, "sobjects": [_summary(o) for o in OBJECTS.values()]}
 
 
 def _sobject(name: str) -> SObject:
@@ -431,8 +482,11 @@ def main() -> None:
                 },
             )
         print(f"Salesforce sandbox at {sandbox.instance_url}", flush=True)
+        stop = threading.Event()
+        # SIGTERM (how `leadloop dev` and CI stop it) must close the state file cleanly too.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            stop.wait()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ would; anything else is rejected with MALFORMED_QUERY (or INVALID_FIELD), never 
 Supported: SELECT fields | COUNT() FROM Object [WHERE …] [ORDER BY …] [LIMIT n] [OFFSET n],
 with AND / OR / NOT / parentheses, = != <> < <= > >=, [NOT] IN (…), LIKE, NULL, booleans,
 numbers, quoted strings, date and datetime literals.
+
+SOQL logic is two-valued: a null field simply fails `=`, `<`, `IN`, `LIKE` and passes `!=` and
+`NOT IN`, so `NOT (Industry = 'Retail')` includes leads without an industry. SQL's three-valued
+NULL would silently drop them, so every comparison is emitted in a null-proof form.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.salesforce.schema import Field, SObject, sobject
-from sandbox.salesforce.store import parse_datetime, stored_datetime
+from sandbox.salesforce.store import id18, parse_datetime, stored_datetime
 
 KEYWORDS = {
     "select",
@@ -72,16 +76,19 @@ class Query:
     limit: int | None = None
     offset: int = 0
 
-    def sql(self, include_deleted: bool) -> tuple[str, list[Any]]:
+    def sql(self, include_deleted: bool, with_id: bool = False) -> tuple[str, list[Any]]:
+        """`with_id` adds an `Id` column first, because every REST record carries its Id in
+        `attributes.url` even when the query did not select it."""
         clauses = [] if include_deleted else ['"IsDeleted" = 0']
         if self.where_sql:
             clauses.append(f"({self.where_sql})")
         where = f" where {' and '.join(clauses)}" if clauses else ""
         if self.count_only:
             return f'select count(*) from "{self.sobject.name}"{where}', list(self.params)
-        columns = ", ".join(f'"{f.name}"' for f in self.fields)
+        columns = ", ".join((['"Id" as "__id"'] if with_id else []) + [f'"{f.name}"' for f in self.fields])
         sql = f'select {columns} from "{self.sobject.name}"{where}'
-        sql += f" order by {self.order_sql}" if self.order_sql else ' order by "Id"'
+        # Id breaks ties so offset paging (REST locators, Bulk results) is stable between calls.
+        sql += f' order by {self.order_sql}, "Id"' if self.order_sql else ' order by "Id"'
         if self.limit is not None or self.offset:
             sql += f" limit {self.limit if self.limit is not None else -1} offset {self.offset}"
         return sql, list(self.params)
@@ -229,11 +236,7 @@ class _Parser:
     def comparison(self) -> str:
         target = self.field(self.expect("ident"))
         column = f'"{target.name}"'
-        collate = (
-            " collate nocase"
-            if target.type not in {"id", "reference", "boolean", "int", "double", "currency", "date", "datetime"}
-            else ""
-        )
+        collate = "" if target.type in _EXACT_TYPES else " collate nocase"
         negated = self.accept_kw("not")
         if self.accept_kw("in"):
             self.expect("punct", "(")
@@ -242,17 +245,25 @@ class _Parser:
                 self.take()
                 values.append(self.value(target))
             self.expect("punct", ")")
-            self.params.extend(values)
-            marks = ", ".join("?" * len(values))
-            return f"{column}{collate} {'not in' if negated else 'in'} ({marks})"
+            listed = [_id18(target, v) for v in values if v is not None]
+            has_null = len(listed) < len(values)
+            self.params.extend(listed)
+            member = f"{column}{collate} in ({', '.join('?' * len(listed))})" if listed else "0"
+            if negated:  # null is "not in" a list unless the list names null
+                return (
+                    f"(not ({member}) and {column} is not null)"
+                    if has_null
+                    else f"(not ({member}) or {column} is null)"
+                )
+            return f"({member} or {column} is null)" if has_null else f"({member} and {column} is not null)"
         if negated:
             raise SoqlError("MALFORMED_QUERY", "NOT must be followed by IN here")
         if self.accept_kw("like"):
             kind, text = self.take()
             if kind != "string":
                 raise SoqlError("MALFORMED_QUERY", "LIKE needs a quoted string")
-            self.params.append(_unquote(text))
-            return f"{column} like ?"
+            self.params.append(_like_pattern(text))
+            return f"({column} like ? escape '\\' and {column} is not null)"
         kind, op = self.take()
         if kind != "op":
             raise SoqlError("MALFORMED_QUERY", f"expecting an operator near {op!r}")
@@ -262,10 +273,10 @@ class _Parser:
             if op not in {"=", "!="}:
                 raise SoqlError("MALFORMED_QUERY", "null can only be compared with = or !=")
             return f"{column} is {'not ' if op == '!=' else ''}null"
-        self.params.append(self.value(target))
+        self.params.append(_id18(target, self.value(target)))
         if op == "!=":
             return f"({column}{collate} != ? or {column} is null)"
-        return f"{column}{collate} {op} ?"
+        return f"({column}{collate} {op} ? and {column} is not null)"
 
     def value(self, target: Field) -> Any:
         kind, text = self.take()
@@ -294,6 +305,32 @@ class _Parser:
         if kind != "string":
             raise SoqlError("MALFORMED_QUERY", f"value for field '{target.name}' must be a quoted string")
         return _unquote(text)
+
+
+_EXACT_TYPES = {"id", "reference", "boolean", "int", "double", "currency", "date", "datetime"}
+
+
+def _id18(target: Field, value: Any) -> Any:
+    """A 15-character id names the same record as its 18-character form; widening the literal
+    keeps the comparison exact, so SQLite still uses the primary key."""
+    if target.type in {"id", "reference"} and isinstance(value, str) and len(value) == 15:
+        return id18(value)
+    return value
+
+
+def _like_pattern(text: str) -> str:
+    """SOQL LIKE: `%` and `_` are wildcards, `\\%` and `\\_` literal; kept escaped for `ESCAPE '\\'`."""
+    out, body, i = [], text[1:-1], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, "\\" + nxt if nxt in "%_\\" else nxt))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def _unquote(text: str) -> str:

@@ -253,3 +253,59 @@ def test_all_or_none_collections_roll_back_every_record(sf):
     results = sf.restful("composite/sobjects", method="PATCH", json=body)
     assert [r["errors"][0]["statusCode"] for r in results] == ["ALL_OR_NONE_OPERATION_ROLLED_BACK", "STRING_TOO_LONG"]
     assert sf.Lead.get(ids[0])["Lead_Grade__c"] is None
+
+
+def test_records_carry_their_url_even_when_id_is_not_selected(sf):
+    record = sf.query("SELECT Email FROM Lead ORDER BY Id LIMIT 1")["records"][0]
+    assert set(record) == {"attributes", "Email"}
+    assert record["attributes"]["url"].startswith("/services/data/v59.0/sobjects/Lead/00Q")
+
+
+def test_a_query_locator_is_a_snapshot_so_writes_between_pages_neither_skip_nor_repeat(world_dir):
+    with SalesforceSandbox(world_dir, page_size=50) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        first = sf.query("SELECT Id FROM Lead ORDER BY SystemModstamp")
+        # Moving the first page to the end of the ordering would shift every later offset.
+        for record in first["records"][:20]:
+            sf.Lead.update(record["Id"], {"Lead_Grade__c": "A"})
+        ids = [r["Id"] for r in first["records"]]
+        url = first.get("nextRecordsUrl")
+        while url:
+            page = sf.query_more(url, identifier_is_url=True)
+            ids += [r["Id"] for r in page["records"]]
+            url = page.get("nextRecordsUrl")
+    assert len(ids) == len(set(ids)) == 200
+
+
+def test_deleted_records_answer_entity_is_deleted(sf):
+    lead_id = sf.query("SELECT Id FROM Lead LIMIT 1")["records"][0]["Id"]
+    sf.Lead.delete(lead_id)
+    for call in (lambda: sf.Lead.get(lead_id), lambda: sf.Lead.delete(lead_id)):
+        with pytest.raises(SalesforceResourceNotFound) as excinfo:
+            call()
+        assert excinfo.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+
+
+def test_global_describe_and_object_summary(sf):
+    assert {o["name"] for o in sf.describe()["sobjects"]} >= {"Lead", "User"}
+    assert sf.Lead.metadata()["objectDescribe"]["keyPrefix"] == "00Q"
+    owner = sf.query("SELECT OwnerId FROM Lead LIMIT 1")["records"][0]["OwnerId"]
+    assert sf.query(f"SELECT Id FROM User WHERE Id = '{owner}'")["totalSize"] == 1
+
+
+def test_modstamps_never_go_backwards_across_restarts_or_behind_stored_data(world_dir):
+    import sqlite3
+
+    conn = sqlite3.connect(world_dir / "salesforce.sqlite")
+    conn.execute("""update "Lead" set "SystemModstamp" = '2099-01-01T00:00:00.000Z' where rowid = 1""")
+    conn.commit()
+    conn.close()
+    stamps = []
+    for _ in range(2):
+        with SalesforceSandbox(world_dir) as sandbox:
+            sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+            lead_id = sf.query("SELECT Id FROM Lead ORDER BY Id DESC LIMIT 1")["records"][0]["Id"]
+            for _ in range(2):
+                sf.Lead.update(lead_id, {"Lead_Score__c": 1})
+                stamps.append(sf.Lead.get(lead_id)["SystemModstamp"])
+    assert stamps == sorted(set(stamps)) and stamps[0] > "2099-01-01T00:00:00.000+0000"
