@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sandbox.generator import FIRST_NAMES, LAST_NAMES, TITLES
+from sandbox.daily_sources import write_daily_sources
+from sandbox.generator import FIRST_NAMES, LAST_NAMES, TITLES, WORLD_NOW
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
 from sandbox.salesforce.store import Store, make_id
@@ -39,6 +41,8 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
             rng = np.random.default_rng([meta["seed"], meta["day"]])
             for key, count in _one_day(rng, meta, store, hubspot, world_dir).items():
                 totals[key] += count
+            today = WORLD_NOW.date() + timedelta(days=meta["day"])
+            write_daily_sources(world_dir, meta["seed"], today, first_day=WORLD_NOW.date())
     finally:
         store.close()
         hubspot.close()

@@ -204,7 +204,9 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "hubspot.sqlite-shm",
     ):
         (out_dir / stale).unlink(missing_ok=True)
-    shutil.rmtree(out_dir / "truth", ignore_errors=True)
+    for stale_dir in ("truth", "partners", "landing"):
+        shutil.rmtree(out_dir / stale_dir, ignore_errors=True)
+    (out_dir / "product.sqlite").unlink(missing_ok=True)
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
 
@@ -339,6 +341,9 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         writer = csv.writer(handle)
         writer.writerow(["contact_id", "person_key", "propensity"])
         writer.writerows(contact_truth)
+    from sandbox.daily_sources import write_daily_sources
+
+    write_daily_sources(out_dir, seed, WORLD_NOW.date(), first_day=WORLD_NOW.date())
     (out_dir / "world.json").write_text(
         json.dumps({"seed": seed, "leads": leads, "people": people, "contacts": len(contacts), "day": 0})
     )

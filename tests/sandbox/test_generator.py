@@ -69,3 +69,22 @@ def test_hubspot_contacts_are_the_same_people_with_noise_and_have_truth(tmp_path
     assert set(truth.values()) <= lead_people  # every contact is a person Salesforce knows too
     assert any(p["email"] != p["email"].lower() for p in contacts.values())  # noise, not copies
     assert any(p["salesforceleadid"] for p in contacts.values())
+
+
+def test_the_world_includes_partner_drops_web_events_and_the_product_db(tmp_path):
+    from ingestion.imb import normalize
+
+    generate_world(tmp_path, leads=400, seed=2)
+    partner_files = sorted(p.name for p in (tmp_path / "partners").rglob("*.*"))
+    assert any(name.endswith(".xlsx") for name in partner_files)
+    assert {name.split("_")[0] for name in partner_files} == {"northmail", "eastprint", "southpost", "westdirect"}
+    assert list((tmp_path / "landing" / "web_events").rglob("*.jsonl"))
+    conn = sqlite3.connect(tmp_path / "product.sqlite")
+    assert conn.execute("select count(*) from users").fetchone()[0] > 0
+    with open(tmp_path / "truth" / "partner_records.csv") as handle:
+        records = list(csv.DictReader(handle))
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        people = {row["person_key"] for row in csv.DictReader(handle)}
+    assert records and {r["person_key"] for r in records} <= people
+    good = [r for r in records if not r["defect"] and r["tracking"]]
+    assert all(len(normalize(r["tracking"] + r["routing"]).tracking) == 20 for r in good[:50])

@@ -1,0 +1,70 @@
+"""The day's non-CRM sources for a world: partner drops, web events and the product database.
+
+People are read back from the world itself (Salesforce leads joined to the ground truth), so
+`generate_world` and `advance_world` feed the same population. Capped, because partners mail a
+sample and a 1M-lead world must still generate within the benchmark's budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sandbox.partners import write_partner_drops
+from sandbox.product_db import write_product_db
+from sandbox.web_events import write_web_events
+
+MAX_PEOPLE = 20_000
+
+
+def world_people(world_dir: Path, limit: int = MAX_PEOPLE) -> list[dict[str, Any]]:
+    """One dict per person (from the person's first lead), in person-key order, at most `limit`."""
+    with open(world_dir / "truth" / "leads.csv") as handle:
+        truth = list(csv.DictReader(handle))
+    first_lead: dict[str, dict[str, str]] = {}
+    for row in truth:
+        first_lead.setdefault(row["person_key"], row)
+    chosen = sorted(first_lead)[:limit]
+    ids = [first_lead[key]["lead_id"] for key in chosen]
+    conn = sqlite3.connect(world_dir / "salesforce.sqlite")
+    conn.row_factory = sqlite3.Row
+    leads: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(ids), 900):
+        batch = ids[start : start + 900]
+        marks = ", ".join("?" * len(batch))
+        for row in conn.execute(f'select * from "Lead" where "Id" in ({marks})', batch):
+            leads[row["Id"]] = row
+    conn.close()
+    people = []
+    for key in chosen:
+        lead = leads.get(first_lead[key]["lead_id"])
+        if lead is None:
+            continue
+        people.append(
+            {
+                "person_key": key,
+                "first_name": lead["FirstName"],
+                "last_name": lead["LastName"],
+                "email": (lead["Email"] or "").strip().lower(),
+                "phone": lead["Phone"],
+                "company": lead["Company"],
+                "title": lead["Title"],
+                "state": lead["State"],
+                "postal_code": lead["PostalCode"],
+                "country": lead["Country"],
+                "propensity": float(first_lead[key]["propensity"]),
+            }
+        )
+    return people
+
+
+def write_daily_sources(world_dir: Path, seed: int, day: date, first_day: date) -> dict[str, Any]:
+    people = world_people(world_dir)
+    return {
+        "partners": write_partner_drops(people, world_dir, seed, day, since=first_day),
+        "web_events": write_web_events(people, world_dir, seed, day),
+        "product_db": write_product_db(people, world_dir, seed, day),
+    }
