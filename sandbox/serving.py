@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self
 
 import uvicorn
 
@@ -53,3 +53,44 @@ class BackgroundServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+class _LoggingStore(Protocol):
+    def close(self) -> None: ...
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]: ...
+    def last_request_id(self) -> int: ...
+
+
+class SandboxLifecycle:
+    """Stop, context management and the request log, shared by every fake CRM; subclasses
+    define `start()`, which sets `store` and `_server`."""
+
+    store: Any = None
+    _server: BackgroundServer | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self.store is not None:
+            self.store.close()
+        self._server = self.store = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _started_store(self) -> _LoggingStore:
+        assert self.store is not None, "sandbox not started"
+        return self.store
+
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
+        """Every request so far (id, method, path, object, records, status), oldest first."""
+        return self._started_store().request_log(since_id)
+
+    def last_request_id(self) -> int:
+        return self._started_store().last_request_id()

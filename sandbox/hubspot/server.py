@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
 from sandbox.hubspot.schema import DEFAULT_PROPERTIES, FIELD_TYPES, OBJECT_TYPES, PROPERTY_TYPES, READ_ONLY
-from sandbox.serving import BackgroundServer
+from sandbox.serving import BackgroundServer, SandboxLifecycle
 
 BATCH_LIMIT = 100
 PAGE_LIMIT = 100
@@ -76,6 +76,15 @@ class HubSpotStore:
         with self.lock:
             (value,) = self.conn.execute("select coalesce(max(cast(id as integer)), 100) + 1 from objects").fetchone()
         return str(value)
+
+    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
+        rows = self.execute(
+            "select id, method, path, object, records, status from api_requests where id > ? order by id", [since_id]
+        )
+        return [dict(zip(("id", "method", "path", "object", "records", "status"), r, strict=True)) for r in rows]
+
+    def last_request_id(self) -> int:
+        return int(self.execute("select coalesce(max(id), 0) from api_requests")[0][0])
 
     def log(self, method: str, path: str, object_type: str | None, records: int, status: int) -> None:
         self.execute(
@@ -431,7 +440,7 @@ def _json(body: bytes) -> Any:
         raise HubSpotError(400, "Invalid input JSON on line 1") from None
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(SandboxLifecycle):
     """The HubSpot sandbox on plain HTTP (the real client accepts `host=http://…`)."""
 
     def __init__(
@@ -469,23 +478,3 @@ class HubSpotSandbox:
         api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url, self.faults)
         self._server.start("HubSpot sandbox")
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        if self.store is not None:
-            self.store.close()
-        self._server = self.store = None
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
-        assert self.store is not None, "sandbox not started"
-        rows = self.store.execute(
-            "select id, method, path, object, records, status from api_requests where id > ? order by id", [since_id]
-        )
-        return [dict(zip(("id", "method", "path", "object", "records", "status"), r, strict=True)) for r in rows]

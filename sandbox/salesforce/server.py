@@ -30,7 +30,7 @@ from sandbox.salesforce.schema import OBJECTS, SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
 from sandbox.salesforce.store import Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
-from sandbox.serving import BackgroundServer
+from sandbox.serving import BackgroundServer, SandboxLifecycle
 from sandbox.tls import issue_server_certificate
 
 COLLECTION_LIMIT = 200
@@ -391,7 +391,7 @@ def _json(body: bytes) -> Any:
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(SandboxLifecycle):
     """The sandbox server on loopback, in a background thread; state in `world_dir/salesforce.sqlite`."""
 
     def __init__(
@@ -440,27 +440,6 @@ class SalesforceSandbox:
         self.port = self._server.port
         self._server.start("Salesforce sandbox")
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        if self.store is not None:
-            self.store.close()
-        self._server = self.store = None
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def request_log(self, since_id: int = 0) -> list[dict[str, Any]]:
-        assert self.store is not None, "sandbox not started"
-        return self.store.request_log(since_id)
-
-    def last_request_id(self) -> int:
-        assert self.store is not None, "sandbox not started"
-        return self.store.last_request_id()
 
 
 def main() -> None:
