@@ -139,6 +139,16 @@ class Warehouse:
             )
         return env
 
+    def psycopg2_kwargs(self, connect_timeout: int = 5) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.database,
+            "connect_timeout": connect_timeout,
+        }
+
     # ------------------------------------------------------------------ connections
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -157,14 +167,7 @@ class Warehouse:
             import psycopg2
 
             try:
-                conn = psycopg2.connect(
-                    host=self.host,
-                    port=self.port,
-                    user=self.user,
-                    password=self.password or None,
-                    dbname=self.database,
-                    connect_timeout=5,
-                )
+                conn = psycopg2.connect(**self.psycopg2_kwargs())
             except psycopg2.OperationalError as exc:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise WarehouseConfigError(f"cannot connect to the warehouse {self.display}: {first_line}") from None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.imb import encode
+from sandbox.truth import merge_day_rows
 
 __all__ = ["PARTNERS", "Partner", "write_partner_drops"]
 
@@ -472,18 +473,7 @@ def _pin_zip_timestamps(path: Path) -> None:
 
 
 def _merge_truth(path: Path, day: date, rows: list[list[str]]) -> None:
-    """Replace this day's rows and keep other days', so reruns are idempotent and days accumulate."""
-    kept: list[list[str]] = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            kept = [row for row in reader if row and row[0] != day.isoformat()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(TRUTH_HEADER)
-        writer.writerows(sorted(kept + rows, key=lambda r: (r[0], r[1], r[2], int(r[4]))))
+    merge_day_rows(path, TRUTH_HEADER, day, rows, sort_key=lambda r: (r[0], r[1], r[2], int(r[4])))
 
 
 def write_partner_drops(

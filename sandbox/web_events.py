@@ -10,7 +10,6 @@ Ground truth goes to `truth/web_events.csv`: every line written, with its person
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
@@ -18,6 +17,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sandbox.truth import merge_day_rows
 
 __all__ = ["CONSENT_TEXT_VERSIONS", "EVENT_TYPES", "write_web_events"]
 
@@ -123,18 +124,7 @@ def _v1(event_id: str, event_type: str, at: datetime, body: dict[str, Any]) -> d
 
 
 def _merge_truth(path: Path, day: date, rows: list[list[str]]) -> None:
-    """Replace this day's rows and keep other days', so reruns are idempotent and days accumulate."""
-    kept: list[list[str]] = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            kept = [row for row in reader if row and row[0] != day.isoformat()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(TRUTH_HEADER)
-        writer.writerows(sorted(kept + rows, key=lambda r: (r[0], r[1], int(r[2]))))
+    merge_day_rows(path, TRUTH_HEADER, day, rows, sort_key=lambda r: (r[0], r[1], int(r[2])))
 
 
 def write_web_events(

@@ -23,14 +23,7 @@ def _pg_admin():
     import psycopg2
 
     admin = Warehouse.from_url(PG_ADMIN_URL)
-    conn = psycopg2.connect(
-        host=admin.host,
-        port=admin.port,
-        user=admin.user,
-        password=admin.password or None,
-        dbname=admin.database,
-        connect_timeout=3,
-    )
+    conn = psycopg2.connect(**admin.psycopg2_kwargs(connect_timeout=3))
     conn.autocommit = True
     return admin, conn
 
