@@ -11,14 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sandbox.crm_history import close_due_opportunities
 from sandbox.daily_sources import write_daily_sources
-from sandbox.generator import FIRST_NAMES, LAST_NAMES, TITLES, WORLD_NOW
+from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, WORLD_NOW
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
 from sandbox.salesforce.store import Store, make_id
@@ -32,7 +33,14 @@ OPTED_OUT_PER_DAY = 0.002
 def advance_world(world_dir: Path, days: int) -> dict[str, int]:
     world_dir = Path(world_dir)
     meta = json.loads((world_dir / "world.json").read_text())
-    totals = {"new_leads": 0, "changed_leads": 0, "deleted_leads": 0, "opted_out": 0, "changed_contacts": 0}
+    totals = {
+        "new_leads": 0,
+        "changed_leads": 0,
+        "deleted_leads": 0,
+        "opted_out": 0,
+        "changed_contacts": 0,
+        "closed_opportunities": 0,
+    }
     store = Store(world_dir / "salesforce.sqlite")
     hubspot = sqlite3.connect(str(world_dir / "hubspot.sqlite"), isolation_level=None)
     try:
@@ -113,6 +121,12 @@ def _one_day(
             "Lead_Score__c": None,
             "Lead_Grade__c": None,
             "Lead_Score_Reasons__c": None,
+            "Leadloop_Key__c": None,
+            "IsConverted": 0,
+            "ConvertedDate": None,
+            "ConvertedAccountId": None,
+            "ConvertedContactId": None,
+            "ConvertedOpportunityId": None,
         }
         new_rows.append(row)
         propensity = f"{float(rng.random()) * 0.8:.4f}"
@@ -152,13 +166,35 @@ def _one_day(
 
     _append(world_dir / "truth" / "leads.csv", lead_truth)
     _append(world_dir / "truth" / "hubspot_contacts.csv", contact_truth)
+    closed = _close_opportunities(rng, store, world_dir, WORLD_NOW.date() + timedelta(days=meta["day"]))
     return {
+        "closed_opportunities": closed,
         "new_leads": len(new_rows),
         "changed_leads": len(changed),
         "deleted_leads": len(deleted),
         "opted_out": len(opted),
         "changed_contacts": n_contact_changes,
     }
+
+
+def _close_opportunities(rng: np.random.Generator, store: Store, world_dir: Path, today: date) -> int:
+    """Closes the day's due opportunities and records their outcome in the ground truth."""
+    with open(world_dir / "truth" / "contacts.csv") as handle:
+        propensity = {row["contact_id"]: float(row["propensity"]) for row in csv.DictReader(handle)}
+    closed = close_due_opportunities(store, rng, today, propensity)
+    if closed:
+        path = world_dir / "truth" / "outcomes.csv"
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for row in rows:
+            stage = closed.get(row["opportunity_id"])
+            if stage:
+                row.update(stage=stage, won=str(int(stage == "Closed Won")))
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=OUTCOME_HEADER)
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(closed)
 
 
 def _append(path: Path, rows: list[tuple]) -> None:

@@ -52,6 +52,8 @@ def world_people(world_dir: Path, limit: int = MAX_PEOPLE) -> list[dict[str, Any
                 "phone": lead["Phone"],
                 "company": lead["Company"],
                 "title": lead["Title"],
+                "street": lead["Street"],
+                "city": lead["City"],
                 "state": lead["State"],
                 "postal_code": lead["PostalCode"],
                 "country": lead["Country"],

@@ -17,6 +17,17 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.crm_history import build_history
+from sandbox.noise import (
+    STREET_TYPES,
+    abbreviate_street,
+    bare_phone,
+    email_alias,
+    nickname,
+    personal_email,
+    typo,
+)
+from sandbox.partners import CITIES, STREET_NAMES
 from sandbox.salesforce.schema import INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
 from sandbox.salesforce.store import Store, make_id, stored_datetime
 
@@ -185,6 +196,28 @@ TITLES = (
 )
 COUNTRIES = (("US", 0.7), ("GB", 0.1), ("DE", 0.07), ("CA", 0.08), ("FR", 0.05))
 US_STATES = ("CA", "NY", "TX", "WA", "MA", "IL", "FL", "CO", "GA", "NC")
+CAPITALS = {"GB": "London", "DE": "Berlin", "CA": "Toronto", "FR": "Paris"}
+PERSONAL_EMAIL_SHARE = 0.1
+# How a person's second lead differs from the first: each is one thing real forms and imports do.
+DUPLICATE_VARIANTS = (
+    "cased email",
+    "padded email",
+    "email alias",
+    "personal email",
+    "typo in last name",
+    "nickname",
+    "swapped names",
+    "abbreviated street",
+)
+OUTCOME_HEADER = [
+    "person_key",
+    "lead_id",
+    "converted_on",
+    "contact_id",
+    "opportunity_id",
+    "stage",
+    "won",
+]
 
 
 def _choice(rng: np.random.Generator, options: tuple, n: int, weights: tuple | None = None) -> np.ndarray:
@@ -266,6 +299,17 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     # Drawn from a side stream so adding it left every other seeded value where it was.
     title_blank = np.random.default_rng([seed, 1]).random(people) < 0.05
 
+    # Drawn from side streams so adding them left every other seeded value where it was.
+    side = np.random.default_rng([seed, 3])
+    street_no = side.integers(1, 9900, people).tolist()
+    street_name = side.integers(0, len(STREET_NAMES), people).tolist()
+    street_type = side.integers(0, len(STREET_TYPES), people).tolist()
+    city_pick = side.integers(0, len(CITIES), people).tolist()
+    personal_share = (side.random(people) < PERSONAL_EMAIL_SHARE).tolist()
+    local_phone = (side.random(people) < 0.3).tolist()
+    variant = side.integers(0, len(DUPLICATE_VARIANTS), leads).tolist()
+    u_noise = side.random(leads).tolist()
+
     # Plain lists: indexing numpy arrays one element at a time is what made this loop slow.
     (person_of_lead, company_of, first, last, title, source, has_phone, phone_digits, employees, revenue) = (
         a.tolist()
@@ -277,17 +321,50 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank) = (
         a.tolist() for a in (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank)
     )
+    domains = ["".join(name.split()[:2]).lower() + ".com" for name in company_names]
+    street_types = tuple(STREET_TYPES)
     rows, truth = [], []
     for i in range(leads):
         p = int(person_of_lead[i])
         c = int(company_of[p])
         duplicate = i >= people
-        domain = company_names[c].split()[0].lower() + company_names[c].split()[1].lower() + ".com"
-        email = f"{first[p].lower()}.{last[p].lower()}{p % 97}@{domain}"
+        work_email = f"{first[p].lower()}.{last[p].lower()}{p % 97}@{domains[c]}"
+        email = (
+            personal_email(first[p], last[p], p, u_noise[p % leads])
+            if personal_share[p] and not duplicate
+            else work_email
+        )
+        first_name, last_name = str(first[p]), str(last[p])
+        cc = country[c]
+        phone = _phone(cc, phone_digits[p], local_phone[p]) if has_phone[p] else None
+        if cc == "US":
+            city, state = CITIES[city_pick[p]]
+            street = f"{street_no[p]} {STREET_NAMES[street_name[p]]} {street_types[street_type[p]]}"
+            postal_code = f"{postal[p % leads]:05d}"
+        else:
+            city, state, postal_code = CAPITALS[cc], None, None
+            street = f"{street_no[p] % 200 + 1} {STREET_NAMES[street_name[p]]} Road"
         if duplicate:
-            email = email.upper() if i % 2 else f"  {email}"
+            kind = DUPLICATE_VARIANTS[variant[i]]
+            u = u_noise[i]
+            if kind == "cased email":
+                email = email.upper()
+            elif kind == "padded email":
+                email = f"  {email} "
+            elif kind == "email alias":
+                email = email_alias(email, u)
+            elif kind == "personal email":
+                email = personal_email(first_name, last_name, p, u)
+                phone = bare_phone(phone) if phone else None
+            elif kind == "typo in last name":
+                last_name = typo(last_name, u)
+            elif kind == "nickname":
+                first_name = nickname(first_name)
+            elif kind == "swapped names":
+                first_name, last_name = last_name, first_name
+            elif kind == "abbreviated street":
+                street, phone = abbreviate_street(street), None
         lead_id = make_id(LEAD.key_prefix, i + 1)
-        is_us = country[c] == "US"
         rows.append(
             {
                 "Id": lead_id,
@@ -295,13 +372,11 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "CreatedDate": str(created_text[i]),
                 "LastModifiedDate": str(modified_text[i]),
                 "SystemModstamp": str(modified_text[i]),
-                "FirstName": str(first[p]),
-                "LastName": str(last[p]),
+                "FirstName": first_name,
+                "LastName": last_name,
                 "Company": company_names[c],
                 "Email": email,
-                "Phone": f"+1 ({str(phone_digits[p])[:3]}) {str(phone_digits[p])[3:6]}-{str(phone_digits[p])[6:]}"
-                if has_phone[p]
-                else None,
+                "Phone": phone,
                 "Title": None if title_blank[p] else str(title[p]),
                 "Industry": None if industry_blank[i] else str(industry[c]),
                 "LeadSource": str(source[p]),
@@ -310,12 +385,18 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "NumberOfEmployees": int(employees[c]),
                 "AnnualRevenue": float(revenue[c]),
                 "OwnerId": str(owner[i]),
-                "IsConverted": int(status[i] == "Closed - Converted"),
-                "Country": str(country[c]),
-                "State": US_STATES[state_pick[i]] if is_us else None,
-                "PostalCode": f"{postal[i]:05d}" if is_us else None,
+                "IsConverted": 0,
+                "Street": street,
+                "City": city,
+                "Country": str(cc),
+                "State": state,
+                "PostalCode": postal_code,
                 "HasOptedOutOfEmail": int(opted_out[i]),
                 "DoNotCall": int(do_not_call[i]),
+                "ConvertedDate": None,
+                "ConvertedAccountId": None,
+                "ConvertedContactId": None,
+                "ConvertedOpportunityId": None,
                 "Lead_Score__c": None,
                 "Lead_Grade__c": None,
                 "Lead_Score_Reasons__c": None,
@@ -324,23 +405,36 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         )
         truth.append((lead_id, f"P{p:08d}", f"{propensity[p]:.4f}"))
 
-    contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity)
-    _write_hubspot(out_dir / "hubspot.sqlite", contacts, users)
+    company_table = {
+        "name": company_names,
+        "domain": domains,
+        "industry": industry,
+        "employees": employees,
+        "revenue": revenue,
+        "country": country,
+    }
+    history = build_history(
+        seed, rows, person_of_lead, propensity, company_of, company_table, [u["Id"] for u in users], WORLD_NOW
+    )
+    contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity, seed)
+    hubspot_companies, hubspot_deals, associations, deal_truth = _hubspot_companies_and_deals(
+        contacts, contact_truth, company_of, company_table, history
+    )
+    _write_hubspot(out_dir / "hubspot.sqlite", contacts + hubspot_companies + hubspot_deals, associations, users)
 
     store = Store(out_dir / "salesforce.sqlite")
     try:
         store.insert_many(USER, users)
         store.insert_many(LEAD, rows)
+        for obj, records in history.by_object():
+            store.insert_many(obj, records)
     finally:
         store.close()
-    with open(out_dir / "truth" / "leads.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["lead_id", "person_key", "propensity"])
-        writer.writerows(truth)
-    with open(out_dir / "truth" / "hubspot_contacts.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["contact_id", "person_key", "propensity"])
-        writer.writerows(contact_truth)
+    _write_truth(out_dir / "truth" / "leads.csv", ["lead_id", "person_key", "propensity"], truth)
+    _write_truth(out_dir / "truth" / "hubspot_contacts.csv", ["contact_id", "person_key", "propensity"], contact_truth)
+    _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
+    _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
+    _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
     from sandbox.daily_sources import write_daily_sources
 
     write_daily_sources(out_dir, seed, WORLD_NOW.date(), first_day=WORLD_NOW.date())
@@ -350,52 +444,165 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     return {
         "leads": leads,
         "hubspot_contacts": len(contacts),
+        "hubspot_companies": len(hubspot_companies),
+        "hubspot_deals": len(hubspot_deals),
         "people": people,
         "companies": companies,
+        "accounts": len(history.accounts),
+        "contacts": len(history.contacts),
+        "opportunities": len(history.opportunities),
+        "tasks": len(history.tasks),
+        "campaign_members": len(history.campaign_members),
         "users": len(users),
         "seed": seed,
     }
 
 
+def _write_truth(path: Path, header: list[str], rows: list[tuple]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _phone(country: str, digits: int, local: bool) -> str:
+    """A plausible number in the country's own layout, international or as dialled at home."""
+    area, exchange, line = 201 + digits % 789, 200 + (digits // 1000) % 800, digits % 10_000
+    if country in {"US", "CA"}:
+        return f"({area}) {exchange}-{line:04d}" if local else f"+1 ({area}) {exchange}-{line:04d}"
+    if country == "GB":
+        return f"020 7{exchange % 1000:03d} {line:04d}" if local else f"+44 20 7{exchange % 1000:03d} {line:04d}"
+    if country == "DE":
+        return f"030 {exchange}{line:04d}" if local else f"+49 30 {exchange}{line:04d}"
+    return (
+        f"01 {line // 100:02d} {line % 100:02d} {exchange % 100:02d} {area % 100:02d}"
+        if local
+        else (f"+33 1 {line // 100:02d} {line % 100:02d} {exchange % 100:02d} {area % 100:02d}")
+    )
+
+
 def _hubspot_contacts(
-    rng: np.random.Generator, leads: list[dict[str, Any]], person_of_lead: np.ndarray, propensity: np.ndarray
+    rng: np.random.Generator,
+    leads: list[dict[str, Any]],
+    person_of_lead: list[int],
+    propensity: list[float],
+    seed: int,
 ) -> tuple[list[tuple], list[tuple]]:
     """Six in ten people also exist in HubSpot, with the noise two systems accumulate: another
-    case for the email, a phone typed without formatting, a missing last name, and for some the
-    Salesforce lead id a sync once copied over."""
+    case for the email, a phone typed without formatting, a missing last name, a nickname, a
+    typo, a personal address instead of the work one, and for some the Salesforce lead id a
+    sync once copied over."""
     first_lead_of: dict[int, dict[str, Any]] = {}
     for lead, person in zip(leads, person_of_lead, strict=True):
         first_lead_of.setdefault(int(person), lead)
     people = sorted(first_lead_of)
     chosen = [p for p, pick in zip(people, rng.random(len(people)), strict=True) if pick < 0.6]
     noise = rng.random((len(chosen), 4))
+    extra = np.random.default_rng([seed, 4]).random((len(chosen), 4)).tolist()
     contacts, truth = [], []
     for n, person in enumerate(chosen):
         lead = first_lead_of[person]
         contact_id = str(1000 + n)
         email = lead["Email"].strip().lower()
+        first_name, last_name = lead["FirstName"], lead["LastName"]
+        if extra[n][0] < 0.08:
+            email = personal_email(first_name, last_name, person, extra[n][3])
+        if extra[n][1] < 0.05:
+            first_name = nickname(first_name)
+        if extra[n][2] < 0.03:
+            last_name = typo(last_name, extra[n][3])
         properties = {
             "email": email.upper() if noise[n, 0] < 0.1 else email,
-            "firstname": lead["FirstName"],
-            "lastname": None if noise[n, 1] < 0.03 else lead["LastName"],
-            "phone": "".join(ch for ch in lead["Phone"] if ch.isdigit())
-            if lead["Phone"] and noise[n, 2] < 0.5
-            else lead["Phone"],
+            "firstname": first_name,
+            "lastname": None if noise[n, 1] < 0.03 else last_name,
+            "phone": bare_phone(lead["Phone"]) if lead["Phone"] and noise[n, 2] < 0.5 else lead["Phone"],
             "company": lead["Company"],
             "jobtitle": lead["Title"],
-            "lifecyclestage": "lead",
+            "lifecyclestage": "customer" if lead["IsConverted"] else "lead",
             "hs_lead_status": "NEW",
             "hs_email_optout": "true" if lead["HasOptedOutOfEmail"] else "false",
             "salesforceleadid": lead["Id"] if noise[n, 3] < 0.2 else None,
         }
         stamp = lead["LastModifiedDate"]
-        contacts.append((contact_id, properties, lead["CreatedDate"], stamp))
+        contacts.append(("contacts", contact_id, properties, lead["CreatedDate"], stamp, person, lead))
         truth.append((contact_id, f"P{person:08d}", f"{propensity[person]:.4f}"))
     return contacts, truth
 
 
-def _write_hubspot(path: Path, contacts: list[tuple], users: list[dict[str, Any]]) -> None:
-    import json
+HUBSPOT_COMPANY_ID_BASE = 10_000_000
+HUBSPOT_DEAL_ID_BASE = 20_000_000
+HUBSPOT_DEAL_STAGES = {
+    "Prospecting": "appointmentscheduled",
+    "Qualification": "qualifiedtobuy",
+    "Proposal/Price Quote": "presentationscheduled",
+    "Negotiation/Review": "contractsent",
+    "Closed Won": "closedwon",
+    "Closed Lost": "closedlost",
+}
+# HubSpot's default association type ids, one direction each; the sandbox answers both.
+CONTACT_TO_COMPANY, DEAL_TO_CONTACT, DEAL_TO_COMPANY = 279, 3, 341
+
+
+def _hubspot_companies_and_deals(
+    contacts: list[tuple],
+    contact_truth: list[tuple],
+    company_of: list[int],
+    companies: dict[str, list],
+    history: Any,
+) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """Companies for every HubSpot contact's employer, and a deal mirroring each Salesforce
+    opportunity of a person HubSpot also knows, associated as HubSpot would."""
+    opportunity_of_contact = {o["ContactId"]: o for o in history.opportunities}
+    company_rows: dict[int, tuple] = {}
+    deals, associations, deal_truth = [], [], []
+    for (_, contact_id, _, created, _updated, person, lead), (_, person_key, _) in zip(
+        contacts, contact_truth, strict=True
+    ):
+        c = company_of[person]
+        company_id = str(HUBSPOT_COMPANY_ID_BASE + c)
+        if c not in company_rows:
+            company_rows[c] = (
+                "companies",
+                company_id,
+                {
+                    "name": companies["name"][c],
+                    "domain": companies["domain"][c],
+                    "industry": companies["industry"][c],
+                    "numberofemployees": str(companies["employees"][c]),
+                    "annualrevenue": str(companies["revenue"][c]),
+                },
+                created,
+                created,
+            )
+        associations.append(("contacts", contact_id, "companies", company_id, CONTACT_TO_COMPANY))
+        opportunity = opportunity_of_contact.get(lead.get("ConvertedContactId"))
+        if opportunity is None:
+            continue
+        deal_id = str(HUBSPOT_DEAL_ID_BASE + len(deals))
+        deals.append(
+            (
+                "deals",
+                deal_id,
+                {
+                    "dealname": opportunity["Name"],
+                    "amount": str(opportunity["Amount"]),
+                    "dealstage": HUBSPOT_DEAL_STAGES[opportunity["StageName"]],
+                    "pipeline": "default",
+                    "closedate": f"{opportunity['CloseDate']}T00:00:00.000Z",
+                },
+                opportunity["CreatedDate"],
+                opportunity["LastModifiedDate"],
+            )
+        )
+        associations.append(("deals", deal_id, "contacts", contact_id, DEAL_TO_CONTACT))
+        associations.append(("deals", deal_id, "companies", company_id, DEAL_TO_COMPANY))
+        deal_truth.append((deal_id, person_key, opportunity["Id"]))
+    contact_rows = [row[:5] for row in contacts]
+    contacts[:] = contact_rows
+    return [company_rows[c] for c in sorted(company_rows)], deals, associations, deal_truth
+
+
+def _write_hubspot(path: Path, objects: list[tuple], associations: list[tuple], users: list[dict[str, Any]]) -> None:
     import sqlite3
 
     from sandbox.hubspot.server import create_schema
@@ -403,9 +610,14 @@ def _write_hubspot(path: Path, contacts: list[tuple], users: list[dict[str, Any]
     conn = sqlite3.connect(str(path))
     create_schema(conn)
     conn.executemany(
-        "insert into objects values ('contacts', ?, ?, ?, ?, 0)",
-        [(cid, json.dumps(props), created, updated) for cid, props, created, updated in contacts],
+        "insert into objects values (?, ?, ?, ?, ?, 0)",
+        [(kind, oid, json.dumps(props), created, updated) for kind, oid, props, created, updated in objects],
     )
+    conn.execute(
+        "create table if not exists associations (from_type text, from_id text, to_type text, to_id text,"
+        " type_id integer, primary key (from_type, from_id, to_type, to_id, type_id))"
+    )
+    conn.executemany("insert into associations values (?, ?, ?, ?, ?)", associations)
     conn.executemany(
         "insert into owners values (?, ?)",
         [

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.imb import encode
+from sandbox.noise import NICKNAMES, STREET_TYPES
 from sandbox.truth import merge_day_rows
 
 __all__ = ["PARTNERS", "Partner", "write_partner_drops"]
@@ -204,27 +205,6 @@ _KIND_COLUMNS = {
 _DATE_COLUMN = {"mailed": "mailed_on", "delivered": "delivered_at", "callbacks": "called_at"}
 _MISSING_COLUMN = {"mailed": "last_name", "delivered": "BARCODE", "callbacks": "tracking_number"}
 
-NICKNAMES = {
-    "Robert": "Bob",
-    "William": "Bill",
-    "Richard": "Dick",
-    "James": "Jim",
-    "John": "Jack",
-    "Michael": "Mike",
-    "Elizabeth": "Liz",
-    "Patricia": "Pat",
-    "Jennifer": "Jen",
-    "Joseph": "Joe",
-    "Thomas": "Tom",
-    "Charles": "Chuck",
-    "Daniel": "Dan",
-    "Matthew": "Matt",
-    "Anthony": "Tony",
-    "Susan": "Sue",
-    "Barbara": "Barb",
-    "Margaret": "Peggy",
-}
-STREET_TYPES = {"Street": "St", "Avenue": "Ave", "Boulevard": "Blvd", "Road": "Rd", "Drive": "Dr", "Lane": "Ln"}
 STREET_NAMES = ("Maple", "Oak", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park", "Sunset", "Mill")
 CITIES = (
     ("Springfield", "IL"),

@@ -263,7 +263,7 @@ def _csv_value(field_type: str, value: Any) -> str:
         return "true" if value else "false"
     if field_type == "datetime":
         return value  # stored form is already `…sssZ`, as Bulk CSV writes it
-    if field_type in {"double", "currency"}:
+    if field_type in {"double", "currency", "percent"}:
         return repr(float(value))
     return str(value)
 
@@ -282,7 +282,7 @@ def _from_csv(obj: SObject, name: str, value: str) -> Any:
             return int(value)
         except ValueError:
             return value
-    if field.type in {"double", "currency"}:
+    if field.type in {"double", "currency", "percent"}:
         try:
             return float(value)
         except ValueError:

@@ -22,6 +22,20 @@ INDUSTRIES = (
     "Media",
 )
 RATINGS = ("Hot", "Warm", "Cold")
+OPPORTUNITY_STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Customer - Channel", "Other")
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+TASK_SUBTYPES = ("Task", "Email", "Call")
+CAMPAIGN_TYPES = ("Webinar", "Email", "Direct Mail", "Conference", "Advertisement")
+CAMPAIGN_STATUSES = ("Planned", "In Progress", "Completed", "Aborted")
 
 SOAP_TYPES = {
     "id": "tns:ID",
@@ -36,6 +50,7 @@ SOAP_TYPES = {
     "int": "xsd:int",
     "double": "xsd:double",
     "currency": "xsd:double",
+    "percent": "xsd:double",
     "date": "xsd:date",
     "datetime": "xsd:dateTime",
 }
@@ -92,6 +107,16 @@ def _system_fields() -> list[Field]:
     ]
 
 
+def _leadloop_fields() -> list[Field]:
+    """The custom fields an admin adds to Lead and Contact for Leadloop's scores and sync key."""
+    return [
+        Field("Lead_Score__c", "double", custom=True),
+        Field("Lead_Grade__c", "string", 2, custom=True),
+        Field("Lead_Score_Reasons__c", "textarea", 1000, custom=True),
+        Field("Leadloop_Key__c", "string", 80, custom=True, external_id=True, id_lookup=True, unique=True),
+    ]
+
+
 @dataclass(frozen=True)
 class SObject:
     name: str
@@ -137,15 +162,20 @@ LEAD = SObject(
         Field("AnnualRevenue", "currency"),
         Field("OwnerId", "reference", 18, reference_to=("User",)),
         Field("IsConverted", "boolean", nillable=False),
+        Field("Street", "textarea", 255),
+        Field("City", "string", 40),
         Field("Country", "string", 80),
         Field("State", "string", 80),
         Field("PostalCode", "string", 20),
         Field("HasOptedOutOfEmail", "boolean", nillable=False),
         Field("DoNotCall", "boolean", nillable=False),
-        Field("Lead_Score__c", "double", custom=True),
-        Field("Lead_Grade__c", "string", 2, custom=True),
-        Field("Lead_Score_Reasons__c", "textarea", 1000, custom=True),
-        Field("Leadloop_Key__c", "string", 80, custom=True, external_id=True, id_lookup=True, unique=True),
+        Field("ConvertedDate", "date", createable=False, updateable=False),
+        Field("ConvertedAccountId", "reference", 18, reference_to=("Account",), createable=False, updateable=False),
+        Field("ConvertedContactId", "reference", 18, reference_to=("Contact",), createable=False, updateable=False),
+        Field(
+            "ConvertedOpportunityId", "reference", 18, reference_to=("Opportunity",), createable=False, updateable=False
+        ),
+        *_leadloop_fields(),
     ),
 )
 
@@ -161,7 +191,123 @@ USER = SObject(
     ),
 )
 
-OBJECTS: dict[str, SObject] = {obj.name.lower(): obj for obj in (LEAD, USER)}
+ACCOUNT = SObject(
+    "Account",
+    "001",
+    (
+        *_system_fields(),
+        Field("Name", "string", 255, nillable=False, required=True),
+        Field("Website", "url", 255),
+        Field("Phone", "phone", 40),
+        Field("Industry", "picklist", 255, picklist=INDUSTRIES),
+        Field("Type", "picklist", 255, picklist=ACCOUNT_TYPES),
+        Field("NumberOfEmployees", "int"),
+        Field("AnnualRevenue", "currency"),
+        Field("BillingStreet", "textarea", 255),
+        Field("BillingCity", "string", 40),
+        Field("BillingState", "string", 80),
+        Field("BillingPostalCode", "string", 20),
+        Field("BillingCountry", "string", 80),
+        Field("OwnerId", "reference", 18, reference_to=("User",)),
+    ),
+)
+
+CONTACT = SObject(
+    "Contact",
+    "003",
+    (
+        *_system_fields(),
+        Field("AccountId", "reference", 18, reference_to=("Account",)),
+        Field("FirstName", "string", 40),
+        Field("LastName", "string", 80, nillable=False, required=True),
+        Field("Email", "email", 80, id_lookup=True),
+        Field("Phone", "phone", 40),
+        Field("MobilePhone", "phone", 40),
+        Field("Title", "string", 128),
+        Field("LeadSource", "picklist", 255, picklist=LEAD_SOURCES),
+        Field("MailingStreet", "textarea", 255),
+        Field("MailingCity", "string", 40),
+        Field("MailingState", "string", 80),
+        Field("MailingPostalCode", "string", 20),
+        Field("MailingCountry", "string", 80),
+        Field("OwnerId", "reference", 18, reference_to=("User",)),
+        Field("HasOptedOutOfEmail", "boolean", nillable=False),
+        Field("DoNotCall", "boolean", nillable=False),
+        *_leadloop_fields(),
+    ),
+)
+
+OPPORTUNITY = SObject(
+    "Opportunity",
+    "006",
+    (
+        *_system_fields(),
+        Field("Name", "string", 120, nillable=False, required=True),
+        Field("AccountId", "reference", 18, reference_to=("Account",)),
+        Field("ContactId", "reference", 18, reference_to=("Contact",)),
+        Field(
+            "StageName", "picklist", 255, nillable=False, required=True, picklist=OPPORTUNITY_STAGES, restricted=True
+        ),
+        Field("Amount", "currency"),
+        Field("Probability", "percent"),
+        Field("CloseDate", "date", nillable=False, required=True),
+        Field("IsClosed", "boolean", nillable=False, createable=False, updateable=False),
+        Field("IsWon", "boolean", nillable=False, createable=False, updateable=False),
+        Field("LeadSource", "picklist", 255, picklist=LEAD_SOURCES),
+        Field("OwnerId", "reference", 18, reference_to=("User",)),
+    ),
+)
+
+TASK = SObject(
+    "Task",
+    "00T",
+    (
+        *_system_fields(),
+        Field("WhoId", "reference", 18, reference_to=("Lead", "Contact")),
+        Field("WhatId", "reference", 18, reference_to=("Account", "Opportunity", "Campaign")),
+        Field("Subject", "string", 255),
+        Field("Status", "picklist", 255, nillable=False, required=True, picklist=TASK_STATUSES, restricted=True),
+        Field("Priority", "picklist", 255, nillable=False, required=True, picklist=TASK_PRIORITIES, restricted=True),
+        Field("ActivityDate", "date"),
+        Field("Description", "textarea", 32000),
+        Field("TaskSubtype", "picklist", 255, picklist=TASK_SUBTYPES, restricted=True),
+        Field("OwnerId", "reference", 18, reference_to=("User",)),
+        Field("Leadloop_Task_Key__c", "string", 80, custom=True, external_id=True, id_lookup=True, unique=True),
+    ),
+)
+
+CAMPAIGN = SObject(
+    "Campaign",
+    "701",
+    (
+        *_system_fields(),
+        Field("Name", "string", 80, nillable=False, required=True),
+        Field("Type", "picklist", 255, picklist=CAMPAIGN_TYPES),
+        Field("Status", "picklist", 255, picklist=CAMPAIGN_STATUSES),
+        Field("StartDate", "date"),
+        Field("EndDate", "date"),
+        Field("IsActive", "boolean", nillable=False),
+        Field("OwnerId", "reference", 18, reference_to=("User",)),
+    ),
+)
+
+CAMPAIGN_MEMBER = SObject(
+    "CampaignMember",
+    "00v",
+    (
+        *_system_fields(),
+        Field("CampaignId", "reference", 18, nillable=False, required=True, reference_to=("Campaign",)),
+        Field("LeadId", "reference", 18, reference_to=("Lead",)),
+        Field("ContactId", "reference", 18, reference_to=("Contact",)),
+        Field("Status", "string", 40),
+        Field("HasResponded", "boolean", nillable=False, createable=False, updateable=False),
+        Field("FirstRespondedDate", "date", createable=False, updateable=False),
+    ),
+)
+
+OBJECTS: dict[str, SObject] = {
+    obj.name.lower(): obj for obj in (LEAD, CONTACT, ACCOUNT, OPPORTUNITY, TASK, CAMPAIGN, CAMPAIGN_MEMBER, USER)
+}
 
 
 def sobject(name: str) -> SObject | None:

@@ -202,7 +202,7 @@ class SalesforceApi:
                     value = bool(value)
                 elif field.type == "datetime":
                     value = api_datetime(value)
-                elif field.type in {"double", "currency"}:
+                elif field.type in {"double", "currency", "percent"}:
                     value = float(value)
             out[field.name] = value
         return out

@@ -298,7 +298,7 @@ class _Parser:
             if kind != "date":
                 raise SoqlError("INVALID_FIELD", f"value for field '{target.name}' must be of type date")
             return text
-        if target.type in {"int", "double", "currency"}:
+        if target.type in {"int", "double", "currency", "percent"}:
             if kind != "number":
                 raise SoqlError("INVALID_FIELD", f"value for field '{target.name}' must be a number")
             return float(text) if "." in text else int(text)
@@ -307,7 +307,7 @@ class _Parser:
         return _unquote(text)
 
 
-_EXACT_TYPES = {"id", "reference", "boolean", "int", "double", "currency", "date", "datetime"}
+_EXACT_TYPES = {"id", "reference", "boolean", "int", "double", "currency", "percent", "date", "datetime"}
 
 
 def _id18(target: Field, value: Any) -> Any:

@@ -166,7 +166,7 @@ _UPPER_BITS = {c: ("1" if chr(c).isupper() else "0") for c in range(128)}
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
-_SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real"}
+_SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real", "percent": "real"}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:

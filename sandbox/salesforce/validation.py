@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sandbox.salesforce.schema import SObject
@@ -60,6 +61,8 @@ def _coerce(field: Any, value: Any) -> Any:
             return float(value)
         if kind == "datetime":
             return stored_datetime(parse_datetime(str(value)))
+        if kind == "date":
+            return date.fromisoformat(str(value)).isoformat()
     except (TypeError, ValueError):
         raise RecordError(
             "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{field.name}: value not of required type: {value!r}", [field.name]

@@ -33,6 +33,21 @@ def test_a_day_changes_about_one_percent_deterministically(tmp_path):
         assert {row["lead_id"] for row in csv.DictReader(handle)} == {r[0] for r in after}
 
 
+def test_open_opportunities_close_as_days_pass_and_the_truth_follows(tmp_path):
+    generate_world(tmp_path, leads=3000, seed=7)
+    conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    open_before = conn.execute('select count(*) from "Opportunity" where "IsClosed" = 0').fetchone()[0]
+    changes = advance_world(tmp_path, days=30)
+    stages = dict(conn.execute('select "Id", "StageName" from "Opportunity"').fetchall())
+    open_after = sum(1 for stage in stages.values() if not stage.startswith("Closed"))
+    assert changes["closed_opportunities"] == open_before - open_after > 0
+    with open(tmp_path / "truth" / "outcomes.csv") as handle:
+        outcomes = [row for row in csv.DictReader(handle) if row["opportunity_id"]]
+    assert all(stages[row["opportunity_id"]] == row["stage"] for row in outcomes)
+    won = conn.execute('select count(*) from "Opportunity" where "IsWon" = 1').fetchone()[0]
+    assert won == sum(row["won"] == "1" for row in outcomes)
+
+
 def test_incremental_load_after_a_day_reads_only_what_changed(duckdb_warehouse, world_dir):
     from ingestion.crm_clients import salesforce_client
     from ingestion.pipelines import make_pipeline

@@ -37,21 +37,126 @@ def test_ground_truth_covers_every_lead_and_some_people_recur(tmp_path):
     assert all(0.0 <= float(row["propensity"]) <= 1.0 for row in truth)
 
 
-def test_leads_pass_the_orgs_own_validation(tmp_path):
-    """Generated rows must be rows the org would accept: required fields set, picklists valid."""
-    from sandbox.salesforce.schema import LEAD
+def test_every_generated_record_passes_the_orgs_own_validation(tmp_path):
+    """Generated rows must be rows the org would accept: required fields set, picklists valid,
+    and every reference pointing at a record of a type the field allows."""
+    from sandbox.salesforce.schema import OBJECTS
     from sandbox.salesforce.validation import validate_record
 
-    generate_world(tmp_path, leads=200, seed=5)
+    generate_world(tmp_path, leads=300, seed=5)
     conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
     conn.row_factory = sqlite3.Row
-    writable = [f.name for f in LEAD.fields if f.createable]
-    for row in conn.execute('select * from "Lead"'):
-        payload = {name: row[name] for name in writable if row[name] is not None}
-        for f in LEAD.fields:
-            if f.type == "boolean" and f.name in payload:
-                payload[f.name] = bool(payload[f.name])
-        validate_record(LEAD, payload, creating=True)
+    prefix_of = {obj.key_prefix: obj.name for obj in OBJECTS.values()}
+    ids = {row[0] for obj in OBJECTS.values() for row in conn.execute(f'select "Id" from "{obj.name}"')}
+    counts = {}
+    for obj in OBJECTS.values():
+        writable = [f.name for f in obj.fields if f.createable]
+        rows = conn.execute(f'select * from "{obj.name}"').fetchall()
+        counts[obj.name] = len(rows)
+        for row in rows:
+            payload = {name: row[name] for name in writable if row[name] is not None}
+            for f in obj.fields:
+                if f.type == "boolean" and f.name in payload:
+                    payload[f.name] = bool(payload[f.name])
+                if f.type == "reference" and row[f.name] is not None:
+                    assert row[f.name] in ids, (obj.name, f.name)
+                    assert prefix_of[row[f.name][:3]] in f.reference_to, (obj.name, f.name)
+            validate_record(obj, payload, creating=True)
+    assert all(counts[name] > 0 for name in ("Lead", "Contact", "Account", "Opportunity", "Task", "Campaign"))
+    assert counts["CampaignMember"] > 0
+
+
+def test_outcomes_follow_propensity_and_have_truth(tmp_path):
+    """Likelier people convert and win more often; every contact and conversion is in the truth."""
+    generate_world(tmp_path, leads=3000, seed=21)
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        propensity = {row["person_key"]: float(row["propensity"]) for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "outcomes.csv") as handle:
+        outcomes = {row["person_key"]: row for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "contacts.csv") as handle:
+        contact_people = {row["contact_id"]: row["person_key"] for row in csv.DictReader(handle)}
+    conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    converted = dict(conn.execute('select "Id", "ConvertedContactId" from "Lead" where "IsConverted" = 1').fetchall())
+    assert set(converted.values()) == set(contact_people) == {o["contact_id"] for o in outcomes.values()}
+    assert {o["lead_id"] for o in outcomes.values()} == set(converted)
+    ranked = sorted(propensity, key=propensity.get)
+    low, high = ranked[: len(ranked) // 4], ranked[-len(ranked) // 4 :]
+    rate = lambda group: sum(p in outcomes for p in group) / len(group)  # noqa: E731
+    assert rate(high) > 2 * rate(low)
+    closed = [o for o in outcomes.values() if o["won"] != ""]
+    won = [propensity[o["person_key"]] for o in closed if o["won"] == "1"]
+    lost = [propensity[o["person_key"]] for o in closed if o["won"] == "0"]
+    assert won and lost and sum(won) / len(won) > sum(lost) / len(lost)
+    stages = dict(conn.execute('select "Id", "StageName" from "Opportunity"').fetchall())
+    assert all(stages[o["opportunity_id"]] == o["stage"] for o in outcomes.values() if o["opportunity_id"])
+
+
+def test_duplicate_leads_carry_each_kind_of_noise(tmp_path):
+    """A person's second lead differs the way real duplicates do, and the truth still ties them."""
+    from sandbox.noise import NICKNAMES
+
+    generate_world(tmp_path, leads=2000, seed=4)
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        person_of = {row["lead_id"]: row["person_key"] for row in csv.DictReader(handle)}
+    conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    conn.row_factory = sqlite3.Row
+    by_person: dict[str, list] = {}
+    for row in conn.execute('select * from "Lead" order by "Id"'):
+        by_person.setdefault(person_of[row["Id"]], []).append(row)
+    pairs = [(rows[0], other) for rows in by_person.values() for other in rows[1:]]
+    assert pairs
+    emails = [(a["Email"], b["Email"]) for a, b in pairs]
+    assert any("+" in b and "+" not in a for a, b in emails)  # plus-addressed alias
+    assert any(
+        b.split("@")[-1] in {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "gmx.de"}
+        and a.strip().lower() != b
+        for a, b in emails
+    )  # personal address
+    assert any(b != b.strip() for _, b in emails)
+    assert any(NICKNAMES.get(a["FirstName"]) == b["FirstName"] for a, b in pairs)
+    assert any(a["FirstName"] == b["LastName"] and a["LastName"] == b["FirstName"] for a, b in pairs)
+    assert any(
+        a["LastName"] != b["LastName"] and a["LastName"][0] == b["LastName"][0] and a["FirstName"] == b["FirstName"]
+        for a, b in pairs
+    )  # a typo
+    assert any(
+        a["Street"] != b["Street"] and b["Street"].endswith((" St", " Ave", " Rd", " Dr", " Ln", " Blvd"))
+        for a, b in pairs
+    )
+    # Work and personal emails, local and international phone formats, in the population itself.
+    phones = [r["Phone"] for rows in by_person.values() for r in rows if r["Phone"]]
+    assert any(p.startswith("+") for p in phones) and any(p.startswith(("(", "0")) for p in phones)
+
+
+def test_hubspot_companies_and_deals_are_associated_like_the_salesforce_records(tmp_path):
+    import json
+
+    summary = generate_world(tmp_path, leads=1500, seed=8)
+    conn = sqlite3.connect(tmp_path / "hubspot.sqlite")
+    kinds = dict(conn.execute("select object_type, count(*) from objects group by 1").fetchall())
+    assert kinds == {
+        "contacts": summary["hubspot_contacts"],
+        "companies": summary["hubspot_companies"],
+        "deals": summary["hubspot_deals"],
+    }
+    assert summary["hubspot_deals"] > 0
+    pairs = conn.execute("select from_type, from_id, to_type, to_id from associations").fetchall()
+    contact_company = {f: t for ft, f, tt, t in pairs if (ft, tt) == ("contacts", "companies")}
+    assert len(contact_company) == summary["hubspot_contacts"]  # every contact has its employer
+    deals = {
+        did: json.loads(props)
+        for did, props in conn.execute("select id, properties from objects where object_type = 'deals'")
+    }
+    with open(tmp_path / "truth" / "hubspot_deals.csv") as handle:
+        deal_truth = {row["deal_id"]: row for row in csv.DictReader(handle)}
+    assert set(deal_truth) == set(deals)
+    sf = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    amounts = dict(sf.execute('select "Id", "Amount" from "Opportunity"').fetchall())
+    assert all(float(deals[d]["amount"]) == amounts[t["opportunity_id"]] for d, t in deal_truth.items())
+    deal_contact = {f: t for ft, f, tt, t in pairs if (ft, tt) == ("deals", "contacts")}
+    with open(tmp_path / "truth" / "hubspot_contacts.csv") as handle:
+        contact_person = {row["contact_id"]: row["person_key"] for row in csv.DictReader(handle)}
+    assert all(contact_person[deal_contact[d]] == t["person_key"] for d, t in deal_truth.items())
 
 
 def test_hubspot_contacts_are_the_same_people_with_noise_and_have_truth(tmp_path):
@@ -59,7 +164,10 @@ def test_hubspot_contacts_are_the_same_people_with_noise_and_have_truth(tmp_path
 
     summary = generate_world(tmp_path, leads=400, seed=9)
     conn = sqlite3.connect(tmp_path / "hubspot.sqlite")
-    contacts = {cid: json.loads(props) for cid, props in conn.execute("select id, properties from objects")}
+    contacts = {
+        cid: json.loads(props)
+        for cid, props in conn.execute("select id, properties from objects where object_type = 'contacts'")
+    }
     with open(tmp_path / "truth" / "hubspot_contacts.csv") as handle:
         truth = {row["contact_id"]: row["person_key"] for row in csv.DictReader(handle)}
     with open(tmp_path / "truth" / "leads.csv") as handle:

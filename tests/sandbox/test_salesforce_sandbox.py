@@ -109,7 +109,7 @@ def test_create_requires_fields_and_upsert_by_external_id(sf):
     assert (
         sf.Lead.upsert("Leadloop_Key__c/k-1", {"LastName": "U", "Company": "C", "Status": "Working - Contacted"}) == 201
     )
-    assert sf.Lead.upsert("Leadloop_Key__c/k-1", {"Title": "CTO"}) == 204 or True
+    assert sf.Lead.upsert("Leadloop_Key__c/k-1", {"Title": "CTO"}) == 200  # updated: 200, created false
     rows = sf.query("SELECT Id, Title FROM Lead WHERE Leadloop_Key__c = 'k-1'")["records"]
     assert len(rows) == 1 and rows[0]["Title"] == "CTO"
 
