@@ -13,21 +13,37 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import requests
 from dlt.sources import DltResource
 from simple_salesforce import Salesforce
 
+from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_OBJECTS: tuple[str, ...] = ("Lead",)
+DEFAULT_OBJECTS: tuple[str, ...] = (
+    "Lead",
+    "Contact",
+    "Account",
+    "Opportunity",
+    "Task",
+    "Campaign",
+    "CampaignMember",
+    "User",
+)
 CURSOR_FIELD = "SystemModstamp"
+CURSOR_STATE = "last_system_modstamp"  # keys in the resource's dlt state
+BOUNDARY_STATE = "ids_at_last_system_modstamp"
 BULK_THRESHOLD = 10_000
 BULK_PAGE_SIZE = 100_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,32 +93,95 @@ def _object_resource(
     bulk_threshold: int,
     bulk_poll_seconds: float,
 ) -> DltResource:
-    @dlt.resource(name=sobject.lower(), primary_key="Id", write_disposition="merge")
-    def records(
-        modstamp: dlt.sources.incremental[datetime] = dlt.sources.incremental(CURSOR_FIELD, initial_value=EPOCH),
-    ) -> Iterator[pa.Table]:
+    table_name = resource_name(sobject)
+
+    @dlt.resource(name=table_name, primary_key="Id", write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
+    def records() -> Iterator[pa.Table]:
         if client_factory is None:
             raise SourceUnavailableError("no Salesforce client configured for this source")
+        state = dlt.current.resource_state()
+        cursor = state.get(CURSOR_STATE)
+        window = _Window(datetime.fromisoformat(cursor) if cursor else EPOCH, set(state.get(BOUNDARY_STATE, [])))
+        # The first load appends into an empty table: a merge would only dedupe what the query
+        # snapshot already made unique, at twice the load time.
+        hints = dlt.mark.make_hints(write_disposition="merge" if cursor else "append")
         client = client_factory()
         try:
             schema = arrow_schema(client, sobject)
-            changed_since = f"{CURSOR_FIELD} >= {_soql_datetime(modstamp.last_value or EPOCH)}"
+            check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())
+            changed_since = f"{CURSOR_FIELD} >= {_soql_datetime(window.start)}"
             select = f"SELECT {', '.join(schema.names)} FROM {sobject} WHERE {changed_since}"
             changed = client.query(f"SELECT COUNT() FROM {sobject} WHERE {changed_since}", include_deleted=True)
             if changed["totalSize"] >= bulk_threshold:
                 bulk = getattr(client.bulk2, sobject)
-                for page in bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds):
-                    yield csv_to_arrow(page, schema)
+                pages = _prefetched(bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds))
+                tables = (csv_to_arrow(page, schema) for page in pages)
             else:
-                yield from _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema)
+                tables = _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema)
+            for table in tables:
+                table = window.unseen(table)
+                if table.num_rows:
+                    yield dlt.mark.with_hints(table, hints)
         except requests.ConnectionError:
             raise SourceUnavailableError(
                 f"Salesforce not reachable at https://{client.sf_instance} ({where}): "
                 "start the sandbox with `leadloop sandbox` (or `make dev`), or set SALESFORCE_INSTANCE_URL "
                 "and SALESFORCE_ACCESS_TOKEN"
             ) from None
+        # Committed by dlt with the load package, so a failed load re-reads the same window.
+        state[CURSOR_STATE] = window.newest.isoformat()
+        state[BOUNDARY_STATE] = sorted(window.newest_ids)
 
     return records
+
+
+def resource_name(sobject: str) -> str:
+    """`CampaignMember` → `campaign_member`: the bronze table (and Dagster asset) name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", sobject).lower()
+
+
+class _Window:
+    """The incremental window: rows newer than the cursor, plus rows stamped exactly at it that
+    the last run did not see.
+
+    The query reads from the cursor's whole second (SOQL literals have no milliseconds), so
+    the last run's final rows come back; their Ids at the exact cursor value are kept in state
+    and dropped here, which makes a re-run with nothing new load nothing.
+    """
+
+    def __init__(self, start: datetime, boundary_ids: set[str]) -> None:
+        self.start, self.boundary_ids = start, boundary_ids
+        self.newest, self.newest_ids = start, set(boundary_ids)
+
+    def unseen(self, table: pa.Table) -> pa.Table:
+        if not table.num_rows:
+            return table
+        stamps = table[CURSOR_FIELD]
+        start = pa.scalar(self.start, type=stamps.type)
+        at_start = pc.equal(stamps, start)
+        seen = pc.and_(at_start, pc.is_in(table["Id"], value_set=pa.array(sorted(self.boundary_ids), pa.string())))
+        table = table.filter(pc.and_(pc.greater_equal(stamps, start), pc.invert(seen)))
+        if table.num_rows:
+            newest = pc.max(table[CURSOR_FIELD]).as_py()
+            ids = table.filter(pc.equal(table[CURSOR_FIELD], pa.scalar(newest, type=stamps.type)))["Id"]
+            if newest > self.newest:
+                self.newest, self.newest_ids = newest, set(ids.to_pylist())
+            elif newest == self.newest:
+                self.newest_ids.update(ids.to_pylist())
+        return table
+
+
+def _prefetched(pages: Iterator[str]) -> Iterator[str]:
+    """Fetches the next Bulk result page while the caller turns this one into Arrow: the wait
+    on the socket releases the GIL, so download and parsing overlap."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-prefetch") as pool:
+        pending = pool.submit(next, pages, None)
+        while True:
+            page = pending.result()
+            if page is None:
+                return
+            pending = pool.submit(next, pages, None)
+            yield page
 
 
 def _rest_pages(client: Salesforce, soql: str, schema: pa.Schema) -> Iterator[pa.Table]:
@@ -160,7 +239,8 @@ def _parse_datetime(value: str | None) -> datetime | None:
 
 
 def _soql_datetime(value: datetime) -> str:
-    """A SOQL datetime literal, floored to the second; `>=` plus dlt's key dedup makes that safe."""
+    """A SOQL datetime literal, floored to the second; `>=` plus the merge on Id makes that safe
+    (the rows of the cursor's own second are read again and merged onto themselves)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -157,7 +157,9 @@ def _one_day(
     n_contact_changes = max(1, int(len(contact_ids) * CHANGED_PER_DAY)) if contact_ids else 0
     for index in rng.permutation(len(contact_ids))[:n_contact_changes]:
         record_id = contact_ids[int(index)]
-        (props,) = hubspot.execute("select properties from objects where id = ?", [record_id]).fetchone()
+        (props,) = hubspot.execute(
+            "select properties from objects where object_type = 'contacts' and id = ?", [record_id]
+        ).fetchone()
         properties = {**json.loads(props), "jobtitle": titles[int(rng.integers(len(titles)))]}
         hubspot.execute(
             "update objects set properties = ?, updated_at = ? where object_type = 'contacts' and id = ?",

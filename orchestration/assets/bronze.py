@@ -12,7 +12,8 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.pipelines import bronze_dataset, make_pipeline
-from ingestion.salesforce import CURSOR_FIELD, salesforce_source
+from ingestion.salesforce import CURSOR_FIELD, CURSOR_STATE, salesforce_source
+from ingestion.schema_drift import added_columns, drift_metadata, known_columns
 from orchestration.resources import SalesforceResource
 from orchestration.warehouse import Warehouse
 
@@ -50,21 +51,27 @@ def build_salesforce_assets(warehouse: Warehouse) -> AssetsDefinition:
         source = salesforce_source(
             client_factory=salesforce.client, where=salesforce.origin, bulk_poll_seconds=salesforce.bulk_poll_seconds
         )
+        before = known_columns(pipeline)
         for result in dlt.run(context=context, dlt_source=source):
-            yield _with_cursor(result, pipeline)
+            yield _with_run_metadata(context, result, pipeline, before)
 
     return salesforce_bronze
 
 
-def _with_cursor(result: Any, pipeline: Any) -> Any:
-    """Adds the resource's incremental cursor to its materialization metadata."""
+def _with_run_metadata(context: AssetExecutionContext, result: Any, pipeline: Any, before: dict[str, set[str]]) -> Any:
+    """Adds the resource's incremental cursor and any schema drift to its materialization."""
     if not isinstance(result, MaterializeResult) or result.asset_key is None:
         return result
     table = result.asset_key.path[-1]
-    resources = pipeline.state.get("sources", {}).get("salesforce", {}).get("resources", {})
-    cursor = resources.get(table, {}).get("incremental", {}).get(CURSOR_FIELD, {}).get("last_value")
+    source = result.asset_key.path[0].removeprefix("bronze_")
+    resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
+    cursor = resources.get(table, {}).get(CURSOR_STATE)
     metadata = dict(result.metadata or {})
     metadata.setdefault("rows_loaded", 0)
     if cursor is not None:
         metadata["incremental_cursor"] = f"{CURSOR_FIELD} = {cursor}"
+    added = added_columns(before, known_columns(pipeline)).get(table, [])
+    if added:
+        context.log.warning(f"{'.'.join(result.asset_key.path)}: source added column(s) {', '.join(added)}")
+    metadata.update(drift_metadata(added))
     return MaterializeResult(asset_key=result.asset_key, metadata=metadata)

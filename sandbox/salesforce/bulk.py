@@ -175,13 +175,18 @@ class BulkApi:
         max_records = int(params.get("maxRecords", 50_000))
         offset = int(params.get("locator") or 0)
         sql, sql_params = job.query.sql(include_deleted=job.operation == "queryAll")
-        rows = self.api.store.select(f"select * from ({sql}) limit ? offset ?", [*sql_params, max_records, offset])
+        fields = job.query.fields
+        # Booleans are rendered by SQLite and the rest written by the C csv writer (None as an
+        # empty cell, floats by repr): a Python call per cell made the sandbox, not the client,
+        # the bottleneck of every bulk benchmark.
+        columns = ", ".join(_csv_expression(f.type, f.name) for f in fields)
+        rows = self.api.store.select_tuples(
+            f"select {columns} from ({sql}) limit ? offset ?", [*sql_params, max_records, offset]
+        )
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        fields = job.query.fields
         writer.writerow([f.name for f in fields])
-        for row in rows:
-            writer.writerow([_csv_value(f.type, row[f.name]) for f in fields])
+        writer.writerows(rows)
         done = offset + len(rows) >= job.total
         response = Response(out.getvalue(), media_type=CSV_TYPE)
         response.headers["Sforce-NumberOfRecords"] = str(len(rows))
@@ -256,16 +261,12 @@ class BulkApi:
         return Response(out.getvalue(), media_type=CSV_TYPE), job.sobject.name, len(rows)
 
 
-def _csv_value(field_type: str, value: Any) -> str:
-    if value is None:
-        return ""
+def _csv_expression(field_type: str, name: str) -> str:
+    """The SQL for one Bulk CSV column: booleans as `true`/`false`, everything else as stored
+    (datetimes are already in the `…sssZ` form)."""
     if field_type == "boolean":
-        return "true" if value else "false"
-    if field_type == "datetime":
-        return value  # stored form is already `…sssZ`, as Bulk CSV writes it
-    if field_type in {"double", "currency", "percent"}:
-        return repr(float(value))
-    return str(value)
+        return f"case \"{name}\" when 1 then 'true' when 0 then 'false' end"
+    return f'"{name}"'
 
 
 def _from_csv(obj: SObject, name: str, value: str) -> Any:

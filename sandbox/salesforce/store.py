@@ -81,6 +81,10 @@ class Store:
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
 
+    def select_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
     def get(self, obj: SObject, record_id: str) -> dict[str, Any] | None:
         rows = self.select(f'select * from "{obj.name}" where "Id" = ?', [record_id])
         return dict(rows[0]) if rows else None

@@ -28,7 +28,8 @@ def _bronze(warehouse):
 def test_full_then_incremental_then_noop(warehouse, sf, salesforce_sandbox, path):
     threshold = 0 if path == "bulk" else 10**9
     assert _load(warehouse, sf, threshold) == 200
-    bulk_jobs = [r for r in salesforce_sandbox.request_log() if "/jobs/query" in r["path"] and r["method"] == "POST"]
+    log = salesforce_sandbox.request_log()
+    bulk_jobs = [r for r in log if "/jobs/query" in r["path"] and r["method"] == "POST" and r["object"] == "Lead"]
     assert len(bulk_jobs) == (1 if path == "bulk" else 0)
 
     # Nothing changed: the boundary second is re-read, dlt's key dedup drops it.
@@ -51,3 +52,68 @@ def test_bulk_and_rest_load_identical_bronze(duckdb_warehouse, postgres_warehous
     assert len(bulk) == 200
     normalize = lambda rows: [(*r[:5], r[5].isoformat()) for r in rows]  # noqa: E731
     assert normalize(bulk) == normalize(rest)
+
+
+def test_schema_drift_adds_new_fields_and_stops_on_retyped_or_removed_ones(warehouse, sf, world_dir, monkeypatch):
+    """The org's admin changes Lead: a new field evolves bronze with a warning; a retyped or
+    removed field stops the load with a message naming it, and bronze keeps its values."""
+    import dataclasses
+    import sqlite3
+
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from ingestion.schema_drift import added_columns, known_columns
+    from sandbox.salesforce import schema as org
+
+    lead = org.OBJECTS["lead"]
+    _load(warehouse, sf, 10**9)
+    pipeline = make_pipeline("salesforce", warehouse)
+    before = known_columns(pipeline)
+
+    conn = sqlite3.connect(world_dir / "salesforce.sqlite")
+    conn.execute('alter table "Lead" add column "Buying_Stage__c" text')
+    conn.execute(
+        'update "Lead" set "Buying_Stage__c" = \'evaluating\', "SystemModstamp" = \'2030-01-01T00:00:00.000Z\''
+    )
+    conn.commit()
+    grown = dataclasses.replace(lead, fields=(*lead.fields, org.Field("Buying_Stage__c", "string", 40, custom=True)))
+    monkeypatch.setitem(org.OBJECTS, "lead", grown)
+    assert _load(warehouse, sf, 10**9) == 200
+    assert added_columns(before, known_columns(make_pipeline("salesforce", warehouse)))["lead"] == ["buying_stage__c"]
+    assert warehouse.query("select count(*) from bronze_salesforce.lead where buying_stage__c = 'evaluating'") == [
+        (200,)
+    ]
+
+    retyped = tuple(dataclasses.replace(f, type="double") if f.name == "PostalCode" else f for f in grown.fields)
+    monkeypatch.setitem(org.OBJECTS, "lead", dataclasses.replace(grown, fields=retyped))
+    conn.execute('update "Lead" set "SystemModstamp" = \'2030-01-02T00:00:00.000Z\'')
+    conn.commit()
+    with pytest.raises(PipelineStepFailed, match="postal_code") as retype_error:
+        _load(warehouse, sf, 10**9)
+    assert "frozen" in str(retype_error.value)
+
+    shrunk = tuple(f for f in grown.fields if f.name != "Title")
+    monkeypatch.setitem(org.OBJECTS, "lead", dataclasses.replace(grown, fields=shrunk))
+    with pytest.raises(PipelineStepFailed, match="no longer sends column.s. title"):
+        _load(warehouse, sf, 10**9)
+    assert warehouse.query("select count(*) from bronze_salesforce.lead where title is not null")[0][0] > 0
+    conn.close()
+
+
+def test_every_object_lands_in_its_bronze_table_with_deletions_flagged(warehouse, sf, world_dir):
+    import sqlite3
+
+    from ingestion.salesforce import DEFAULT_OBJECTS, resource_name
+
+    pipeline = make_pipeline("salesforce", warehouse)
+    pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_threshold=100)).raise_on_failed_jobs()
+    conn = sqlite3.connect(world_dir / "salesforce.sqlite")
+    for sobject in DEFAULT_OBJECTS:
+        (expected,) = conn.execute(f'select count(*) from "{sobject}"').fetchone()
+        table = resource_name(sobject)
+        assert warehouse.query(f"select count(*) from bronze_salesforce.{table}") == [(expected,)], sobject
+    contact_id = sf.query("SELECT Id FROM Contact ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    sf.Contact.delete(contact_id)
+    pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_threshold=100)).raise_on_failed_jobs()
+    assert pipeline.last_trace.last_normalize_info.row_counts.get("contact") == 1
+    assert warehouse.query("select is_deleted from bronze_salesforce.contact where id = ?", [contact_id]) == [(True,)]
