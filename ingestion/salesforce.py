@@ -21,12 +21,12 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import requests
 from dlt.sources import DltResource
 from simple_salesforce import Salesforce
 
+from ingestion.cursor_window import CursorWindow
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
 
 logger = logging.getLogger(__name__)
@@ -42,11 +42,8 @@ DEFAULT_OBJECTS: tuple[str, ...] = (
     "User",
 )
 CURSOR_FIELD = "SystemModstamp"
-CURSOR_STATE = "last_system_modstamp"  # keys in the resource's dlt state
-BOUNDARY_STATE = "ids_at_last_system_modstamp"
 BULK_THRESHOLD = 10_000
 BULK_PAGE_SIZE = 100_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Salesforce field types → Arrow. Anything not listed (picklist, email, phone, textarea, id,
 # reference, url, …) is text.
@@ -99,12 +96,10 @@ def _object_resource(
     def records() -> Iterator[pa.Table]:
         if client_factory is None:
             raise SourceUnavailableError("no Salesforce client configured for this source")
-        state = dlt.current.resource_state()
-        cursor = state.get(CURSOR_STATE)
-        window = _Window(datetime.fromisoformat(cursor) if cursor else EPOCH, set(state.get(BOUNDARY_STATE, [])))
+        window = CursorWindow(dlt.current.resource_state(), CURSOR_FIELD, "Id")
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
-        hints = dlt.mark.make_hints(write_disposition="merge" if cursor else "append")
+        hints = dlt.mark.make_hints(write_disposition="append" if window.is_first_run else "merge")
         client = client_factory()
         try:
             schema = arrow_schema(client, sobject)
@@ -128,9 +123,7 @@ def _object_resource(
                 "start the sandbox with `leadloop sandbox` (or `make dev`), or set SALESFORCE_INSTANCE_URL "
                 "and SALESFORCE_ACCESS_TOKEN"
             ) from None
-        # Committed by dlt with the load package, so a failed load re-reads the same window.
-        state[CURSOR_STATE] = window.newest.isoformat()
-        state[BOUNDARY_STATE] = sorted(window.newest_ids)
+        window.commit()
 
     return records
 
@@ -138,37 +131,6 @@ def _object_resource(
 def resource_name(sobject: str) -> str:
     """`CampaignMember` → `campaign_member`: the bronze table (and Dagster asset) name."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", sobject).lower()
-
-
-class _Window:
-    """The incremental window: rows newer than the cursor, plus rows stamped exactly at it that
-    the last run did not see.
-
-    The query reads from the cursor's whole second (SOQL literals have no milliseconds), so
-    the last run's final rows come back; their Ids at the exact cursor value are kept in state
-    and dropped here, which makes a re-run with nothing new load nothing.
-    """
-
-    def __init__(self, start: datetime, boundary_ids: set[str]) -> None:
-        self.start, self.boundary_ids = start, boundary_ids
-        self.newest, self.newest_ids = start, set(boundary_ids)
-
-    def unseen(self, table: pa.Table) -> pa.Table:
-        if not table.num_rows:
-            return table
-        stamps = table[CURSOR_FIELD]
-        start = pa.scalar(self.start, type=stamps.type)
-        at_start = pc.equal(stamps, start)
-        seen = pc.and_(at_start, pc.is_in(table["Id"], value_set=pa.array(sorted(self.boundary_ids), pa.string())))
-        table = table.filter(pc.and_(pc.greater_equal(stamps, start), pc.invert(seen)))
-        if table.num_rows:
-            newest = pc.max(table[CURSOR_FIELD]).as_py()
-            ids = table.filter(pc.equal(table[CURSOR_FIELD], pa.scalar(newest, type=stamps.type)))["Id"]
-            if newest > self.newest:
-                self.newest, self.newest_ids = newest, set(ids.to_pylist())
-            elif newest == self.newest:
-                self.newest_ids.update(ids.to_pylist())
-        return table
 
 
 def _prefetched(pages: Iterator[str]) -> Iterator[str]:

@@ -11,8 +11,9 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from ingestion.cursor_window import CURSOR_STATE
 from ingestion.pipelines import bronze_dataset, make_pipeline
-from ingestion.salesforce import CURSOR_FIELD, CURSOR_STATE, salesforce_source
+from ingestion.salesforce import CURSOR_FIELD, salesforce_source
 from ingestion.schema_drift import added_columns, drift_metadata, known_columns
 from orchestration.resources import SalesforceResource
 from orchestration.warehouse import Warehouse
