@@ -15,63 +15,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
+
+from harness import advance_one_day, generate, peak_rss_mb, sandbox_process
 
 from ingestion.crm_clients import salesforce_client
 from ingestion.pipelines import make_pipeline
 from ingestion.salesforce import salesforce_source
 from orchestration.warehouse import Warehouse
-from sandbox.advance import advance_world
-from sandbox.generator import generate_world
-
-
-def _serve(world: Path, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
-    from sandbox.salesforce.server import SalesforceSandbox
-
-    with SalesforceSandbox(world, daily_api_limit=10**9) as sandbox:
-        ready.put((sandbox.instance_url, sandbox.token, str(sandbox.ca_path)))
-        stop.wait()
 
 
 def _load(warehouse: Warehouse, world: Path) -> tuple[dict[str, int], float]:
-    context = multiprocessing.get_context("spawn")
-    ready, stop = context.Queue(), context.Event()
-    server = context.Process(target=_serve, args=(world, ready, stop), daemon=True)
-    server.start()
-    try:
-        instance_url, token, ca_path = ready.get(timeout=60)
-        sf = salesforce_client(instance_url, token, Path(ca_path))
+    with sandbox_process("salesforce", world) as org:
+        sf = salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"]))
         pipeline = make_pipeline("salesforce", warehouse)
         started = time.perf_counter()
         pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_poll_seconds=0)).raise_on_failed_jobs()
         seconds = time.perf_counter() - started
-    finally:
-        stop.set()
-        server.join(timeout=30)
     counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds
-
-
-def _in_child(target, *args) -> None:  # type: ignore[no-untyped-def]
-    """Generating a 1M-lead world takes GBs; doing it in a child keeps the client's peak RSS the
-    pipeline's own."""
-    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
-    process.start()
-    process.join()
-    if process.exitcode:
-        raise SystemExit(f"{target.__name__} failed with exit code {process.exitcode}")
-
-
-def _generate(world: Path, leads: int) -> None:
-    generate_world(world, leads=leads, seed=42)
-
-
-def _advance(world: Path, out: Path) -> None:
-    out.write_text(json.dumps(advance_world(world, days=1)))
 
 
 def main() -> None:
@@ -81,11 +45,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world"
-        _in_child(_generate, world, args.leads)
+        generate(world, args.leads)
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
         full, full_s = _load(warehouse, world)
-        _in_child(_advance, world, Path(tmp) / "changes.json")
-        changes = json.loads((Path(tmp) / "changes.json").read_text())
+        changes = advance_one_day(world)
         incremental, incremental_s = _load(warehouse, world)
     full_rows, incremental_rows = sum(full.values()), sum(incremental.values())
     print(
@@ -103,7 +66,7 @@ def main() -> None:
                 "incremental_seconds": round(incremental_s, 2),
                 "incremental_to_full_time_ratio": round(incremental_s / full_s, 3),
                 "world_changes": changes,
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )

@@ -119,7 +119,10 @@ def build_history(
         i = first_lead[person]
         lead = leads[i]
         created = datetime.fromisoformat(lead["CreatedDate"].replace("Z", "+00:00"))
-        converted_on = min(created + timedelta(days=u_days[n]), now - timedelta(hours=1))
+        # Converted some days after creation; recent leads within the time left (not clipped to
+        # one instant, which would give thousands of records the same modstamp).
+        room = now - timedelta(hours=1) - created
+        converted_on = created + min(timedelta(days=u_days[n]), room * u_open[n])
         converted_stamp = _stamp(converted_on)
         c = company_of[person]
         account_id = account_of_company.get(c)
@@ -288,8 +291,9 @@ def _campaign_members(
     for n, (i, c) in enumerate(zip(picked, which, strict=True)):
         lead, campaign = leads[i], history.campaigns[c]
         responded = u_respond[n] < 0.1 + 0.5 * propensity[person_of_lead[i]]
-        stamp = max(lead["CreatedDate"], campaign["CreatedDate"])
         start = date.fromisoformat(campaign["StartDate"])
+        added = datetime.combine(start, datetime.min.time()) + timedelta(seconds=int(u_respond[n] * 30 * 86400))
+        stamp = max(lead["CreatedDate"], stored_datetime(added))
         history.campaign_members.append(
             {
                 "Id": make_id(CAMPAIGN_MEMBER.key_prefix, n + 1),

@@ -285,7 +285,11 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     # Timestamps as numpy datetimes rendered once, in the store's `…sssZ` form.
     now64 = np.datetime64(WORLD_NOW.replace(tzinfo=None), "ms")
     created64 = now64 - rng.integers(3600, 730 * 86400, leads).astype("timedelta64[s]")
-    modified64 = np.minimum(created64 + rng.integers(0, 30 * 86400, leads).astype("timedelta64[s]"), now64)
+    # Edited up to 30 days after creation, but never after "now": scaled into the time left
+    # rather than clipped, so no pile of records shares the world's last millisecond.
+    age_s = (now64 - created64).astype("timedelta64[s]").astype(np.int64)
+    edit_s = rng.integers(0, 30 * 86400, leads)
+    modified64 = created64 + np.where(edit_s < age_s, edit_s, edit_s % np.maximum(age_s, 1)).astype("timedelta64[s]")
     created_text = np.char.add(np.datetime_as_string(created64, unit="ms"), "Z")
     modified_text = np.char.add(np.datetime_as_string(modified64, unit="ms"), "Z")
     status = _choice(rng, LEAD_STATUSES, leads, (45, 30, 10, 15))

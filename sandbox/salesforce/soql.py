@@ -76,9 +76,13 @@ class Query:
     limit: int | None = None
     offset: int = 0
 
-    def sql(self, include_deleted: bool, with_id: bool = False) -> tuple[str, list[Any]]:
+    def sql(
+        self, include_deleted: bool, with_id: bool = False, ordered: bool = True, selective: bool = False
+    ) -> tuple[str, list[Any]]:
         """`with_id` adds an `Id` column first, because every REST record carries its Id in
-        `attributes.url` even when the query did not select it."""
+        `attributes.url` even when the query did not select it. `ordered=False` drops the
+        ORDER BY (for counting). `selective` says the WHERE keeps few rows: sorting them beats
+        walking the whole Id index, which SQLite would otherwise do to avoid the sort."""
         clauses = [] if include_deleted else ['"IsDeleted" = 0']
         if self.where_sql:
             clauses.append(f"({self.where_sql})")
@@ -88,7 +92,9 @@ class Query:
         columns = ", ".join((['"Id" as "__id"'] if with_id else []) + [f'"{f.name}"' for f in self.fields])
         sql = f'select {columns} from "{self.sobject.name}"{where}'
         # Id breaks ties so offset paging (REST locators, Bulk results) is stable between calls.
-        sql += f' order by {self.order_sql}, "Id"' if self.order_sql else ' order by "Id"'
+        id_order = '+"Id"' if selective else '"Id"'
+        if ordered:
+            sql += f" order by {self.order_sql}, {id_order}" if self.order_sql else f" order by {id_order}"
         if self.limit is not None or self.offset:
             sql += f" limit {self.limit if self.limit is not None else -1} offset {self.offset}"
         return sql, list(self.params)
