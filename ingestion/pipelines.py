@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,17 @@ from orchestration.warehouse import Warehouse
 
 # dlt phones home by default; a pipeline that runs in CI or on a closed network should not.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+class _KnownNoise(logging.Filter):
+    """Drops dlt's per-column, per-run warning that DuckDB's TIMESTAMPTZ has no millisecond
+    variant: microseconds hold every millisecond stamp exactly, so there is nothing to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not support both timezone and precision" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_KnownNoise())
 
 
 def bronze_dataset(source_name: str) -> str:

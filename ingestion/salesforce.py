@@ -174,8 +174,9 @@ def csv_to_arrow(page: str, schema: pa.Schema) -> pa.Table:
 def arrow_schema(client: Salesforce, sobject: str) -> pa.Schema:
     """The Arrow schema of an object's queryable fields, in describe order."""
     described = getattr(client, sobject).describe()
+    # Id is the primary key dlt declares not-null; saying so here keeps the two schemas agreeing.
     fields = [
-        pa.field(f["name"], _ARROW_TYPES.get(f["type"], pa.string()))
+        pa.field(f["name"], _ARROW_TYPES.get(f["type"], pa.string()), nullable=f["name"] != "Id")
         for f in described["fields"]
         if f["type"] not in _SKIPPED_TYPES
     ]

@@ -34,15 +34,26 @@ def dbt_resource() -> DbtCliResource:
 
 
 def prepare_manifest(force: bool = False) -> Path:
-    """Writes `target/manifest.json` with `dbt parse` when it is missing (or always, with force).
+    """Writes `target/manifest.json` with `dbt parse` when it is missing or older than any file
+    of the project (or always, with force).
 
     `dagster dev` re-parses through `prepare_if_dev`; the CLI and tests call this so a fresh
-    clone loads without a manual dbt step.
+    clone, or a checkout with new models, loads without a manual dbt step.
     """
     dbt_project.prepare_if_dev()
-    if force or not dbt_project.manifest_path.exists():
+    if force or _manifest_is_stale(dbt_project.manifest_path):
         dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
     return dbt_project.manifest_path
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for folder in ("models", "seeds", "macros", "tests"):
+        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return any(path.stat().st_mtime > built for path in sources)
 
 
 class LeadloopDbtTranslator(DagsterDbtTranslator):
@@ -62,7 +73,10 @@ def build_dbt_assets():
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        dagster_dbt_translator=LeadloopDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+        # Source tests (unique ids in bronze) become checks on the bronze assets they test.
+        dagster_dbt_translator=LeadloopDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+        ),
         pool="warehouse",
     )
     def leadloop_dbt(
