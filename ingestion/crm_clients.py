@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import requests
+from hubspot import HubSpot
 from simple_salesforce import Salesforce
+from urllib3.util.retry import Retry
 
 SALESFORCE_API_VERSION = "59.0"
 
@@ -43,3 +45,20 @@ def salesforce_client(instance_url: str, token: str, ca_path: str | Path | None 
         session=session,
         version=SALESFORCE_API_VERSION,
     )
+
+
+def hubspot_client(host: str | None, token: str) -> HubSpot:
+    """A `hubspot.HubSpot` client that waits out rate limits and transient errors.
+
+    urllib3 retries only idempotent methods by default; `allowed_methods=None` lets it retry the
+    POSTs that batch reads and searches are, which are safe to repeat. 429s honour Retry-After.
+    """
+    retry = Retry(
+        total=8,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    return HubSpot(access_token=token, host=host, retry=retry) if host else HubSpot(access_token=token, retry=retry)

@@ -15,7 +15,6 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from dlt.sources import DltResource
 from simple_salesforce import Salesforce
 
 from ingestion.cursor_window import CursorWindow
+from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _object_resource(
             changed = client.query(f"SELECT COUNT() FROM {sobject} WHERE {changed_since}", include_deleted=True)
             if changed["totalSize"] >= bulk_threshold:
                 bulk = getattr(client.bulk2, sobject)
-                pages = _prefetched(bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds))
+                pages = prefetched(bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds))
                 tables = (csv_to_arrow(page, schema) for page in pages)
             else:
                 tables = _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema)
@@ -131,19 +131,6 @@ def _object_resource(
 def resource_name(sobject: str) -> str:
     """`CampaignMember` → `campaign_member`: the bronze table (and Dagster asset) name."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", sobject).lower()
-
-
-def _prefetched(pages: Iterator[str]) -> Iterator[str]:
-    """Fetches the next Bulk result page while the caller turns this one into Arrow: the wait
-    on the socket releases the GIL, so download and parsing overlap."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-prefetch") as pool:
-        pending = pool.submit(next, pages, None)
-        while True:
-            page = pending.result()
-            if page is None:
-                return
-            pending = pool.submit(next, pages, None)
-            yield page
 
 
 def _rest_pages(client: Salesforce, soql: str, schema: pa.Schema) -> Iterator[pa.Table]:

@@ -16,11 +16,11 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
-from orchestration.assets.bronze import build_salesforce_assets
+from orchestration.assets.bronze import build_hubspot_assets, build_salesforce_assets
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
-from orchestration.resources import SalesforceResource, WarehouseResource
+from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
@@ -31,6 +31,7 @@ def build_definitions(
     *,
     warehouse_resource: WarehouseResource | None = None,
     salesforce: SalesforceResource | None = None,
+    hubspot: HubSpotResource | None = None,
 ) -> Definitions:
     lead_loop = define_asset_job(
         LEAD_LOOP_JOB,
@@ -38,13 +39,19 @@ def build_definitions(
         description="Load every source, build silver and gold, check the contracts, sync the CRMs.",
     )
     return Definitions(
-        assets=[build_salesforce_assets(warehouse), build_dbt_assets(), *build_sync_assets()],
+        assets=[
+            build_salesforce_assets(warehouse),
+            build_hubspot_assets(warehouse),
+            build_dbt_assets(),
+            *build_sync_assets(),
+        ],
         asset_checks=build_contract_checks(),
         jobs=[lead_loop],
         schedules=[ScheduleDefinition(job=lead_loop, cron_schedule="0 6 * * *", name="lead_loop_daily")],
         resources={
             "warehouse": warehouse_resource or WarehouseResource(url=warehouse.url),
             "salesforce": salesforce or SalesforceResource.from_env(),
+            "hubspot": hubspot or HubSpotResource.from_env(),
             "dlt": DagsterDltResource(),
             "dbt": dbt_resource(),
         },

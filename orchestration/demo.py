@@ -10,7 +10,7 @@ from dagster import DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
-from orchestration.resources import SalesforceResource, WarehouseResource
+from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -47,12 +47,13 @@ def run_lead_loop(
     warehouse: Warehouse,
     salesforce: SalesforceResource,
     *,
+    hubspot: HubSpotResource | None = None,
     warehouse_resource: WarehouseResource | None = None,
     instance: DagsterInstance | None = None,
 ) -> LoopSummary:
     """Materializes every asset and check of the lead loop job once; raises LoopFailedError."""
     prepare_manifest()
-    defs = build_definitions(warehouse, warehouse_resource=warehouse_resource, salesforce=salesforce)
+    defs = build_definitions(warehouse, warehouse_resource=warehouse_resource, salesforce=salesforce, hubspot=hubspot)
     job = defs.resolve_job_def(LEAD_LOOP_JOB)
     result = job.execute_in_process(
         run_config=QUIET_RUN_CONFIG, instance=instance or DagsterInstance.ephemeral(), raise_on_error=False
@@ -114,17 +115,19 @@ def _root_message(error: Any) -> str:
 def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> LoopSummary:
     """Generates the world if needed, serves it from the sandbox, and runs the loop against it."""
     from sandbox.generator import generate_world
+    from sandbox.hubspot.server import HubSpotSandbox
     from sandbox.salesforce.server import SalesforceSandbox
 
     warehouse = Warehouse.from_env()
     world = data_dir / "world"
     if fresh or not (world / "salesforce.sqlite").exists():
         generate_world(world, leads=leads, seed=seed)
-    with SalesforceSandbox(world) as sandbox:
+    with SalesforceSandbox(world) as sandbox, HubSpotSandbox(world) as hubspot_sandbox:
         salesforce = SalesforceResource(
             instance_url=sandbox.instance_url,
             access_token=sandbox.token,
             ca_bundle=str(sandbox.ca_path),
             bulk_poll_seconds=0.0,
         )
-        return run_lead_loop(warehouse, salesforce, warehouse_resource=WarehouseResource.from_env())
+        hubspot = HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
+        return run_lead_loop(warehouse, salesforce, hubspot=hubspot, warehouse_resource=WarehouseResource.from_env())

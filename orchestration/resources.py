@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
+from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from ingestion.crm_clients import salesforce_client
+from ingestion.crm_clients import hubspot_client, salesforce_client
 from ingestion.salesforce import SourceUnavailableError
 from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
 
@@ -77,3 +78,40 @@ class SalesforceResource(ConfigurableResource):
             )
         logger.info("No Salesforce credentials set: using the local sandbox at %s", endpoints["instance_url"])
         return salesforce_client(endpoints["instance_url"], endpoints["token"], endpoints.get("ca_path"))
+
+
+class HubSpotResource(ConfigurableResource):
+    """A HubSpot portal, or the sandbox when no token is set."""
+
+    access_token: str | None = None
+    host: str | None = None
+    """Only for tests and proxies; the client's default is api.hubapi.com."""
+    data_dir: str = "data"
+
+    @classmethod
+    def from_env(cls) -> HubSpotResource:
+        data_dir = os.environ.get("LEADLOOP_DATA_DIR", "data")
+        if os.environ.get("HUBSPOT_ACCESS_TOKEN"):
+            return cls(
+                access_token=EnvVar("HUBSPOT_ACCESS_TOKEN"), host=os.environ.get("HUBSPOT_HOST"), data_dir=data_dir
+            )
+        return cls(data_dir=data_dir)
+
+    @property
+    def origin(self) -> str:
+        return "HubSpot" if self.access_token else "local sandbox"
+
+    def client(self) -> HubSpot:
+        if self.access_token:
+            return hubspot_client(self.host, self.access_token)
+        from sandbox.endpoints import read_endpoints
+
+        endpoints = (read_endpoints(Path(self.data_dir)) or {}).get("hubspot")
+        if not endpoints:
+            raise SourceUnavailableError(
+                "no HUBSPOT_ACCESS_TOKEN set and no sandbox running "
+                f"({Path(self.data_dir) / 'sandbox' / 'endpoints.json'} missing): "
+                "start one with `leadloop sandbox` or `make dev`"
+            )
+        logger.info("No HubSpot token set: using the local sandbox at %s", endpoints["url"])
+        return hubspot_client(endpoints["url"], endpoints["token"])

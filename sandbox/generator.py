@@ -609,6 +609,7 @@ def _hubspot_companies_and_deals(
 def _write_hubspot(path: Path, objects: list[tuple], associations: list[tuple], users: list[dict[str, Any]]) -> None:
     import sqlite3
 
+    from sandbox.hubspot.associations import add_associations
     from sandbox.hubspot.server import create_schema
 
     conn = sqlite3.connect(str(path))
@@ -617,11 +618,7 @@ def _write_hubspot(path: Path, objects: list[tuple], associations: list[tuple], 
         "insert into objects values (?, ?, ?, ?, ?, 0)",
         [(kind, oid, json.dumps(props), created, updated) for kind, oid, props, created, updated in objects],
     )
-    conn.execute(
-        "create table if not exists associations (from_type text, from_id text, to_type text, to_id text,"
-        " type_id integer, primary key (from_type, from_id, to_type, to_id, type_id))"
-    )
-    conn.executemany("insert into associations values (?, ?, ?, ?, ?)", associations)
+    add_associations(conn, associations)
     conn.executemany(
         "insert into owners values (?, ?)",
         [

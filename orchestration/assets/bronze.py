@@ -1,7 +1,9 @@
-"""Bronze assets: one Dagster asset per dlt resource, keyed `bronze_<source>/<table>`.
+"""Bronze assets: one Dagster asset per dlt resource, keyed `bronze_<source>/<table>` and
+grouped by source.
 
 The keys match what the dbt translator gives the dbt sources, so lineage runs unbroken from
-the CRM to the sync.
+the CRM to the sync. Each materialization carries the rows loaded, the incremental cursor,
+quarantine counts where the source has them, and a warning when the source added columns.
 """
 
 from collections.abc import Iterator
@@ -12,10 +14,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.cursor_window import CURSOR_STATE
+from ingestion.hubspot import hubspot_source
 from ingestion.pipelines import bronze_dataset, make_pipeline
-from ingestion.salesforce import CURSOR_FIELD, salesforce_source
+from ingestion.quarantine import RUN_COUNTS_STATE
+from ingestion.salesforce import CURSOR_FIELD as SALESFORCE_CURSOR
+from ingestion.salesforce import salesforce_source
 from ingestion.schema_drift import added_columns, drift_metadata, known_columns
-from orchestration.resources import SalesforceResource
+from orchestration.resources import HubSpotResource, SalesforceResource
 from orchestration.warehouse import Warehouse
 
 
@@ -26,7 +31,7 @@ class BronzeTranslator(DagsterDltTranslator):
         return spec.replace_attributes(
             key=AssetKey([bronze_dataset(resource.source_name), resource.name]),
             deps=[],
-            group_name="bronze",
+            group_name=bronze_dataset(resource.source_name),
             kinds={"dlt", resource.source_name},
             description=(
                 f"{resource.source_name.title()} `{resource.name}` loaded by dlt into "
@@ -52,25 +57,54 @@ def build_salesforce_assets(warehouse: Warehouse) -> AssetsDefinition:
         source = salesforce_source(
             client_factory=salesforce.client, where=salesforce.origin, bulk_poll_seconds=salesforce.bulk_poll_seconds
         )
-        before = known_columns(pipeline)
-        for result in dlt.run(context=context, dlt_source=source):
-            yield _with_run_metadata(context, result, pipeline, before)
+        yield from _run(context, dlt, source, pipeline, cursor_field=SALESFORCE_CURSOR)
 
     return salesforce_bronze
 
 
-def _with_run_metadata(context: AssetExecutionContext, result: Any, pipeline: Any, before: dict[str, set[str]]) -> Any:
-    """Adds the resource's incremental cursor and any schema drift to its materialization."""
+def build_hubspot_assets(warehouse: Warehouse) -> AssetsDefinition:
+    pipeline = make_pipeline("hubspot", warehouse)
+
+    @dlt_assets(
+        dlt_source=hubspot_source(),
+        dlt_pipeline=pipeline,
+        name="hubspot_bronze",
+        dagster_dlt_translator=BronzeTranslator(),
+        pool="warehouse",
+    )
+    def hubspot_bronze(
+        context: AssetExecutionContext, dlt: DagsterDltResource, hubspot: HubSpotResource
+    ) -> Iterator[Any]:
+        source = hubspot_source(client_factory=hubspot.client, where=hubspot.origin)
+        yield from _run(context, dlt, source, pipeline, cursor_field="lastmodifieddate")
+
+    return hubspot_bronze
+
+
+def _run(
+    context: AssetExecutionContext, dlt: DagsterDltResource, source: Any, pipeline: Any, cursor_field: str
+) -> Iterator[Any]:
+    before = known_columns(pipeline)
+    for result in dlt.run(context=context, dlt_source=source):
+        yield _with_run_metadata(context, result, pipeline, before, cursor_field)
+
+
+def _with_run_metadata(
+    context: AssetExecutionContext, result: Any, pipeline: Any, before: dict[str, set[str]], cursor_field: str
+) -> Any:
+    """Adds the resource's incremental cursor, its read/loaded/quarantined counts and any schema drift."""
     if not isinstance(result, MaterializeResult) or result.asset_key is None:
         return result
     table = result.asset_key.path[-1]
     source = result.asset_key.path[0].removeprefix("bronze_")
     resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
-    cursor = resources.get(table, {}).get(CURSOR_STATE)
+    state = resources.get(table, {})
     metadata = dict(result.metadata or {})
     metadata.setdefault("rows_loaded", 0)
-    if cursor is not None:
-        metadata["incremental_cursor"] = f"{CURSOR_FIELD} = {cursor}"
+    if state.get(CURSOR_STATE) is not None:
+        metadata["incremental_cursor"] = f"{cursor_field} = {state[CURSOR_STATE]}"
+    for key, value in (state.get(RUN_COUNTS_STATE) or {}).items():
+        metadata[f"rows_{key}"] = value
     added = added_columns(before, known_columns(pipeline)).get(table, [])
     if added:
         context.log.warning(f"{'.'.join(result.asset_key.path)}: source added column(s) {', '.join(added)}")

@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
+from sandbox.hubspot.associations import associated, create_associations_schema, v3_block, v4_result
 from sandbox.hubspot.schema import DEFAULT_PROPERTIES, FIELD_TYPES, OBJECT_TYPES, PROPERTY_TYPES, READ_ONLY
+from sandbox.hubspot.search import SearchError, page_body, search_sql, wanted_properties
 from sandbox.serving import BackgroundServer, SandboxLifecycle
 
 BATCH_LIMIT = 100
@@ -99,11 +101,14 @@ def create_schema(conn: sqlite3.Connection) -> None:
         " updated_at text, archived integer default 0, primary key (object_type, id))"
     )
     conn.execute("create index if not exists objects_updated on objects (object_type, updated_at)")
+    # List pages walk ids numerically; without this index every page sorts the whole object type.
+    conn.execute("create index if not exists objects_paging on objects (object_type, archived, cast(id as integer))")
     conn.execute(
         "create table if not exists properties (object_type text, name text, definition text,"
         " primary key (object_type, name))"
     )
     conn.execute("create table if not exists owners (id text primary key, definition text)")
+    create_associations_schema(conn)
     conn.execute(
         "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"
         " path text, object text, records integer, status integer)"
@@ -183,6 +188,10 @@ class HubSpotApi:
     def route(self, request: Request, rest: str, body: bytes) -> tuple[Response, str | None, int]:
         parts = rest.split("/")
         method = request.method
+        if request.url.path.startswith("/crm/v4/"):
+            if len(parts) == 5 and parts[0] == "associations" and parts[3:] == ["batch", "read"] and method == "POST":
+                return self.batch_associations(_object_type(parts[1]), _object_type(parts[2]), _json(body))
+            raise HubSpotError(404, f"Unable to route {method} /crm/v4/{rest}", "OBJECT_NOT_FOUND")
         if parts[0] == "owners" and method == "GET":
             rows = self.store.execute("select definition from owners order by id")
             return JSONResponse({"results": [json.loads(r[0]) for r in rows]}), "owners", len(rows)
@@ -199,9 +208,15 @@ class HubSpotApi:
                 return self.list_page(request, object_type)
             if len(parts) == 3 and method == "GET":
                 record = self.get(object_type, parts[2], request.query_params.getlist("properties"))
+                self._attach_associations([record], object_type, request.query_params.getlist("associations"))
                 return JSONResponse(record), object_type, 1
+            if len(parts) == 3 and method == "DELETE":
+                self.archive(object_type, parts[2])
+                return Response(status_code=204), object_type, 1
             if len(parts) == 4 and parts[2] == "batch" and method == "POST":
                 return self.batch(object_type, parts[3], _json(body))
+            if len(parts) == 3 and parts[2] == "search" and method == "POST":
+                return self.search(object_type, _json(body))
         raise HubSpotError(404, f"Unable to route {method} /crm/v3/{rest}", "OBJECT_NOT_FOUND")
 
     # ------------------------------------------------------------------ reads
@@ -217,6 +232,8 @@ class HubSpotApi:
             [object_type, int(archived), int(after), limit + 1],
         )
         results = [self._object(row, wanted) for row in rows[:limit]]
+        if not archived:
+            self._attach_associations(results, object_type, params.getlist("associations"))
         body: dict[str, Any] = {"results": results}
         if len(rows) > limit:
             next_after = str(int(rows[limit - 1][0]))
@@ -227,6 +244,51 @@ class HubSpotApi:
                 }
             }
         return JSONResponse(body), object_type, len(results)
+
+    def _attach_associations(self, records: list[dict[str, Any]], object_type: str, to_types: list[str]) -> None:
+        names = [t.strip() for value in to_types for t in value.split(",") if t.strip()]
+        for to_type in names:
+            target = _object_type(to_type)
+            links = associated(self.store.execute, object_type, [r["id"] for r in records], target)
+            for record in records:
+                block = v3_block(links[record["id"]], object_type, target)
+                if block["results"]:  # HubSpot omits an association type with no links
+                    record.setdefault("associations", {})[target] = block
+
+    def batch_associations(self, from_type: str, to_type: str, payload: dict) -> tuple[Response, str, int]:
+        inputs = payload.get("inputs")
+        if not isinstance(inputs, list):
+            raise HubSpotError(400, "Invalid input JSON: inputs must be a list")
+        if len(inputs) > 1000:
+            raise HubSpotError(400, f"Batch input length {len(inputs)} exceeds the maximum of 1000")
+        ids = [str(item.get("id")) for item in inputs]
+        links = associated(self.store.execute, from_type, ids, to_type)
+        started = iso_now()
+        results = [v4_result(i, links[i]) for i in ids if links[i]]
+        body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_now()}
+        return JSONResponse(body), from_type, len(results)
+
+    def archive(self, object_type: str, record_id: str) -> None:
+        rows = self.store.execute(
+            "select archived from objects where object_type = ? and id = ?", [object_type, record_id]
+        )
+        if not rows:
+            raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
+        self.store.execute(
+            "update objects set archived = 1, updated_at = ? where object_type = ? and id = ?",
+            [iso_now(), object_type, record_id],
+        )
+
+    def search(self, object_type: str, payload: dict) -> tuple[Response, str, int]:
+        try:
+            sql, params, limit, offset = search_sql(object_type, payload)
+        except SearchError as exc:
+            raise HubSpotError(400, str(exc)) from None
+        (total,) = self.store.execute(f"select count(*) from ({sql})", params)[0]
+        rows = self.store.execute(f"{sql} limit ? offset ?", [*params, limit, offset])
+        wanted = wanted_properties(payload)
+        body = page_body(rows, int(total), limit, offset, lambda row: self._object(row, wanted))
+        return JSONResponse(body), object_type, len(body["results"])
 
     def get(self, object_type: str, record_id: str, properties: list[str]) -> dict[str, Any]:
         rows = self.store.execute(
@@ -472,7 +534,13 @@ class HubSpotSandbox(SandboxLifecycle):
         async def endpoint(request: Request) -> Response:
             return await api_holder["api"].handle(request)
 
-        app = Starlette(routes=[Route("/crm/v3/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "DELETE"])])
+        methods = ["GET", "POST", "PATCH", "DELETE"]
+        app = Starlette(
+            routes=[
+                Route("/crm/v3/{rest:path}", endpoint, methods=methods),
+                Route("/crm/v4/{rest:path}", endpoint, methods=methods),
+            ]
+        )
         self._server = BackgroundServer(app, self.host, self.port)
         self.port = self._server.port
         api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url, self.faults)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestration.demo import LoopFailedError, run_lead_loop
-from orchestration.resources import SalesforceResource
+from orchestration.resources import HubSpotResource, SalesforceResource
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +23,11 @@ def salesforce(salesforce_sandbox) -> SalesforceResource:
     )
 
 
+@pytest.fixture
+def hubspot(hubspot_sandbox) -> HubSpotResource:
+    return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
+
+
 def gold_scores(warehouse) -> dict[str, tuple]:
     rows = warehouse.query("select lead_id, score, grade, reasons, rules_matched from gold.lead_scores")
     return {row[0]: tuple(row[1:]) for row in rows}
@@ -37,10 +42,10 @@ def writes_since(sandbox, request_id: int) -> list[dict]:
     return [r for r in sandbox.request_log(since_id=request_id) if r["method"] in WRITE_METHODS]
 
 
-def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesforce_sandbox, sf, salesforce):
+def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     live_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]}
 
-    first = run_lead_loop(warehouse, salesforce)
+    first = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     gold = gold_scores(warehouse)
     assert set(gold) == live_leads
@@ -54,15 +59,15 @@ def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesf
     assert len(first.grades) >= 3
 
     mark = salesforce_sandbox.last_request_id()
-    second = run_lead_loop(warehouse, salesforce)
+    second = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     assert writes_since(salesforce_sandbox, mark) == []
     assert second.syncs[SYNC]["sent"] == 0
     assert gold_scores(warehouse) == gold
 
 
-def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox, sf, salesforce):
-    run_lead_loop(warehouse, salesforce)
+def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
+    run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     before = gold_scores(warehouse)
     leads = sf.query("SELECT Id, Title FROM Lead ORDER BY Id LIMIT 2")["records"]
     promoted, deleted = leads[0]["Id"], leads[1]["Id"]
@@ -72,7 +77,7 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
 
-    summary = run_lead_loop(warehouse, salesforce)
+    summary = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     after = gold_scores(warehouse)
     assert deleted not in after
@@ -89,7 +94,7 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
 
 
-def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce):
+def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     """No live lead → an empty gold table: dbt's tests pass but the GX contract (≥ 1 row) fails,
     and the blocking check must stop the sync before it sends anything."""
     for record in sf.query_all("SELECT Id FROM Lead")["records"]:
@@ -97,7 +102,7 @@ def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, s
     mark = salesforce_sandbox.last_request_id()
 
     with pytest.raises(LoopFailedError, match="gx_lead_scores_contract"):
-        run_lead_loop(duckdb_warehouse, salesforce)
+        run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
 
     assert writes_since(salesforce_sandbox, mark) == []
     assert (

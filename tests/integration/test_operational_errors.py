@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.salesforce import SourceUnavailableError
 from orchestration.demo import LoopFailedError, run_lead_loop
-from orchestration.resources import SalesforceResource
+from orchestration.resources import HubSpotResource, SalesforceResource
 
 LEADLOOP = str(Path(sys.executable).with_name("leadloop"))
 
@@ -38,13 +38,14 @@ def test_bad_warehouse_url_is_one_line_and_exit_code_2(tmp_path):
     ]
 
 
-def test_unreachable_crm_fails_the_loop_with_one_actionable_line(duckdb_warehouse, salesforce_sandbox):
+def test_unreachable_crm_fails_the_loop_with_one_actionable_line(duckdb_warehouse, salesforce_sandbox, hubspot_sandbox):
     port = _closed_port()
+    hubspot = HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
     salesforce = SalesforceResource(
         instance_url=f"https://127.0.0.1:{port}", access_token="t", ca_bundle=str(salesforce_sandbox.ca_path)
     )
     with pytest.raises(LoopFailedError) as excinfo:
-        run_lead_loop(duckdb_warehouse, salesforce)
+        run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
     message = str(excinfo.value)
     assert "\n" not in message
     assert f"Salesforce not reachable at https://127.0.0.1:{port}" in message

@@ -1,0 +1,74 @@
+"""Benchmark: HubSpot contacts, companies, deals and owners into bronze through dlt, full load
+then an incremental day (search by `lastmodifieddate`, associations in batches).
+
+Prints one JSON object: rows/s of the full load, rows per table, the incremental run's time as
+a ratio of the full load's, and the client's peak RSS. The sandbox runs in its own process with
+its rate limit lifted: the benchmark measures the pipeline, not HubSpot's published budget
+(190 requests / 10 s would cap any client near 1,900 records/s).
+
+Usage: python bench/hubspot_ingest.py [--leads N] [--warehouse-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from harness import advance_one_day, generate, peak_rss_mb, sandbox_process
+
+from ingestion.crm_clients import hubspot_client
+from ingestion.hubspot import hubspot_source
+from ingestion.pipelines import make_pipeline
+from orchestration.warehouse import Warehouse
+
+
+def _load(warehouse: Warehouse, world: Path) -> tuple[dict[str, int], float]:
+    with sandbox_process("hubspot", world) as portal:
+        client = hubspot_client(portal["url"], portal["token"])
+        pipeline = make_pipeline("hubspot", warehouse)
+        started = time.perf_counter()
+        pipeline.run(hubspot_source(client_factory=lambda: client)).raise_on_failed_jobs()
+        seconds = time.perf_counter() - started
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--warehouse-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        world = Path(tmp) / "world"
+        generate(world, args.leads)
+        warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
+        full, full_s = _load(warehouse, world)
+        changes = advance_one_day(world)
+        incremental, incremental_s = _load(warehouse, world)
+    full_rows, incremental_rows = sum(full.values()), sum(incremental.values())
+    print(
+        json.dumps(
+            {
+                "benchmark": "hubspot_ingest",
+                "warehouse": warehouse.kind,
+                "leads": args.leads,
+                "full_rows": full_rows,
+                "full_rows_by_table": full,
+                "full_seconds": round(full_s, 2),
+                "full_rows_per_s": round(full_rows / full_s),
+                "incremental_rows": incremental_rows,
+                "incremental_rows_by_table": incremental,
+                "incremental_seconds": round(incremental_s, 2),
+                "incremental_to_full_time_ratio": round(incremental_s / full_s, 3),
+                "world_changes": changes,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

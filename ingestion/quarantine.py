@@ -1,0 +1,64 @@
+"""Quarantine: where a row that breaks its source's contract goes instead of being dropped.
+
+Every bronze table `<table>` may have a sibling `<table>_quarantine` in the same dataset, one
+row per rejected input row, carrying enough to find and replay it: where it came from
+(`source`: a file URL or an API page), its 1-based `row_number` there, the untouched
+`raw_payload` as text, and a human-readable `reason`. A source reconciles per run as
+read = loaded + quarantined.
+
+The suffix is `_quarantine`, not `__quarantine`: dlt reads a double underscore as a nested
+(child) table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SUFFIX = "_quarantine"
+SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("row_number", pa.int64(), nullable=False),
+        pa.field("raw_payload", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),
+    ]
+)
+# dlt column hints for a quarantine resource: the four columns above, typed.
+COLUMNS = {
+    "source": {"data_type": "text", "nullable": False},
+    "row_number": {"data_type": "bigint", "nullable": False},
+    "raw_payload": {"data_type": "text", "nullable": True},
+    "reason": {"data_type": "text", "nullable": False},
+}
+PRIMARY_KEY = ("source", "row_number")
+# Where a resource leaves its last run's {"read", "loaded", "quarantined"} counts in its dlt
+# state, for the Dagster materialization and for tests that reconcile them.
+RUN_COUNTS_STATE = "last_run"
+
+
+def quarantine_table(table: str) -> str:
+    return f"{table}{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    source: str
+    row_number: int
+    raw_payload: str | None
+    reason: str
+
+
+def to_arrow(rows: Iterable[Rejected]) -> pa.Table:
+    rows = list(rows)
+    return pa.table(
+        {
+            "source": [r.source for r in rows],
+            "row_number": [r.row_number for r in rows],
+            "raw_payload": [r.raw_payload for r in rows],
+            "reason": [r.reason for r in rows],
+        },
+        schema=SCHEMA,
+    )
