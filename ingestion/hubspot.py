@@ -28,6 +28,7 @@ from dlt.sources import DltResource
 from hubspot import HubSpot
 
 from ingestion import quarantine
+from ingestion.arrow_cast import cast_or_reject
 from ingestion.cursor_window import CursorWindow
 from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT
@@ -90,7 +91,7 @@ def _object_resource(client_factory: Callable[[], HubSpot] | None, object_type: 
                     if table.num_rows:
                         yield dlt.mark.with_hints(table, hints)
                     if rejected:
-                        yield _quarantined(object_type, rejected)
+                        yield quarantine.hinted(quarantine.to_arrow(rejected), object_type)
         except urllib3.exceptions.HTTPError as exc:
             raise SourceUnavailableError(f"HubSpot not reachable ({where}): {type(exc).__name__}") from None
         window.commit()
@@ -288,22 +289,7 @@ def _typed(raw: pa.Array, kind: str) -> tuple[pa.Array, list[int]]:
     target = _ARROW_TYPES.get(kind)
     if target is None:
         return raw, []
-    prepared = raw
-    if kind == "bool":
-        prepared = pc.utf8_lower(raw)
-    elif kind == "datetime":
-        prepared = pc.replace_substring_regex(raw, pattern="Z$", replacement="+00:00")
-    try:
-        return pc.cast(prepared, target), []
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        values, failures = [], []
-        for index, cell in enumerate(prepared.to_pylist()):
-            try:
-                values.append(None if cell is None else pc.cast(pa.array([cell]), target)[0].as_py())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                values.append(None)
-                failures.append(index)
-        return pa.array(values, target), failures
+    return cast_or_reject(pc.utf8_lower(raw) if kind == "bool" else raw, target)
 
 
 def _timestamps(values: list[str | None]) -> pa.Array:
@@ -312,15 +298,3 @@ def _timestamps(values: list[str | None]) -> pa.Array:
 
 def _parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _quarantined(object_type: str, rejected: list[quarantine.Rejected]) -> Any:
-    return dlt.mark.with_hints(
-        quarantine.to_arrow(rejected),
-        dlt.mark.make_hints(
-            table_name=quarantine.quarantine_table(object_type),
-            primary_key=list(quarantine.PRIMARY_KEY),
-            write_disposition="merge",
-            columns=quarantine.COLUMNS,
-        ),
-    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -61,4 +62,19 @@ def to_arrow(rows: Iterable[Rejected]) -> pa.Table:
             "reason": [r.reason for r in rows],
         },
         schema=SCHEMA,
+    )
+
+
+def hinted(rows: pa.Table, table: str) -> Any:
+    """Quarantine rows as a dlt item bound for `<table>_quarantine`, merged on (source, row)."""
+    import dlt
+
+    return dlt.mark.with_hints(
+        rows,
+        dlt.mark.make_hints(
+            table_name=quarantine_table(table),
+            primary_key=list(PRIMARY_KEY),
+            write_disposition="merge",
+            columns=COLUMNS,
+        ),
     )

@@ -12,6 +12,7 @@ dlt's verified Salesforce source is not on PyPI, so this is our own. Two choices
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -20,11 +21,14 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import requests
 from dlt.sources import DltResource
 from simple_salesforce import Salesforce
 
+from ingestion import quarantine
+from ingestion.arrow_cast import array_or_reject, cast_or_reject
 from ingestion.cursor_window import CursorWindow
 from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
@@ -97,6 +101,7 @@ def _object_resource(
         if client_factory is None:
             raise SourceUnavailableError("no Salesforce client configured for this source")
         window = CursorWindow(dlt.current.resource_state(), CURSOR_FIELD, "Id")
+        counts = {"read": 0, "loaded": 0, "quarantined": 0}
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
         hints = dlt.mark.make_hints(write_disposition="append" if window.is_first_run else "merge")
@@ -110,13 +115,19 @@ def _object_resource(
             if changed["totalSize"] >= bulk_threshold:
                 bulk = getattr(client.bulk2, sobject)
                 pages = prefetched(bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds))
-                tables = (csv_to_arrow(page, schema) for page in pages)
+                tables = (csv_to_arrow(page, schema, sobject) for page in pages)
             else:
-                tables = _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema)
-            for table in tables:
-                table = window.unseen(table)
+                tables = _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema, sobject)
+            for parsed, rejected in tables:
+                table = window.unseen(parsed)
+                # Rows the last run already loaded (the window's overlap) do not count as read.
+                counts["read"] += table.num_rows + len(rejected)
+                counts["loaded"] += table.num_rows
+                counts["quarantined"] += len(rejected)
                 if table.num_rows:
                     yield dlt.mark.with_hints(table, hints)
+                if rejected:
+                    yield quarantine.hinted(quarantine.to_arrow(rejected), table_name)
         except requests.ConnectionError:
             raise SourceUnavailableError(
                 f"Salesforce not reachable at https://{client.sf_instance} ({where}): "
@@ -124,6 +135,7 @@ def _object_resource(
                 "and SALESFORCE_ACCESS_TOKEN"
             ) from None
         window.commit()
+        dlt.current.resource_state()[quarantine.RUN_COUNTS_STATE] = counts
 
     return records
 
@@ -133,29 +145,93 @@ def resource_name(sobject: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", sobject).lower()
 
 
-def _rest_pages(client: Salesforce, soql: str, schema: pa.Schema) -> Iterator[pa.Table]:
+def _rest_pages(client: Salesforce, soql: str, schema: pa.Schema, sobject: str) -> Iterator[Page]:
     page = client.query(soql, include_deleted=True)
     while True:
         if page["records"]:
-            yield records_to_arrow(page["records"], schema)
+            yield records_to_arrow(page["records"], schema, sobject)
         if page.get("done", True):
             return
         page = client.query_more(page["nextRecordsUrl"], identifier_is_url=True, include_deleted=True)
 
 
-def csv_to_arrow(page: str, schema: pa.Schema) -> pa.Table:
-    """One Bulk API 2.0 result page, parsed by Arrow's CSV reader with describe's types."""
-    table = pa_csv.read_csv(
+# A page as loaded rows plus the rows that broke the contract.
+Page = tuple[pa.Table, list[quarantine.Rejected]]
+
+
+def csv_to_arrow(page: str, schema: pa.Schema, sobject: str = "") -> Page:
+    """One Bulk API 2.0 result page: parsed by Arrow's CSV reader as text, then cast column by
+    column to describe's types; rows with a cell that does not cast, or without an Id, are split
+    off for quarantine."""
+    raw = pa_csv.read_csv(
         io.BytesIO(page.encode()),
         convert_options=pa_csv.ConvertOptions(
-            column_types={f.name: f.type for f in schema},
+            column_types={f.name: pa.string() for f in schema},
             strings_can_be_null=True,
             null_values=[""],
-            true_values=["true"],
-            false_values=["false"],
         ),
+    ).select(schema.names)
+    columns, bad = [], {}
+    for field in schema:
+        text = raw[field.name].combine_chunks()
+        if pa.types.is_boolean(field.type):
+            text = pc.utf8_lower(text)
+        values, failures = cast_or_reject(text, field.type)
+        columns.append(values)
+        for index in failures:
+            bad.setdefault(index, f"unparseable {field.type} in {field.name}: {text[index].as_py()!r}")
+    return _split(
+        pa.Table.from_arrays(columns, schema=schema.set(0, schema.field(0).with_nullable(True))),
+        bad,
+        sobject,
+        lambda i: {name: raw[name][i].as_py() for name in schema.names},
     )
-    return table.select(schema.names).cast(schema)
+
+
+def records_to_arrow(records: list[dict[str, Any]], schema: pa.Schema, sobject: str = "") -> Page:
+    """One REST query page as a typed Arrow table (the `attributes` envelope dropped), with the
+    records whose values do not fit their declared type split off for quarantine."""
+    columns, bad = [], {}
+    for field in schema:
+        values = [record.get(field.name) for record in records]
+        if pa.types.is_timestamp(field.type) or pa.types.is_date32(field.type):
+            values, failures = cast_or_reject(pa.array([_text(v) for v in values], pa.string()), field.type)
+        else:
+            values, failures = array_or_reject(values, field.type)
+        columns.append(values)
+        for index in failures:
+            bad.setdefault(index, f"unparseable {field.type} in {field.name}: {records[index].get(field.name)!r}")
+    table = pa.Table.from_arrays(columns, schema=_nullable_id(schema))
+    return _split(table, bad, sobject, lambda i: {k: v for k, v in records[i].items() if k != "attributes"})
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).replace("+0000", "+00:00")
+
+
+def _split(table: pa.Table, bad: dict[int, str], sobject: str, raw_row: Callable[[int], dict]) -> Page:
+    """Rows without an Id join the rejects; the rest is cast to the schema's non-null Id."""
+    for index in pc.indices_nonzero(pc.is_null(table["Id"])).to_pylist():
+        bad.setdefault(index, "missing key Id")
+    rejected = [
+        quarantine.Rejected(
+            source=f"salesforce/{sobject}/{raw_row(i).get('Id') or 'no-id'}@{raw_row(i).get(CURSOR_FIELD)}",
+            row_number=1,  # an API record is identified by id@stamp; its position in a page is not stable
+            raw_payload=json.dumps(raw_row(i), sort_keys=True, default=str),
+            reason=reason,
+        )
+        for i, reason in sorted(bad.items())
+    ]
+    if bad:
+        table = table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
+    index = table.schema.get_field_index("Id")
+    return table.cast(table.schema.set(index, table.schema.field(index).with_nullable(False))), rejected
+
+
+def _nullable_id(schema: pa.Schema) -> pa.Schema:
+    """The schema with Id nullable, so a page with a missing Id parses and the row can be rejected."""
+    index = schema.get_field_index("Id")
+    return schema.set(index, schema.field(index).with_nullable(True))
 
 
 def arrow_schema(client: Salesforce, sobject: str) -> pa.Schema:
@@ -168,24 +244,6 @@ def arrow_schema(client: Salesforce, sobject: str) -> pa.Schema:
         if f["type"] not in _SKIPPED_TYPES
     ]
     return pa.schema(fields)
-
-
-def records_to_arrow(records: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """One query page as a typed Arrow table (the `attributes` envelope dropped)."""
-    columns: dict[str, pa.Array] = {}
-    for field in schema:
-        values = [record.get(field.name) for record in records]
-        if pa.types.is_timestamp(field.type):
-            values = [_parse_datetime(v) for v in values]
-        elif pa.types.is_date32(field.type):
-            values = [datetime.fromisoformat(v).date() if v else None for v in values]
-        columns[field.name] = pa.array(values, type=field.type)
-    return pa.table(columns, schema=schema)
-
-
-def _parse_datetime(value: str | None) -> datetime | None:
-    # Salesforce writes offsets without a colon (+0000); Python 3.11's fromisoformat accepts it.
-    return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
 def _soql_datetime(value: datetime) -> str:

@@ -117,3 +117,35 @@ def test_every_object_lands_in_its_bronze_table_with_deletions_flagged(warehouse
     pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_threshold=100)).raise_on_failed_jobs()
     assert pipeline.last_trace.last_normalize_info.row_counts.get("contact") == 1
     assert warehouse.query("select is_deleted from bronze_salesforce.contact where id = ?", [contact_id]) == [(True,)]
+
+
+@pytest.mark.parametrize("path", ["bulk", "rest"])
+def test_rows_that_break_the_contract_are_quarantined_and_counts_reconcile(warehouse, sf, world_dir, path):
+    """A value that is not its field's type (here: text in a number field, as a broken
+    integration could leave it) quarantines that row with the reason; the rest of the page loads."""
+    import json
+    import sqlite3
+
+    from ingestion.quarantine import RUN_COUNTS_STATE
+
+    conn = sqlite3.connect(world_dir / "salesforce.sqlite")
+    bad_id = conn.execute('select "Id" from "Lead" order by "Id" limit 1 offset 5').fetchone()[0]
+    conn.execute('update "Lead" set "NumberOfEmployees" = \'lots\' where "Id" = ?', [bad_id])
+    conn.commit()
+    conn.close()
+
+    assert _load(warehouse, sf, 0 if path == "bulk" else 10**9) == 199
+    counts = make_pipeline("salesforce", warehouse).state["sources"]["salesforce"]["resources"]["lead"][
+        RUN_COUNTS_STATE
+    ]
+    assert counts == {"read": 200, "loaded": 199, "quarantined": 1}
+    [(source, reason, payload)] = warehouse.query(
+        "select source, reason, raw_payload from bronze_salesforce.lead_quarantine"
+    )
+    assert source.startswith(f"salesforce/Lead/{bad_id}@")
+    assert reason.startswith("unparseable int64 in NumberOfEmployees: 'lots'")
+    assert json.loads(payload)["NumberOfEmployees"] == "lots"
+    assert warehouse.query("select count(*) from bronze_salesforce.lead where id = ?", [bad_id]) == [(0,)]
+    # A re-run neither reloads nor re-quarantines it twice.
+    _load(warehouse, sf, 0 if path == "bulk" else 10**9)
+    assert warehouse.query("select count(*) from bronze_salesforce.lead_quarantine") == [(1,)]
