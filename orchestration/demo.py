@@ -10,7 +10,7 @@ from dagster import DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
-from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -48,12 +48,19 @@ def run_lead_loop(
     salesforce: SalesforceResource,
     *,
     hubspot: HubSpotResource | None = None,
+    product_db: ProductDbResource | None = None,
     warehouse_resource: WarehouseResource | None = None,
     instance: DagsterInstance | None = None,
 ) -> LoopSummary:
     """Materializes every asset and check of the lead loop job once; raises LoopFailedError."""
     prepare_manifest()
-    defs = build_definitions(warehouse, warehouse_resource=warehouse_resource, salesforce=salesforce, hubspot=hubspot)
+    defs = build_definitions(
+        warehouse,
+        warehouse_resource=warehouse_resource,
+        salesforce=salesforce,
+        hubspot=hubspot,
+        product_db=product_db,
+    )
     job = defs.resolve_job_def(LEAD_LOOP_JOB)
     result = job.execute_in_process(
         run_config=QUIET_RUN_CONFIG, instance=instance or DagsterInstance.ephemeral(), raise_on_error=False
@@ -130,4 +137,10 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> Loop
             bulk_poll_seconds=0.0,
         )
         hubspot = HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
-        return run_lead_loop(warehouse, salesforce, hubspot=hubspot, warehouse_resource=WarehouseResource.from_env())
+        return run_lead_loop(
+            warehouse,
+            salesforce,
+            hubspot=hubspot,
+            product_db=ProductDbResource.from_env(data_dir=str(data_dir)),
+            warehouse_resource=WarehouseResource.from_env(),
+        )

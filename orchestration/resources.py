@@ -16,6 +16,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from ingestion.crm_clients import hubspot_client, salesforce_client
+from ingestion.product_db import PRODUCT_DB_ENV
 from ingestion.salesforce import SourceUnavailableError
 from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
 
@@ -115,3 +116,21 @@ class HubSpotResource(ConfigurableResource):
             )
         logger.info("No HubSpot token set: using the local sandbox at %s", endpoints["url"])
         return hubspot_client(endpoints["url"], endpoints["token"])
+
+
+class ProductDbResource(ConfigurableResource):
+    """The product's own database; unset, the SQLite file of the local world under `data_dir`."""
+
+    url: str | None = None
+    data_dir: str = "data"
+
+    @classmethod
+    def from_env(cls, data_dir: str | None = None) -> ProductDbResource:
+        data_dir = data_dir or os.environ.get("LEADLOOP_DATA_DIR", "data")
+        if os.environ.get(PRODUCT_DB_ENV):
+            # An EnvVar keeps a password in the URL out of the run config shown in the UI.
+            return cls(url=EnvVar(PRODUCT_DB_ENV), data_dir=data_dir)
+        return cls(data_dir=data_dir)
+
+    def resolved_url(self) -> str:
+        return self.url or f"sqlite:///{(Path(self.data_dir) / 'world' / 'product.sqlite').resolve()}"

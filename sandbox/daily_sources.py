@@ -8,13 +8,16 @@ sample and a 1M-lead world must still generate within the benchmark's budget.
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ingestion.product_db import PRODUCT_DB_ENV
 from sandbox.partners import write_partner_drops
 from sandbox.product_db import write_product_db
+from sandbox.product_db_postgres import mirror_to_postgres
 from sandbox.web_events import write_web_events
 
 MAX_PEOPLE = 20_000
@@ -65,8 +68,13 @@ def world_people(world_dir: Path, limit: int = MAX_PEOPLE) -> list[dict[str, Any
 
 def write_daily_sources(world_dir: Path, seed: int, day: date, first_day: date) -> dict[str, Any]:
     people = world_people(world_dir)
-    return {
+    written = {
         "partners": write_partner_drops(people, world_dir, seed, day, since=first_day),
         "web_events": write_web_events(people, world_dir, seed, day),
         "product_db": write_product_db(people, world_dir, seed, day),
     }
+    # The product database lives where the pipeline is told to read it.
+    url = os.environ.get(PRODUCT_DB_ENV, "")
+    if url.startswith(("postgresql", "postgres")):
+        written["product_db_postgres"] = mirror_to_postgres(world_dir, url)
+    return written

@@ -16,11 +16,12 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion.cursor_window import CURSOR_STATE
 from ingestion.hubspot import hubspot_source
 from ingestion.pipelines import bronze_dataset, make_pipeline
+from ingestion.product_db import product_db_source
 from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.salesforce import CURSOR_FIELD as SALESFORCE_CURSOR
 from ingestion.salesforce import salesforce_source
 from ingestion.schema_drift import added_columns, drift_metadata, known_columns
-from orchestration.resources import HubSpotResource, SalesforceResource
+from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource
 from orchestration.warehouse import Warehouse
 
 
@@ -81,6 +82,24 @@ def build_hubspot_assets(warehouse: Warehouse) -> AssetsDefinition:
     return hubspot_bronze
 
 
+def build_product_assets(warehouse: Warehouse) -> AssetsDefinition:
+    pipeline = make_pipeline("product", warehouse)
+
+    @dlt_assets(
+        dlt_source=product_db_source("sqlite:///:memory:"),
+        dlt_pipeline=pipeline,
+        name="product_bronze",
+        dagster_dlt_translator=BronzeTranslator(),
+        pool="warehouse",
+    )
+    def product_bronze(
+        context: AssetExecutionContext, dlt: DagsterDltResource, product_db: ProductDbResource
+    ) -> Iterator[Any]:
+        yield from _run(context, dlt, product_db_source(product_db.resolved_url()), pipeline, "updated_at")
+
+    return product_bronze
+
+
 def _run(
     context: AssetExecutionContext, dlt: DagsterDltResource, source: Any, pipeline: Any, cursor_field: str
 ) -> Iterator[Any]:
@@ -101,8 +120,10 @@ def _with_run_metadata(
     state = resources.get(table, {})
     metadata = dict(result.metadata or {})
     metadata.setdefault("rows_loaded", 0)
-    if state.get(CURSOR_STATE) is not None:
-        metadata["incremental_cursor"] = f"{cursor_field} = {state[CURSOR_STATE]}"
+    # Our API sources keep their window in CURSOR_STATE; dlt's own incremental keeps last_value.
+    cursor = state.get(CURSOR_STATE) or (state.get("incremental", {}).get(cursor_field) or {}).get("last_value")
+    if cursor is not None:
+        metadata["incremental_cursor"] = f"{cursor_field} = {cursor}"
     for key, value in (state.get(RUN_COUNTS_STATE) or {}).items():
         metadata[f"rows_{key}"] = value
     added = added_columns(before, known_columns(pipeline)).get(table, [])

@@ -28,6 +28,13 @@ def hubspot(hubspot_sandbox) -> HubSpotResource:
     return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
 
 
+@pytest.fixture(autouse=True)
+def world_data_dir(world_dir, monkeypatch):
+    """The loop's file and product-database sources read the test's world."""
+    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
+    monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
+
+
 def gold_scores(warehouse) -> dict[str, tuple]:
     rows = warehouse.query("select lead_id, score, grade, reasons, rules_matched from gold.lead_scores")
     return {row[0]: tuple(row[1:]) for row in rows}

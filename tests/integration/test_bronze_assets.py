@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from orchestration.assets.bronze import build_hubspot_assets, build_salesforce_assets
-from orchestration.resources import HubSpotResource, SalesforceResource
+from orchestration.assets.bronze import build_hubspot_assets, build_product_assets, build_salesforce_assets
+from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource
 
 
 def _materializations(result) -> dict[str, dict]:
@@ -17,15 +17,22 @@ def _materializations(result) -> dict[str, dict]:
     return out
 
 
-def test_crm_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesforce_sandbox, hubspot_sandbox):
+def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesforce_sandbox, hubspot_sandbox, world_dir):
     from dagster_dlt import DagsterDltResource
 
     salesforce_assets = build_salesforce_assets(duckdb_warehouse)
     hubspot_assets = build_hubspot_assets(duckdb_warehouse)
-    keys = {k.to_user_string() for k in [*salesforce_assets.keys, *hubspot_assets.keys]}
-    assert {"bronze_salesforce/lead", "bronze_salesforce/campaign_member", "bronze_hubspot/deals"} <= keys
-    groups = {*salesforce_assets.group_names_by_key.values(), *hubspot_assets.group_names_by_key.values()}
-    assert groups == {"bronze_salesforce", "bronze_hubspot"}
+    product_assets = build_product_assets(duckdb_warehouse)
+    every = [salesforce_assets, hubspot_assets, product_assets]
+    keys = {k.to_user_string() for assets in every for k in assets.keys}
+    assert {
+        "bronze_salesforce/lead",
+        "bronze_salesforce/campaign_member",
+        "bronze_hubspot/deals",
+        "bronze_product/usage_events",
+    } <= keys
+    groups = {g for assets in every for g in assets.group_names_by_key.values()}
+    assert groups == {"bronze_salesforce", "bronze_hubspot", "bronze_product"}
 
     resources = {
         "dlt": DagsterDltResource(),
@@ -36,8 +43,9 @@ def test_crm_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, sale
             bulk_poll_seconds=0.0,
         ),
         "hubspot": HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url),
+        "product_db": ProductDbResource(data_dir=str(world_dir.parent)),
     }
-    result = materialize([salesforce_assets, hubspot_assets], resources=resources, instance=DagsterInstance.ephemeral())
+    result = materialize(every, resources=resources, instance=DagsterInstance.ephemeral())
     assert result.success
     meta = _materializations(result)
     lead = meta["bronze_salesforce/lead"]
@@ -47,3 +55,5 @@ def test_crm_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, sale
     assert contacts["rows_read"] == contacts["rows_loaded"] + contacts["rows_quarantined"] > 0
     assert contacts["incremental_cursor"].startswith("lastmodifieddate = 20")
     assert AssetKey(["bronze_hubspot", "owners"]).to_user_string() in meta
+    usage = meta["bronze_product/usage_events"]
+    assert usage["rows_loaded"] > 0 and usage["incremental_cursor"].startswith("updated_at = 20")

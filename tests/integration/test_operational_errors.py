@@ -38,7 +38,10 @@ def test_bad_warehouse_url_is_one_line_and_exit_code_2(tmp_path):
     ]
 
 
-def test_unreachable_crm_fails_the_loop_with_one_actionable_line(duckdb_warehouse, salesforce_sandbox, hubspot_sandbox):
+def test_unreachable_crm_fails_the_loop_with_one_actionable_line(
+    duckdb_warehouse, salesforce_sandbox, hubspot_sandbox, world_dir, monkeypatch
+):
+    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
     port = _closed_port()
     hubspot = HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
     salesforce = SalesforceResource(
