@@ -77,4 +77,7 @@ def hinted(rows: pa.Table, table: str) -> Any:
             write_disposition="merge",
             columns=COLUMNS,
         ),
+        # A variant: the hints apply to the quarantine table only. Without it they would replace
+        # the resource's own table name, and its next rows would land in quarantine.
+        create_table_variant=True,
     )

@@ -16,11 +16,22 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
-from orchestration.assets.bronze import build_hubspot_assets, build_product_assets, build_salesforce_assets
+from orchestration.assets.bronze import (
+    build_hubspot_assets,
+    build_product_assets,
+    build_salesforce_assets,
+    build_web_events_assets,
+)
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
-from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource, WarehouseResource
+from orchestration.resources import (
+    HubSpotResource,
+    LandingZoneResource,
+    ProductDbResource,
+    SalesforceResource,
+    WarehouseResource,
+)
 from orchestration.warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
@@ -33,6 +44,7 @@ def build_definitions(
     salesforce: SalesforceResource | None = None,
     hubspot: HubSpotResource | None = None,
     product_db: ProductDbResource | None = None,
+    landing: LandingZoneResource | None = None,
 ) -> Definitions:
     lead_loop = define_asset_job(
         LEAD_LOOP_JOB,
@@ -44,6 +56,7 @@ def build_definitions(
             build_salesforce_assets(warehouse),
             build_hubspot_assets(warehouse),
             build_product_assets(warehouse),
+            build_web_events_assets(warehouse),
             build_dbt_assets(),
             *build_sync_assets(),
         ],
@@ -55,6 +68,7 @@ def build_definitions(
             "salesforce": salesforce or SalesforceResource.from_env(),
             "hubspot": hubspot or HubSpotResource.from_env(),
             "product_db": product_db or ProductDbResource.from_env(),
+            "landing": landing or LandingZoneResource.from_env(),
             "dlt": DagsterDltResource(),
             "dbt": dbt_resource(),
         },

@@ -10,7 +10,13 @@ from dagster import DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
-from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource, WarehouseResource
+from orchestration.resources import (
+    HubSpotResource,
+    LandingZoneResource,
+    ProductDbResource,
+    SalesforceResource,
+    WarehouseResource,
+)
 from orchestration.warehouse import Warehouse
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -49,6 +55,7 @@ def run_lead_loop(
     *,
     hubspot: HubSpotResource | None = None,
     product_db: ProductDbResource | None = None,
+    landing: LandingZoneResource | None = None,
     warehouse_resource: WarehouseResource | None = None,
     instance: DagsterInstance | None = None,
 ) -> LoopSummary:
@@ -60,6 +67,7 @@ def run_lead_loop(
         salesforce=salesforce,
         hubspot=hubspot,
         product_db=product_db,
+        landing=landing,
     )
     job = defs.resolve_job_def(LEAD_LOOP_JOB)
     result = job.execute_in_process(
@@ -142,5 +150,6 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False) -> Loop
             salesforce,
             hubspot=hubspot,
             product_db=ProductDbResource.from_env(data_dir=str(data_dir)),
+            landing=LandingZoneResource.from_env(data_dir=str(data_dir)),
             warehouse_resource=WarehouseResource.from_env(),
         )

@@ -134,3 +134,26 @@ class ProductDbResource(ConfigurableResource):
 
     def resolved_url(self) -> str:
         return self.url or f"sqlite:///{(Path(self.data_dir) / 'world' / 'product.sqlite').resolve()}"
+
+
+class LandingZoneResource(ConfigurableResource):
+    """Where file sources land: web events and partner drops. Any fsspec URL (a local path,
+    `s3://…`, `gs://…`); unset, the local world's folders under `data_dir`."""
+
+    events_url: str | None = None
+    partner_drops_url: str | None = None
+    data_dir: str = "data"
+
+    @classmethod
+    def from_env(cls, data_dir: str | None = None) -> LandingZoneResource:
+        return cls(
+            events_url=os.environ.get("LEADLOOP_EVENTS_URL"),
+            partner_drops_url=os.environ.get("LEADLOOP_PARTNER_DROPS_URL"),
+            data_dir=data_dir or os.environ.get("LEADLOOP_DATA_DIR", "data"),
+        )
+
+    def events(self) -> str:
+        return self.events_url or str((Path(self.data_dir) / "world" / "landing").resolve())
+
+    def partner_drops(self) -> str:
+        return self.partner_drops_url or str((Path(self.data_dir) / "world" / "partners").resolve())

@@ -21,7 +21,13 @@ from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.salesforce import CURSOR_FIELD as SALESFORCE_CURSOR
 from ingestion.salesforce import salesforce_source
 from ingestion.schema_drift import added_columns, drift_metadata, known_columns
-from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource
+from ingestion.web_events import web_events_source
+from orchestration.resources import (
+    HubSpotResource,
+    LandingZoneResource,
+    ProductDbResource,
+    SalesforceResource,
+)
 from orchestration.warehouse import Warehouse
 
 
@@ -98,6 +104,24 @@ def build_product_assets(warehouse: Warehouse) -> AssetsDefinition:
         yield from _run(context, dlt, product_db_source(product_db.resolved_url()), pipeline, "updated_at")
 
     return product_bronze
+
+
+def build_web_events_assets(warehouse: Warehouse) -> AssetsDefinition:
+    pipeline = make_pipeline("web_events", warehouse)
+
+    @dlt_assets(
+        dlt_source=web_events_source("memory://landing"),
+        dlt_pipeline=pipeline,
+        name="web_events_bronze",
+        dagster_dlt_translator=BronzeTranslator(),
+        pool="warehouse",
+    )
+    def web_events_bronze(
+        context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
+    ) -> Iterator[Any]:
+        yield from _run(context, dlt, web_events_source(landing.events()), pipeline, "file")
+
+    return web_events_bronze
 
 
 def _run(

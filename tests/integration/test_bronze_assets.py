@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from orchestration.assets.bronze import build_hubspot_assets, build_product_assets, build_salesforce_assets
-from orchestration.resources import HubSpotResource, ProductDbResource, SalesforceResource
+from orchestration.assets.bronze import (
+    build_hubspot_assets,
+    build_product_assets,
+    build_salesforce_assets,
+    build_web_events_assets,
+)
+from orchestration.resources import HubSpotResource, LandingZoneResource, ProductDbResource, SalesforceResource
 
 
 def _materializations(result) -> dict[str, dict]:
@@ -23,7 +28,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
     salesforce_assets = build_salesforce_assets(duckdb_warehouse)
     hubspot_assets = build_hubspot_assets(duckdb_warehouse)
     product_assets = build_product_assets(duckdb_warehouse)
-    every = [salesforce_assets, hubspot_assets, product_assets]
+    every = [salesforce_assets, hubspot_assets, product_assets, build_web_events_assets(duckdb_warehouse)]
     keys = {k.to_user_string() for assets in every for k in assets.keys}
     assert {
         "bronze_salesforce/lead",
@@ -32,7 +37,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
         "bronze_product/usage_events",
     } <= keys
     groups = {g for assets in every for g in assets.group_names_by_key.values()}
-    assert groups == {"bronze_salesforce", "bronze_hubspot", "bronze_product"}
+    assert groups == {"bronze_salesforce", "bronze_hubspot", "bronze_product", "bronze_web_events"}
 
     resources = {
         "dlt": DagsterDltResource(),
@@ -44,6 +49,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
         ),
         "hubspot": HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url),
         "product_db": ProductDbResource(data_dir=str(world_dir.parent)),
+        "landing": LandingZoneResource(data_dir=str(world_dir.parent)),
     }
     result = materialize(every, resources=resources, instance=DagsterInstance.ephemeral())
     assert result.success
@@ -55,5 +61,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
     assert contacts["rows_read"] == contacts["rows_loaded"] + contacts["rows_quarantined"] > 0
     assert contacts["incremental_cursor"].startswith("lastmodifieddate = 20")
     assert AssetKey(["bronze_hubspot", "owners"]).to_user_string() in meta
+    events = meta["bronze_web_events/events"]
+    assert events["rows_read"] == events["rows_loaded"] + events["rows_quarantined"] and events["rows_quarantined"] > 0
     usage = meta["bronze_product/usage_events"]
     assert usage["rows_loaded"] > 0 and usage["incremental_cursor"].startswith("updated_at = 20")

@@ -1,0 +1,61 @@
+"""The event contract, line by line: what upgrades, what is refused and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.web_events import EventError, parse_file, upgrade
+
+V2 = {
+    "schema_version": 2,
+    "event_id": "e1",
+    "event_type": "form_fill",
+    "occurred_at": "2026-11-01T10:00:00.250Z",
+    "email": "a@b.com",
+    "anonymous_id": "anon",
+    "properties": {"form": "contact"},
+    "context": {"ip": "203.0.113.1"},
+}
+
+
+def test_v1_is_upgraded_to_v2():
+    event = upgrade(
+        {"schema_version": 1, "id": "e0", "type": "page_view", "ts": 1793527200, "anon_id": "x", "props": {"path": "/"}}
+    )
+    assert event["event_id"] == "e0" and event["event_type"] == "page_view"
+    assert event["occurred_at"] == datetime.fromtimestamp(1793527200, UTC)
+    assert event["anonymous_id"] == "x" and json.loads(event["properties"]) == {"path": "/"}
+    assert event["schema_version"] == 1 and event["email"] is None
+
+
+def test_v2_timestamps_become_utc():
+    assert upgrade(dict(V2))["occurred_at"] == datetime(2026, 11, 1, 10, 0, 0, 250000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"schema_version": 3}, "unknown schema_version 3"),
+        ({"event_id": None}, "missing required field event_id"),
+        ({"event_type": "teleport"}, "unknown event_type 'teleport'"),
+        ({"occurred_at": "yesterday"}, "field occurred_at is not an ISO-8601 timestamp: 'yesterday'"),
+        ({"occurred_at": 1793527200}, "field occurred_at is not an ISO-8601 string"),
+        ({"email": 42}, "field email is not a string"),
+        ({"properties": [1, 2]}, "field properties is not an object"),
+    ],
+)
+def test_contract_breaks_have_a_reason(change, reason):
+    with pytest.raises(EventError, match=reason.replace("(", r"\(")):
+        upgrade({**V2, **change})
+
+
+def test_a_file_splits_into_events_and_rejects_with_line_numbers():
+    lines = [json.dumps(V2), '{"schema_version": 2, "event_id": "e2"', "", json.dumps({**V2, "event_id": "e3"})]
+    table, rejected, extra = parse_file("\n".join(lines).encode(), "web_events/2026-11-01/events-1.jsonl")
+    assert table.column("event_id").to_pylist() == ["e1", "e3"]
+    assert table.column("line_number").to_pylist() == [1, 4]
+    assert [(r.row_number, r.reason.split(":")[0]) for r in rejected] == [(2, "invalid JSON")]
+    assert rejected[0].raw_payload == lines[1] and extra == {}
