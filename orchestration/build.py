@@ -18,6 +18,7 @@ from dagster_dlt import DagsterDltResource
 
 from orchestration.assets.bronze import (
     build_hubspot_assets,
+    build_partner_assets,
     build_product_assets,
     build_salesforce_assets,
     build_web_events_assets,
@@ -57,6 +58,7 @@ def build_definitions(
             build_hubspot_assets(warehouse),
             build_product_assets(warehouse),
             build_web_events_assets(warehouse),
+            build_partner_assets(warehouse),
             build_dbt_assets(),
             *build_sync_assets(),
         ],

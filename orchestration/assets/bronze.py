@@ -15,6 +15,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.cursor_window import CURSOR_STATE
 from ingestion.hubspot import hubspot_source
+from ingestion.partner_files import partner_files_source
 from ingestion.pipelines import bronze_dataset, make_pipeline
 from ingestion.product_db import product_db_source
 from ingestion.quarantine import RUN_COUNTS_STATE
@@ -122,6 +123,24 @@ def build_web_events_assets(warehouse: Warehouse) -> AssetsDefinition:
         yield from _run(context, dlt, web_events_source(landing.events()), pipeline, "file")
 
     return web_events_bronze
+
+
+def build_partner_assets(warehouse: Warehouse) -> AssetsDefinition:
+    pipeline = make_pipeline("partners", warehouse)
+
+    @dlt_assets(
+        dlt_source=partner_files_source("memory://partners"),
+        dlt_pipeline=pipeline,
+        name="partners_bronze",
+        dagster_dlt_translator=BronzeTranslator(),
+        pool="warehouse",
+    )
+    def partners_bronze(
+        context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
+    ) -> Iterator[Any]:
+        yield from _run(context, dlt, partner_files_source(landing.partner_drops()), pipeline, "file")
+
+    return partners_bronze
 
 
 def _run(

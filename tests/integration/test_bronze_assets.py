@@ -7,6 +7,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from orchestration.assets.bronze import (
     build_hubspot_assets,
+    build_partner_assets,
     build_product_assets,
     build_salesforce_assets,
     build_web_events_assets,
@@ -29,6 +30,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
     hubspot_assets = build_hubspot_assets(duckdb_warehouse)
     product_assets = build_product_assets(duckdb_warehouse)
     every = [salesforce_assets, hubspot_assets, product_assets, build_web_events_assets(duckdb_warehouse)]
+    every.append(build_partner_assets(duckdb_warehouse))
     keys = {k.to_user_string() for assets in every for k in assets.keys}
     assert {
         "bronze_salesforce/lead",
@@ -37,7 +39,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
         "bronze_product/usage_events",
     } <= keys
     groups = {g for assets in every for g in assets.group_names_by_key.values()}
-    assert groups == {"bronze_salesforce", "bronze_hubspot", "bronze_product", "bronze_web_events"}
+    assert groups == {"bronze_salesforce", "bronze_hubspot", "bronze_product", "bronze_web_events", "bronze_partners"}
 
     resources = {
         "dlt": DagsterDltResource(),
@@ -63,5 +65,7 @@ def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesfor
     assert AssetKey(["bronze_hubspot", "owners"]).to_user_string() in meta
     events = meta["bronze_web_events/events"]
     assert events["rows_read"] == events["rows_loaded"] + events["rows_quarantined"] and events["rows_quarantined"] > 0
+    mailed = meta["bronze_partners/mailed_records"]
+    assert mailed["rows_read"] == mailed["rows_loaded"] + mailed["rows_quarantined"] + mailed["rows_duplicates"] > 0
     usage = meta["bronze_product/usage_events"]
     assert usage["rows_loaded"] > 0 and usage["incremental_cursor"].startswith("updated_at = 20")

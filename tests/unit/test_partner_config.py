@@ -1,0 +1,50 @@
+"""Adding a partner is a config file: a new dialect parses without code, and a broken config
+says which file and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingestion.imb import encode
+from ingestion.partner_files.config import PartnerConfigError, load_partner_configs
+from ingestion.partner_files.source import parse_file
+
+NEW_PARTNER = """
+partner: pipepost
+files: "pipepost/{kind}-*.txt"
+format: csv
+delimiter: "|"
+encoding: utf-16
+date_format: "%Y%m%d"
+datetime_format: "%Y%m%d%H%M"
+barcode: [BARS]
+columns:
+  last_name: NAME_LAST
+  mailed_on: DROPPED
+"""
+
+
+def test_a_new_partner_dialect_needs_only_a_config(tmp_path):
+    (tmp_path / "pipepost.yaml").write_text(NEW_PARTNER)
+    [config] = load_partner_configs(tmp_path)
+    assert config.kind_of("pipepost/mailed-20261101.txt") == "mailed"
+    bars = encode("00270123456200800001", "987654321")
+    text = f"NAME_LAST|DROPPED|BARS\nSmith|20261101|{bars}\nJones|2026-11-01|{bars}\nLee|20261101|{bars[:-1]}A\n"
+    table, rejected = parse_file(text.encode("utf-16"), "pipepost/mailed-20261101.txt", config, "mailed")
+    assert table.column("imb_tracking").to_pylist() == ["00270123456200800001"]
+    assert table.column("imb_routing").to_pylist() == ["987654321"]
+    assert table.column("partner").to_pylist() == ["pipepost"]
+    assert [(r.row_number, r.reason.split(":")[0]) for r in rejected] == [
+        (2, "unparseable date in mailed_on"),
+        (3, "undecodable barcode"),
+    ]
+
+
+def test_a_broken_config_names_its_file_and_field(tmp_path):
+    (tmp_path / "broken.yaml").write_text("partner: broken\nformat: csv\n")
+    with pytest.raises(PartnerConfigError, match=r"broken.yaml: missing required field 'files'"):
+        load_partner_configs(tmp_path)
+
+
+def test_the_shipped_configs_cover_the_four_partners():
+    assert {c.partner for c in load_partner_configs()} == {"northmail", "eastprint", "southpost", "westdirect"}
