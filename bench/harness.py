@@ -29,10 +29,10 @@ def _generate(world: Path, leads: int) -> None:
     generate_world(world, leads=leads, seed=42)
 
 
-def _advance(world: Path, out: Path) -> None:
+def _advance(world: Path, out: Path, days: int = 1) -> None:
     from sandbox.advance import advance_world
 
-    out.write_text(json.dumps(advance_world(world, days=1)))
+    out.write_text(json.dumps(advance_world(world, days=days)))
 
 
 def generate(world: Path, leads: int) -> None:
@@ -40,8 +40,12 @@ def generate(world: Path, leads: int) -> None:
 
 
 def advance_one_day(world: Path) -> dict[str, Any]:
+    return advance(world, days=1)
+
+
+def advance(world: Path, days: int) -> dict[str, Any]:
     out = world.parent / "changes.json"
-    in_child(_advance, world, out)
+    in_child(_advance, world, out, days)
     return json.loads(out.read_text())
 
 

@@ -43,16 +43,32 @@ def _prop(
     }
 
 
-_COMMON = [
-    _prop("hs_object_id", "number", "number", read_only=True),
-    _prop("createdate", "datetime", "date", read_only=True),
-    _prop("lastmodifieddate", "datetime", "date", read_only=True),
-    _prop("hubspot_owner_id", "enumeration", "select"),
+# Contacts keep their modification stamp in `lastmodifieddate`; companies and deals in
+# `hs_lastmodifieddate` (a real portal has no `lastmodifieddate` on them).
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+_DEAL_STAGES = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
 ]
+
+
+def _common(object_type: str) -> list[dict[str, Any]]:
+    return [
+        _prop("hs_object_id", "number", "number", read_only=True),
+        _prop("createdate", "datetime", "date", read_only=True),
+        _prop(MODIFIED_PROPERTY[object_type], "datetime", "date", read_only=True),
+        _prop("hubspot_owner_id", "enumeration", "select"),
+    ]
+
 
 DEFAULT_PROPERTIES: dict[str, list[dict[str, Any]]] = {
     "contacts": [
-        *_COMMON,
+        *_common("contacts"),
         _prop("email"),
         _prop("firstname"),
         _prop("lastname"),
@@ -65,7 +81,7 @@ DEFAULT_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         _prop("salesforceleadid"),
     ],
     "companies": [
-        *_COMMON,
+        *_common("companies"),
         _prop("name"),
         _prop("domain"),
         _prop("industry"),
@@ -73,13 +89,36 @@ DEFAULT_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         _prop("annualrevenue", "number", "number"),
     ],
     "deals": [
-        *_COMMON,
+        *_common("deals"),
         _prop("dealname"),
         _prop("amount", "number", "number"),
-        _prop("dealstage"),
+        _prop("pipeline", "enumeration", "select", ["default"]),
+        _prop("dealstage", "enumeration", "radio", _DEAL_STAGES),
         _prop("closedate", "datetime", "date"),
     ],
 }
 
+# What a read returns when it names no properties, as a real portal answers (plus the stamps).
+DEFAULT_READ = {
+    "contacts": ["createdate", "email", "firstname", "lastname", "lastmodifieddate", "hs_object_id"],
+    "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    "deals": [
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ],
+}
+# Free-text `query` in search matches these (HubSpot's default searchable properties).
+SEARCHABLE = {
+    "contacts": ["firstname", "lastname", "email", "phone", "company", "hs_object_id"],
+    "companies": ["name", "domain", "phone", "website", "hs_object_id"],
+    "deals": ["dealname", "hs_object_id"],
+}
+
 # Properties HubSpot maintains itself; writes to them are refused.
-READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate"}
+READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}

@@ -1,5 +1,6 @@
-"""The HubSpot sandbox: CRM v3 objects (list, get, batch read/create/update/upsert), properties,
-owners and rate limiting, with the shapes the real hubspot-api-client deserializes.
+"""The HubSpot sandbox: CRM v3 objects (list, get, archive, search, batch read/create/update/upsert),
+v4 association batch reads, properties, owners and rate limiting (the general budget plus search's
+own per-second limit), with the shapes the real hubspot-api-client deserializes.
 
 State is one SQLite file (`world_dir/hubspot.sqlite`); every request is logged there.
 """
@@ -12,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,48 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
-from sandbox.hubspot.associations import associated, create_associations_schema, v3_block, v4_result
-from sandbox.hubspot.schema import DEFAULT_PROPERTIES, FIELD_TYPES, OBJECT_TYPES, PROPERTY_TYPES, READ_ONLY
+from sandbox.hubspot.associations import (
+    add_associations,
+    associated,
+    create_associations_schema,
+    v3_block,
+    v4_missing,
+    v4_result,
+)
+from sandbox.hubspot.schema import (
+    DEFAULT_PROPERTIES,
+    DEFAULT_READ,
+    FIELD_TYPES,
+    MODIFIED_PROPERTY,
+    OBJECT_TYPES,
+    PROPERTY_TYPES,
+    READ_ONLY,
+    SEARCHABLE,
+)
 from sandbox.hubspot.search import SearchError, page_body, search_sql, wanted_properties
 from sandbox.serving import BackgroundServer, SandboxLifecycle
 
 BATCH_LIMIT = 100
 PAGE_LIMIT = 100
+V4_BATCH_LIMIT = 1000
+__all__ = ["HubSpotSandbox", "add_associations", "create_schema", "iso_now"]
 
 
 def iso_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return _iso(datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def stamp_after(previous: str | None) -> str:
+    """Now, or one millisecond past `previous` if the clock has not moved on: a write always
+    advances a record's `updatedAt`, so `GT last seen` picks it up."""
+    now = iso_now()
+    if previous is None or now > previous:
+        return now
+    return _iso(datetime.fromisoformat(previous.replace("Z", "+00:00")) + timedelta(milliseconds=1))
 
 
 class HubSpotError(Exception):
@@ -153,16 +184,27 @@ class RateLimiter:
 
 class HubSpotApi:
     def __init__(
-        self, store: HubSpotStore, token: str, limiter: RateLimiter, base_url: str, faults: Faults = NO_FAULTS
+        self,
+        store: HubSpotStore,
+        token: str,
+        limiter: RateLimiter,
+        base_url: str,
+        faults: Faults = NO_FAULTS,
+        search_limiter: RateLimiter | None = None,
     ) -> None:
         self.store, self.token, self.limiter, self.base_url = store, token, limiter, base_url
         self.faults = faults
+        self.search_limiter = search_limiter
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         rest = request.path_params["rest"].strip("/")
         object_type, records = None, 0
         allowed, headers = self.limiter.take()
+        if allowed and self.search_limiter is not None and request.method == "POST" and rest.endswith("/search"):
+            allowed, search_headers = self.search_limiter.take()
+            if not allowed:  # search's own per-second limit, on top of the general budget
+                headers["Retry-After"] = search_headers["Retry-After"]
         await self.faults.delay()
         try:
             if self.faults.server_error():
@@ -207,14 +249,16 @@ class HubSpotApi:
             if len(parts) == 2 and method == "GET":
                 return self.list_page(request, object_type)
             if len(parts) == 3 and method == "GET":
-                record = self.get(object_type, parts[2], request.query_params.getlist("properties"))
-                self._attach_associations([record], object_type, request.query_params.getlist("associations"))
+                params = request.query_params
+                record = self.get(object_type, parts[2], params.getlist("properties"), _flag(params, "archived"))
+                if not record["archived"]:
+                    self._attach_associations([record], object_type, params.getlist("associations"))
                 return JSONResponse(record), object_type, 1
             if len(parts) == 3 and method == "DELETE":
                 self.archive(object_type, parts[2])
                 return Response(status_code=204), object_type, 1
             if len(parts) == 4 and parts[2] == "batch" and method == "POST":
-                return self.batch(object_type, parts[3], _json(body))
+                return self.batch(object_type, parts[3], _json(body), _flag(request.query_params, "archived"))
             if len(parts) == 3 and parts[2] == "search" and method == "POST":
                 return self.search(object_type, _json(body))
         raise HubSpotError(404, f"Unable to route {method} /crm/v3/{rest}", "OBJECT_NOT_FOUND")
@@ -222,16 +266,16 @@ class HubSpotApi:
     # ------------------------------------------------------------------ reads
     def list_page(self, request: Request, object_type: str) -> tuple[Response, str, int]:
         params = request.query_params
-        limit = min(int(params.get("limit", 10)), PAGE_LIMIT)
-        after = params.get("after") or "0"
-        archived = params.get("archived", "false").lower() == "true"
+        limit = min(_query_int(params, "limit", 10), PAGE_LIMIT)
+        after = _query_int(params, "after", 0)
+        archived = _flag(params, "archived")
         wanted = _property_list(params.getlist("properties"))
         rows = self.store.execute(
             "select id, properties, created_at, updated_at, archived from objects where object_type = ? "
             "and archived = ? and cast(id as integer) > ? order by cast(id as integer) limit ?",
-            [object_type, int(archived), int(after), limit + 1],
+            [object_type, int(archived), after, limit + 1],
         )
-        results = [self._object(row, wanted) for row in rows[:limit]]
+        results = [self._object(row, wanted, object_type) for row in rows[:limit]]
         if not archived:
             self._attach_associations(results, object_type, params.getlist("associations"))
         body: dict[str, Any] = {"results": results}
@@ -256,66 +300,101 @@ class HubSpotApi:
                     record.setdefault("associations", {})[target] = block
 
     def batch_associations(self, from_type: str, to_type: str, payload: dict) -> tuple[Response, str, int]:
-        inputs = payload.get("inputs")
-        if not isinstance(inputs, list):
-            raise HubSpotError(400, "Invalid input JSON: inputs must be a list")
-        if len(inputs) > 1000:
-            raise HubSpotError(400, f"Batch input length {len(inputs)} exceeds the maximum of 1000")
+        """v4 batch read. An id with no (live) links is not an empty result but a per-input
+        NO_ASSOCIATIONS_FOUND error in a 207, as HubSpot answers."""
+        inputs = payload.get("inputs") if isinstance(payload, dict) else None
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+            raise HubSpotError(400, "Invalid input JSON: inputs must be a list of {id, after?}")
+        if len(inputs) > V4_BATCH_LIMIT:
+            raise HubSpotError(400, f"Batch input length {len(inputs)} exceeds the maximum of {V4_BATCH_LIMIT}")
+        started = iso_now()
         ids = [str(item.get("id")) for item in inputs]
         links = associated(self.store.execute, from_type, ids, to_type)
-        started = iso_now()
-        results = [v4_result(i, links[i]) for i in ids if links[i]]
-        body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_now()}
-        return JSONResponse(body), from_type, len(results)
+        results, errors = [], []
+        for item, record_id in zip(inputs, ids, strict=True):
+            if links[record_id]:
+                after = _non_negative(item.get("after"), "after")
+                results.append(v4_result(record_id, links[record_id], after))
+            else:
+                errors.append(v4_missing(from_type, record_id, to_type))
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "requestedAt": started,
+            "startedAt": started,
+            "completedAt": iso_now(),
+        }
+        if errors:
+            body.update(numErrors=len(errors), errors=errors)
+        return JSONResponse(body, 207 if errors else 200), from_type, len(inputs)
 
     def archive(self, object_type: str, record_id: str) -> None:
-        rows = self.store.execute(
-            "select archived from objects where object_type = ? and id = ?", [object_type, record_id]
-        )
-        if not rows:
-            raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
-        self.store.execute(
-            "update objects set archived = 1, updated_at = ? where object_type = ? and id = ?",
-            [iso_now(), object_type, record_id],
-        )
+        """DELETE archives: the record leaves lists and search, and its stamp moves on so an
+        incremental reader of `archived=true` sees it. Archiving twice changes nothing."""
+        with self.store.lock:
+            rows = self.store.execute(
+                "select archived, updated_at from objects where object_type = ? and id = ?", [object_type, record_id]
+            )
+            if not rows:
+                raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
+            if rows[0][0]:
+                return
+            self.store.execute(
+                "update objects set archived = 1, updated_at = ? where object_type = ? and id = ?",
+                [stamp_after(rows[0][1]), object_type, record_id],
+            )
 
     def search(self, object_type: str, payload: dict) -> tuple[Response, str, int]:
+        types = {name: d.get("type", "string") for name, d in self.store.properties(object_type).items()}
         try:
-            sql, params, limit, offset = search_sql(object_type, payload)
+            sql, params, limit, offset = search_sql(object_type, payload, types, SEARCHABLE.get(object_type, []))
         except SearchError as exc:
             raise HubSpotError(400, str(exc)) from None
         (total,) = self.store.execute(f"select count(*) from ({sql})", params)[0]
         rows = self.store.execute(f"{sql} limit ? offset ?", [*params, limit, offset])
         wanted = wanted_properties(payload)
-        body = page_body(rows, int(total), limit, offset, lambda row: self._object(row, wanted))
+        body = page_body(rows, int(total), limit, offset, lambda row: self._object(row, wanted, object_type))
         return JSONResponse(body), object_type, len(body["results"])
 
-    def get(self, object_type: str, record_id: str, properties: list[str]) -> dict[str, Any]:
+    def get(self, object_type: str, record_id: str, properties: list[str], archived: bool = False) -> dict[str, Any]:
         rows = self.store.execute(
-            "select id, properties, created_at, updated_at, archived from objects where object_type = ? and id = ?",
-            [object_type, record_id],
+            "select id, properties, created_at, updated_at, archived from objects where object_type = ? and id = ?"
+            " and archived = ?",
+            [object_type, record_id, int(archived)],
         )
         if not rows:
             raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
-        return self._object(rows[0], _property_list(properties))
+        return self._object(rows[0], _property_list(properties), object_type)
 
-    def _object(self, row: tuple, wanted: list[str] | None) -> dict[str, Any]:
+    def _object(self, row: tuple, wanted: list[str] | None, object_type: str) -> dict[str, Any]:
+        """A record as v3 renders it: the requested properties (or the type's defaults), and
+        always `hs_object_id`, `createdate` and the type's modification stamp."""
         record_id, properties, created_at, updated_at, archived = row
         stored = json.loads(properties)
-        names = wanted if wanted else ["createdate", "email", "firstname", "lastname", "lastmodifieddate"]
+        names = wanted if wanted else DEFAULT_READ.get(object_type, [])
         values = {name: stored.get(name) for name in names}
-        values.update(hs_object_id=record_id, createdate=created_at, lastmodifieddate=updated_at)
-        return {
+        stamps = {
+            "hs_object_id": record_id,
+            "createdate": created_at,
+            "lastmodifieddate": updated_at,
+            "hs_lastmodifieddate": updated_at,
+        }
+        always = {"hs_object_id", "createdate", MODIFIED_PROPERTY.get(object_type, "lastmodifieddate")}
+        values.update({name: value for name, value in stamps.items() if name in always or name in values})
+        record: dict[str, Any] = {
             "id": record_id,
             "properties": values,
             "createdAt": created_at,
             "updatedAt": updated_at,
             "archived": bool(archived),
         }
+        if archived:
+            record["archivedAt"] = updated_at  # archiving is the record's last write
+        return record
 
     # ------------------------------------------------------------------ batch writes
-    def batch(self, object_type: str, action: str, payload: dict) -> tuple[Response, str, int]:
-        inputs = payload.get("inputs")
+    def batch(self, object_type: str, action: str, payload: dict, archived: bool = False) -> tuple[Response, str, int]:
+        inputs = payload.get("inputs") if isinstance(payload, dict) else None
         if not isinstance(inputs, list):
             raise HubSpotError(400, "Invalid input JSON: inputs must be a list")
         if len(inputs) > BATCH_LIMIT:
@@ -326,11 +405,11 @@ class HubSpotApi:
             id_property = payload.get("idProperty")
             results, errors = [], []
             for item in inputs:
-                found = self._find(object_type, str(item.get("id")), id_property)
+                found = self._find(object_type, str(item.get("id")), id_property, archived)
                 if found is None:
                     errors.append(_input_error(404, "OBJECT_NOT_FOUND", f"Could not find {item.get('id')}", item))
                 else:
-                    results.append(self._object(found, wanted))
+                    results.append(self._object(found, wanted, object_type))
             return self._batch_response(started, results, errors), object_type, len(inputs)
         if action not in {"create", "update", "upsert"}:
             raise HubSpotError(404, f"Unknown batch action {action}", "OBJECT_NOT_FOUND")
@@ -369,29 +448,31 @@ class HubSpotApi:
                 "insert into objects values (?, ?, ?, ?, ?, 0)", [object_type, record_id, json.dumps(stored), now, now]
             )
             row = (record_id, json.dumps(stored), now, now, 0)
-            result = self._object(row, list(properties))
+            result = self._object(row, list(properties), object_type)
             return {**result, "new": True} if action == "upsert" else result
-        record_id, current, created_at, _, archived = existing
+        record_id, current, created_at, previous, archived = existing
+        now = stamp_after(previous)
         stored = {**json.loads(current), **{k: _as_string(v) for k, v in properties.items()}}
         self.store.conn.execute(
             "update objects set properties = ?, updated_at = ? where object_type = ? and id = ?",
             [json.dumps(stored), now, object_type, record_id],
         )
-        result = self._object((record_id, json.dumps(stored), created_at, now, archived), list(properties))
+        row = (record_id, json.dumps(stored), created_at, now, archived)
+        result = self._object(row, list(properties), object_type)
         return {**result, "new": False} if action == "upsert" else result
 
-    def _find(self, object_type: str, value: str, id_property: str | None) -> tuple | None:
+    def _find(self, object_type: str, value: str, id_property: str | None, archived: bool = False) -> tuple | None:
         if not id_property or id_property == "hs_object_id":
             rows = self.store.execute(
                 "select id, properties, created_at, updated_at, archived from objects where object_type = ? and id = ?"
-                " and archived = 0",
-                [object_type, value],
+                " and archived = ?",
+                [object_type, value, int(archived)],
             )
         else:
             rows = self.store.execute(
                 "select id, properties, created_at, updated_at, archived from objects where object_type = ? "
-                "and archived = 0 and lower(json_extract(properties, '$.' || ?)) = lower(?)",
-                [object_type, id_property, value],
+                "and archived = ? and lower(json_extract(properties, '$.' || ?)) = lower(?)",
+                [object_type, int(archived), id_property, value],
             )
         return rows[0] if rows else None
 
@@ -482,6 +563,26 @@ def _input_error(status: int, category: str, message: str, item: dict) -> dict:
     }
 
 
+def _flag(params: Any, name: str) -> bool:
+    return str(params.get(name, "false")).lower() == "true"
+
+
+def _query_int(params: Any, name: str, default: int) -> int:
+    return _non_negative(params.get(name), name, default)
+
+
+def _non_negative(value: Any, name: str, default: int = 0) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise HubSpotError(400, f"{name} must be a non-negative integer, got {value!r}") from None
+    if number < 0:
+        raise HubSpotError(400, f"{name} must be a non-negative integer, got {value!r}")
+    return number
+
+
 def _property_list(values: list[str]) -> list[str]:
     names: list[str] = []
     for value in values:
@@ -515,10 +616,15 @@ class HubSpotSandbox(SandboxLifecycle):
         daily_limit: int = 1_000_000,
         rate_window_seconds: float = 10.0,
         faults: Faults | None = None,
+        search_requests_per_second: int | None = 5,
     ) -> None:
         self.world_dir = Path(world_dir)
         self.host, self.port, self.token = host, port, token
         self.limiter = RateLimiter(requests_per_ten_seconds, daily_limit, rate_window_seconds)
+        # HubSpot limits the search endpoints to 5 requests per second per token; None turns it off.
+        self.search_limiter = (
+            RateLimiter(search_requests_per_second, 10**12, 1.0) if search_requests_per_second else None
+        )
         self.faults = faults or NO_FAULTS
         self.store: HubSpotStore | None = None
         self._server: BackgroundServer | None = None
@@ -543,6 +649,8 @@ class HubSpotSandbox(SandboxLifecycle):
         )
         self._server = BackgroundServer(app, self.host, self.port)
         self.port = self._server.port
-        api_holder["api"] = HubSpotApi(self.store, self.token, self.limiter, self.url, self.faults)
+        api_holder["api"] = HubSpotApi(
+            self.store, self.token, self.limiter, self.url, self.faults, search_limiter=self.search_limiter
+        )
         self._server.start("HubSpot sandbox")
         return self

@@ -1,0 +1,78 @@
+"""Benchmark: the file sources (partner drops, web events) and the product database into bronze.
+
+Daily volumes do not grow with the CRM (partners mail, and the web tracker sees, a capped
+population), so the world is advanced `--days` days first to give the loaders a real backlog:
+the first run loads all of it, then one more day is loaded incrementally. Prints one JSON object
+with rows/s per source for the backlog, the incremental day's time as a ratio of it, and the
+client's peak RSS.
+
+Usage: python bench/files_and_product_ingest.py [--leads N] [--days D] [--warehouse-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from harness import advance, generate, peak_rss_mb
+
+from ingestion.partner_files import partner_files_source
+from ingestion.pipelines import make_pipeline
+from ingestion.product_db import product_db_source, product_db_url
+from ingestion.web_events import web_events_source
+from orchestration.warehouse import Warehouse
+
+
+def _sources(world: Path) -> dict[str, object]:
+    return {
+        "partners": lambda: partner_files_source(str(world / "partners")),
+        "web_events": lambda: web_events_source(str(world / "landing")),
+        "product": lambda: product_db_source(product_db_url(world)),
+    }
+
+
+def _load(warehouse: Warehouse, name: str, make_source) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    pipeline = make_pipeline(name, warehouse)
+    started = time.perf_counter()
+    pipeline.run(make_source()).raise_on_failed_jobs()
+    seconds = time.perf_counter() - started
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return sum(n for table, n in counts.items() if not table.startswith("_dlt")), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--warehouse-url", default=None)
+    args = parser.parse_args()
+    out: dict[str, object] = {"benchmark": "files_and_product_ingest", "leads": args.leads, "days": args.days}
+    with tempfile.TemporaryDirectory() as tmp:
+        world = Path(tmp) / "world"
+        generate(world, args.leads)
+        advance(world, args.days)
+        warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
+        full = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
+        advance(world, 1)
+        incremental = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
+    out["warehouse"] = warehouse.kind
+    for name in full:
+        rows, seconds = full[name]
+        day_rows, day_seconds = incremental[name]
+        out[name] = {
+            "full_rows": rows,
+            "full_seconds": round(seconds, 2),
+            "full_rows_per_s": round(rows / seconds),
+            "incremental_rows": day_rows,
+            "incremental_seconds": round(day_seconds, 2),
+            "incremental_to_full_time_ratio": round(day_seconds / seconds, 3),
+        }
+    out["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
