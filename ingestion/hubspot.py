@@ -42,6 +42,13 @@ ASSOCIATIONS: dict[str, tuple[str, ...]] = {
     "deals": ("contacts", "companies"),
 }
 CURSOR_COLUMN = "updated_at"
+# The searchable modification stamp: contacts call it `lastmodifieddate`, other objects
+# `hs_lastmodifieddate` (a portal has no `lastmodifieddate` on companies or deals).
+MODIFIED_PROPERTY: dict[str, str] = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+}
 PAGE_LIMIT = 100
 SEARCH_LIMIT = 200
 SEARCH_CAP = 10_000  # HubSpot answers at most this many results per search query
@@ -182,14 +189,14 @@ def _search_pages(
                     {
                         "filters": [
                             {
-                                "propertyName": "lastmodifieddate",
+                                "propertyName": MODIFIED_PROPERTY[object_type],
                                 "operator": "GTE",
                                 "value": str(int(since.timestamp() * 1000)),
                             }
                         ]
                     }
                 ],
-                "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                "sorts": [{"propertyName": MODIFIED_PROPERTY[object_type], "direction": "ASCENDING"}],
                 "properties": properties,
                 "limit": SEARCH_LIMIT,
                 **({"after": after} if after else {}),
