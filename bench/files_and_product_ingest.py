@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from harness import advance, generate, peak_rss_mb
+from harness import advance, generate, peak_rss_mb, timed_load
 
 from ingestion.partner_files import partner_files_source
-from ingestion.pipelines import make_pipeline
 from ingestion.product_db import product_db_source, product_db_url
 from ingestion.web_events import web_events_source
 from orchestration.warehouse import Warehouse
@@ -35,12 +33,8 @@ def _sources(world: Path) -> dict[str, object]:
 
 
 def _load(warehouse: Warehouse, name: str, make_source) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    pipeline = make_pipeline(name, warehouse)
-    started = time.perf_counter()
-    pipeline.run(make_source()).raise_on_failed_jobs()
-    seconds = time.perf_counter() - started
-    counts = pipeline.last_trace.last_normalize_info.row_counts
-    return sum(n for table, n in counts.items() if not table.startswith("_dlt")), seconds
+    counts, seconds = timed_load(warehouse, name, make_source())
+    return sum(counts.values()), seconds
 
 
 def main() -> None:

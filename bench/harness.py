@@ -83,3 +83,17 @@ def peak_rss_mb() -> int:
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def timed_load(warehouse: Any, source_name: str, source: Any) -> tuple[dict[str, int], float]:
+    """Runs `source` through the bronze pipeline; rows per table (dlt's own tables left out) and seconds."""
+    import time
+
+    from ingestion.pipelines import make_pipeline
+
+    pipeline = make_pipeline(source_name, warehouse)
+    started = time.perf_counter()
+    pipeline.run(source).raise_on_failed_jobs()
+    seconds = time.perf_counter() - started
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds

@@ -14,26 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from harness import advance_one_day, generate, peak_rss_mb, sandbox_process
+from harness import advance_one_day, generate, peak_rss_mb, sandbox_process, timed_load
 
 from ingestion.crm_clients import hubspot_client
 from ingestion.hubspot import hubspot_source
-from ingestion.pipelines import make_pipeline
 from orchestration.warehouse import Warehouse
 
 
 def _load(warehouse: Warehouse, world: Path) -> tuple[dict[str, int], float]:
     with sandbox_process("hubspot", world) as portal:
         client = hubspot_client(portal["url"], portal["token"])
-        pipeline = make_pipeline("hubspot", warehouse)
-        started = time.perf_counter()
-        pipeline.run(hubspot_source(client_factory=lambda: client)).raise_on_failed_jobs()
-        seconds = time.perf_counter() - started
-    counts = pipeline.last_trace.last_normalize_info.row_counts
-    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds
+        return timed_load(warehouse, "hubspot", hubspot_source(client_factory=lambda: client))
 
 
 def main() -> None:

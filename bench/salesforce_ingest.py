@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from harness import advance_one_day, generate, peak_rss_mb, sandbox_process
+from harness import advance_one_day, generate, peak_rss_mb, sandbox_process, timed_load
 
 from ingestion.crm_clients import salesforce_client
-from ingestion.pipelines import make_pipeline
 from ingestion.salesforce import salesforce_source
 from orchestration.warehouse import Warehouse
 
@@ -30,12 +28,7 @@ from orchestration.warehouse import Warehouse
 def _load(warehouse: Warehouse, world: Path) -> tuple[dict[str, int], float]:
     with sandbox_process("salesforce", world) as org:
         sf = salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"]))
-        pipeline = make_pipeline("salesforce", warehouse)
-        started = time.perf_counter()
-        pipeline.run(salesforce_source(client_factory=lambda: sf, bulk_poll_seconds=0)).raise_on_failed_jobs()
-        seconds = time.perf_counter() - started
-    counts = pipeline.last_trace.last_normalize_info.row_counts
-    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds
+        return timed_load(warehouse, "salesforce", salesforce_source(client_factory=lambda: sf, bulk_poll_seconds=0))
 
 
 def main() -> None:
