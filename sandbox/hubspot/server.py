@@ -317,16 +317,7 @@ class HubSpotApi:
                 results.append(v4_result(record_id, links[record_id], after))
             else:
                 errors.append(v4_missing(from_type, record_id, to_type))
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "requestedAt": started,
-            "startedAt": started,
-            "completedAt": iso_now(),
-        }
-        if errors:
-            body.update(numErrors=len(errors), errors=errors)
-        return JSONResponse(body, 207 if errors else 200), from_type, len(inputs)
+        return self._batch_response(started, results, errors), from_type, len(inputs)
 
     def archive(self, object_type: str, record_id: str) -> None:
         """DELETE archives: the record leaves lists and search, and its stamp moves on so an
