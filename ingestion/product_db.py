@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.sources import DltResource
@@ -21,6 +22,7 @@ PRODUCT_DB_ENV = "LEADLOOP_PRODUCT_DB_URL"
 TABLES: dict[str, str] = {"accounts": "id", "users": "id", "usage_events": "id"}
 CURSOR_COLUMN = "updated_at"
 POSTGRES_SCHEMA = "product"
+LOADED_STATE = "loaded_before"
 
 
 def product_db_url(world_dir: Path | None = None) -> str:
@@ -61,5 +63,24 @@ def product_db_source(url: str | None = None) -> list[DltResource]:
             defer_table_reflect=True,
         )
         resource.apply_hints(primary_key=key, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
-        resources.append(resource)
+        resources.append(resource.add_map(_AppendOnFirstLoad()))
     return resources
+
+
+class _AppendOnFirstLoad:
+    """Marks a resource's batches "append" on its very first load: into an empty table a merge
+    only dedupes what the primary keys already make unique, at twice the load time.
+
+    The incremental cursor cannot tell (it has moved by the first batch), so the resource keeps
+    its own mark, committed with the load like any state.
+    """
+
+    def __init__(self) -> None:
+        self.first_load: bool | None = None
+
+    def __call__(self, item: Any) -> Any:
+        if self.first_load is None:
+            state = dlt.current.resource_state()
+            self.first_load = not state.get(LOADED_STATE)
+            state[LOADED_STATE] = True
+        return dlt.mark.with_hints(item, dlt.mark.make_hints(write_disposition="append")) if self.first_load else item

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from ingestion.web_events import EventError, parse_file, upgrade
+from ingestion.web_events import EventError, first_occurrences, parse_file, parse_files, upgrade
 
 V2 = {
     "schema_version": 2,
@@ -59,3 +61,29 @@ def test_a_file_splits_into_events_and_rejects_with_line_numbers():
     assert table.column("line_number").to_pylist() == [1, 4]
     assert [(r.row_number, r.reason.split(":")[0]) for r in rejected] == [(2, "invalid JSON")]
     assert rejected[0].raw_payload == lines[1] and extra == {}
+
+
+def test_a_retried_event_is_kept_once_at_its_first_line():
+    first = json.dumps(V2)
+    retry = json.dumps({**V2, "properties": {"form": "retry"}})
+    other = json.dumps({**V2, "event_id": "e9"})
+    table, rejected = parse_files([("a.jsonl", f"{first}\n{other}\n".encode()), ("b.jsonl", f"{retry}\n".encode())])
+    unique = first_occurrences(table, pa.chunked_array([], pa.string()))
+    assert sorted(unique.column("event_id").to_pylist()) == ["e1", "e9"] and not rejected
+    kept = unique.filter(pc.equal(unique["event_id"], "e1"))
+    assert kept.column("source_file").to_pylist() == ["a.jsonl"]
+    assert json.loads(kept.column("properties")[0].as_py()) == {"form": "contact"}
+    # An id an earlier batch of the run already loaded is not loaded again.
+    later = first_occurrences(table, pa.chunked_array([pa.array(["e9"])]))
+    assert later.column("event_id").to_pylist() == ["e1"]
+
+
+def test_clean_and_upgraded_lines_come_out_alike():
+    v1 = {"schema_version": 1, "id": "e0", "type": "page_view", "ts": 1793527200, "props": {"b": 1, "a": "é"}}
+    clean = {**V2, "properties": {"b": 1, "a": "é"}}
+    table, _ = parse_files([("a.jsonl", (json.dumps(v1) + "\n" + json.dumps(clean) + "\r\n\n").encode())])
+    rows = {r["event_id"]: r for r in table.to_pylist()}
+    assert rows["e0"]["properties"] == rows["e1"]["properties"] == '{"b":1,"a":"é"}'
+    assert rows["e1"]["occurred_at"] == datetime(2026, 11, 1, 10, 0, 0, 250000, tzinfo=UTC)
+    assert rows["e1"]["context"] == '{"ip":"203.0.113.1"}' and rows["e0"]["context"] is None
+    assert [rows[e]["line_number"] for e in ("e0", "e1")] == [1, 2]
