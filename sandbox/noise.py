@@ -77,15 +77,20 @@ def email_alias(email: str, u: float) -> str:
 
 
 def personal_email(first: str, last: str, person: int, u: float) -> str:
-    """A free-mail address: shares no key with the work address, only the name."""
+    """A free-mail address: shares no key with the work address, only the name.
+
+    A mailbox has one owner, so the address carries a number unique to the person, as
+    providers make people pick once the plain name is taken: two Mary Williamses never share one.
+    """
     domain = FREE_MAIL_DOMAINS[int(u * len(FREE_MAIL_DOMAINS)) % len(FREE_MAIL_DOMAINS)]
     style = int(u * 997) % 3
+    tag = _base36(person)
     local = (
-        f"{first}.{last}"
+        f"{first}.{last}.{tag}"
         if style == 0
-        else f"{first[0]}{last}{person % 89}"
+        else f"{first[0]}{last}{tag}"
         if style == 1
-        else f"{last}.{first}{1960 + person % 45}"
+        else f"{last}.{first}{1960 + person % 45}{tag}"
     )
     return f"{local.lower()}@{domain}"
 
@@ -94,6 +99,16 @@ def abbreviate_street(street: str) -> str:
     """`12 Oak Street` → `12 Oak St`: what a form with a short field or a mail house writes."""
     head, _, kind = street.rpartition(" ")
     return f"{head} {STREET_TYPES[kind]}" if kind in STREET_TYPES else street
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
 
 
 def bare_phone(phone: str) -> str:
