@@ -97,3 +97,39 @@ def timed_load(warehouse: Any, source_name: str, source: Any) -> tuple[dict[str,
     seconds = time.perf_counter() - started
     counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds
+
+
+def load_people_sources(warehouse: Any, world: Path) -> dict[str, int]:
+    """Bronze for every source that carries people (both CRMs, partner drops, the product DB)
+    and the dbt staging views over it: what identity resolution reads. Rows loaded per table."""
+    import os
+    import subprocess
+    import sys
+
+    from ingestion.crm_clients import hubspot_client, salesforce_client
+    from ingestion.hubspot import hubspot_source
+    from ingestion.partner_files import partner_files_source
+    from ingestion.product_db import product_db_source, product_db_url
+    from ingestion.salesforce import salesforce_source
+    from ingestion.web_events import web_events_source
+    from orchestration.assets.dbt import DBT_PROJECT_DIR
+
+    rows: dict[str, int] = {}
+    with sandbox_process("salesforce", world) as org:
+        sf = salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"]))
+        rows |= timed_load(warehouse, "salesforce", salesforce_source(client_factory=lambda: sf, bulk_poll_seconds=0))[
+            0
+        ]
+    with sandbox_process("hubspot", world) as portal:
+        hs = hubspot_client(portal["url"], portal["token"])
+        rows |= timed_load(warehouse, "hubspot", hubspot_source(client_factory=lambda: hs))[0]
+    rows |= timed_load(warehouse, "partners", partner_files_source(str(world / "partners")))[0]
+    rows |= timed_load(warehouse, "web_events", web_events_source(str(world / "landing")))[0]
+    rows |= timed_load(warehouse, "product", product_db_source(product_db_url(world)))[0]
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "run", "--quiet", "--select", "staging", "--project-dir", str(DBT_PROJECT_DIR)],
+        env={**os.environ, **warehouse.dbt_env(), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+        check=True,
+    )
+    return rows

@@ -24,6 +24,7 @@ from orchestration.assets.bronze import (
     build_web_events_assets,
 )
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
+from orchestration.assets.identity import identity_resolution
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
 from orchestration.resources import (
@@ -60,6 +61,7 @@ def build_definitions(
             build_web_events_assets(warehouse),
             build_partner_assets(warehouse),
             build_dbt_assets(),
+            identity_resolution,
             *build_sync_assets(),
         ],
         asset_checks=build_contract_checks(),

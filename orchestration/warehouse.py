@@ -193,6 +193,46 @@ class Warehouse:
             columns = [d[0] for d in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=columns)
 
+    def read_arrow(self, sql: str) -> Any:
+        """A query's result as a pyarrow Table (DuckDB hands Arrow over directly)."""
+        import pyarrow as pa
+
+        with self.connect() as conn:
+            if self.is_duckdb:
+                return conn.sql(sql).to_arrow_table()
+            cur = conn.cursor()
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            return pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
+
+    def replace_table(self, schema: str, table: str, data: Any) -> None:
+        """Replaces `schema.table` with the pyarrow Table `data`, atomically.
+
+        Postgres gets the rows through COPY (CSV), in one transaction with the drop, so readers see
+        the old table or the new one, never none.
+        """
+        import io
+
+        import pyarrow.csv as pacsv
+
+        with self.connect() as conn:
+            if self.is_duckdb:
+                conn.register("_replacement", data)
+                conn.execute(f"create schema if not exists {schema}")
+                conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
+                conn.unregister("_replacement")
+                return
+            columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
+            cur = conn.cursor()
+            cur.execute(f"create schema if not exists {schema}")
+            cur.execute(f"drop table if exists {schema}.{table}")
+            cur.execute(f"create table {schema}.{table} ({columns})")
+            buffer = io.BytesIO()
+            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+            buffer.seek(0)
+            cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
+
     def table_exists(self, schema: str, table: str) -> bool:
         rows = self.query(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -203,6 +243,22 @@ class Warehouse:
     def adapt_sql(self, sql: str) -> str:
         """Queries are written with `?` placeholders; psycopg2 wants `%s`."""
         return sql if self.is_duckdb else sql.replace("%", "%%").replace("?", "%s")
+
+
+def _postgres_type(arrow_type: Any) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return "bigint"
+    if pa.types.is_floating(arrow_type):
+        return "double precision"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    return "text"
 
 
 def _redact(url: str) -> str:

@@ -59,6 +59,8 @@ def _manifest_is_stale(manifest: Path) -> bool:
 class LeadloopDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == "identity":  # written by the identity assets
+                return AssetKey(["silver", dbt_resource_props["name"]])
             return AssetKey([f"bronze_{dbt_resource_props['source_name']}", dbt_resource_props["name"]])
         schema = dbt_resource_props.get("config", {}).get("schema") or "silver"
         return AssetKey([schema, dbt_resource_props["name"]])
@@ -84,6 +86,10 @@ def build_dbt_assets():
     ) -> Iterator[Any]:
         # dagster-dbt hands os.environ to the dbt subprocess; profiles.yml reads these.
         os.environ.update(warehouse.get().dbt_env())
+        # Identity resolution (Python) sits between staging and the models after it, so Dagster
+        # runs dbt in several steps; "buildable" keeps a test with two parents (a relationship to
+        # a seed) for the step that builds its last parent, instead of running it too early.
+        os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
         yield from dbt.cli(["build"], context=context).stream()
 
     return leadloop_dbt

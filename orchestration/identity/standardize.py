@@ -1,0 +1,163 @@
+"""Match keys for each record: the forms under which two records of one person agree.
+
+- Phones become E.164 with `phonenumbers`, read in the record's country (US when unknown); a
+  bare digit string too long for a national number is read as international. Each distinct
+  (phone, country) is parsed once.
+- Emails lose case, padding and plus-address tags (`jane+news@x.com` is `jane@x.com`).
+- Names lose case, accents and punctuation; a common English diminutive becomes its given name
+  ("Bob" is "robert"), so a nickname agrees exactly. A diminutive shared by two given names
+  ("Sam") is left alone: guessing would merge a Samuel with a Samantha.
+- Streets are lower-cased with USPS suffix abbreviations ("Avenue" and "Ave." are "ave").
+"""
+
+import re
+import unicodedata
+
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DEFAULT_REGION = "US"
+# USPS Publication 28, the suffixes people spell out most; the abbreviation is the match key.
+STREET_SUFFIXES = {
+    "alley": "aly",
+    "avenue": "ave",
+    "boulevard": "blvd",
+    "circle": "cir",
+    "court": "ct",
+    "drive": "dr",
+    "expressway": "expy",
+    "freeway": "fwy",
+    "highway": "hwy",
+    "lane": "ln",
+    "parkway": "pkwy",
+    "place": "pl",
+    "plaza": "plz",
+    "road": "rd",
+    "square": "sq",
+    "street": "st",
+    "terrace": "ter",
+    "trail": "trl",
+    "way": "way",
+}
+# diminutive → given name (matched after `name_key`), unambiguous ones only
+NICKNAMES = {
+    "abby": "abigail", "al": "albert", "andy": "andrew", "barb": "barbara", "babs": "barbara",
+    "ben": "benjamin", "beth": "elizabeth", "betsy": "elizabeth", "bill": "william", "billy": "william",
+    "bob": "robert", "bobby": "robert", "charlie": "charles", "chuck": "charles", "dan": "daniel",
+    "danny": "daniel", "dave": "david", "davy": "david", "debbie": "deborah", "dick": "richard",
+    "ed": "edward", "eddie": "edward", "fred": "frederick", "greg": "gregory", "jack": "john",
+    "jamie": "james", "jen": "jennifer", "jenny": "jennifer", "jess": "jessica", "jim": "james",
+    "jimmy": "james", "joe": "joseph", "joey": "joseph", "johnny": "john", "josh": "joshua",
+    "ken": "kenneth", "kenny": "kenneth", "larry": "lawrence", "liz": "elizabeth", "lizzie": "elizabeth",
+    "maggie": "margaret", "matt": "matthew", "meg": "margaret", "mike": "michael", "mikey": "michael",
+    "molly": "mary", "nick": "nicholas", "pat": "patricia", "patty": "patricia", "peggy": "margaret",
+    "pete": "peter", "phil": "philip", "rich": "richard", "rick": "richard", "ricky": "richard",
+    "rob": "robert", "robbie": "robert", "ron": "ronald", "sandy": "sandra", "steve": "steven",
+    "sue": "susan", "susie": "susan", "tom": "thomas", "tommy": "thomas", "tony": "anthony",
+    "trish": "patricia", "vicky": "victoria", "walt": "walter", "will": "william",
+}  # fmt: skip
+_SUFFIX_PATTERN = r"\b(" + "|".join(sorted({*STREET_SUFFIXES, *STREET_SUFFIXES.values()})) + r")\.?$"
+
+
+def e164(phone: str | None, country: str | None) -> str | None:
+    """`phone` as E.164 (`+14155550100`), or None when it cannot be a phone number."""
+    if not phone:
+        return None
+    region = (country or DEFAULT_REGION).upper()
+    candidates = [phone]
+    digits = re.sub(r"\D", "", phone)
+    if not phone.lstrip().startswith("+") and len(digits) > 10:
+        candidates.append("+" + digits)  # typed without its "+": country code first
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def phones_e164(phones: pa.Array, countries: pa.Array) -> pa.Array:
+    """`e164` over two columns, parsing each distinct pair once."""
+    cache: dict[tuple[str | None, str | None], str | None] = {}
+    out = []
+    for phone, country in zip(phones.to_pylist(), countries.to_pylist(), strict=True):
+        key = (phone, country)
+        if key not in cache:
+            cache[key] = e164(phone, country)
+        out.append(cache[key])
+    return pa.array(out, pa.string())
+
+
+def email_key(emails: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(emails))
+    keyed = pc.replace_substring_regex(lowered, pattern=r"\+[^@]*@", replacement="@")
+    valid = pc.match_substring_regex(keyed, pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+    return pc.if_else(valid, keyed, pa.scalar(None, pa.string()))
+
+
+def name_key(names: pa.Array) -> pa.Array:
+    """Lower-case ASCII letters only: "O'Brien " and "obrien" agree."""
+    values = [None if n is None else _ascii_letters(n) or None for n in names.to_pylist()]
+    return pa.array(values, pa.string())
+
+
+def given_name_key(names: pa.Array) -> pa.Array:
+    """`name_key`, with a known diminutive replaced by its given name."""
+    keys = name_key(names).to_pylist()
+    return pa.array([NICKNAMES.get(k, k) if k else None for k in keys], pa.string())
+
+
+def _ascii_letters(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z]", "", folded)
+
+
+def street_key(streets: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(streets))
+    squeezed = pc.replace_substring_regex(lowered, pattern=r"[\s,]+", replacement=" ")
+    out = []
+    for street in squeezed.to_pylist():
+        if not street:
+            out.append(None)
+            continue
+        out.append(re.sub(_SUFFIX_PATTERN, lambda m: STREET_SUFFIXES.get(m.group(1), m.group(1)), street))
+    return pa.array(out, pa.string())
+
+
+def postal5(codes: pa.Array) -> pa.Array:
+    digits = pc.utf8_slice_codeunits(pc.replace_substring_regex(codes, pattern=r"\D", replacement=""), 0, 5)
+    return pc.if_else(pc.equal(pc.utf8_length(digits), 5), digits, pa.scalar(None, pa.string()))
+
+
+def company_key(companies: pa.Array) -> pa.Array:
+    """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme")."""
+    values = []
+    for name in companies.to_pylist():
+        if not name:
+            values.append(None)
+            continue
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+        folded = re.sub(r"[^a-z0-9 ]", " ", folded)
+        folded = re.sub(r"\b(inc|llc|ltd|corp|corporation|co|gmbh|plc|sa|ag)\b", " ", folded)
+        values.append(" ".join(folded.split()) or None)
+    return pa.array(values, pa.string())
+
+
+def standardize(records: pa.Table) -> pa.Table:
+    """`records` plus the match keys `email_key`, `phone_e164`, `first_name_key`,
+    `last_name_key`, `street_key`, `postal5` and `company_key`."""
+    columns = {
+        "email_key": email_key(records["email"].combine_chunks()),
+        "phone_e164": phones_e164(records["phone"].combine_chunks(), records["country"].combine_chunks()),
+        "first_name_key": given_name_key(records["first_name"].combine_chunks()),
+        "last_name_key": name_key(records["last_name"].combine_chunks()),
+        "street_key": street_key(records["street"].combine_chunks()),
+        "postal5": postal5(records["postal_code"].combine_chunks()),
+        "company_key": company_key(records["company"].combine_chunks()),
+    }
+    for name, values in columns.items():
+        records = records.append_column(name, values)
+    return records

@@ -1,0 +1,58 @@
+"""Scoring identity resolution against the generator's ground truth: which person each record
+was made for, and pairwise precision/recall of a resolution. Used by the benchmark and tests."""
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+
+# truth file → (record source, id column)
+TRUTH_FILES = {
+    "leads.csv": ("salesforce_lead", "lead_id"),
+    "contacts.csv": ("salesforce_contact", "contact_id"),
+    "hubspot_contacts.csv": ("hubspot_contact", "contact_id"),
+    "product_users.csv": ("product_user", "user_id"),
+}
+
+
+def truth_keys(world: Path) -> pa.Table:
+    """`record_key` → the generator's `person_key`, for every record it wrote."""
+    keys, people = [], []
+    for name, (source, column) in TRUTH_FILES.items():
+        with open(world / "truth" / name, newline="") as handle:
+            for row in csv.DictReader(handle):
+                keys.append(f"{source}:{row[column]}")
+                people.append(row["person_key"])
+    with open(world / "truth" / "partner_records.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["kind"] == "mailed" and not row["defect"]:
+                keys.append(f"partner_mail:{row['tracking']}")
+                people.append(row["person_key"])
+    return pa.table({"record_key": keys, "person_key": people})
+
+
+def _pairs(counts: pa.Array) -> int:
+    values = counts.to_numpy()
+    return int((values * (values - 1) // 2).sum())
+
+
+def pairwise(predicted: pa.Table, truth: pa.Table) -> dict[str, float | int]:
+    """Pairwise precision, recall and F1 of `predicted` (`record_key`, `person_id`) over the
+    records both it and the truth know."""
+    scored = predicted.join(truth, "record_key", join_type="inner")
+    both = scored.group_by(["person_id", "person_key"]).aggregate([("record_key", "count")])
+    true_positive = _pairs(both["record_key_count"])
+    predicted_pairs = _pairs(scored.group_by("person_id").aggregate([("record_key", "count")])["record_key_count"])
+    true_pairs = _pairs(scored.group_by("person_key").aggregate([("record_key", "count")])["record_key_count"])
+    precision = true_positive / predicted_pairs if predicted_pairs else 1.0
+    recall = true_positive / true_pairs if true_pairs else 1.0
+    return {
+        "records_scored": scored.num_rows,
+        "precision": round(precision, 5),
+        "recall": round(recall, 5),
+        "f1": round(2 * precision * recall / (precision + recall), 5) if precision + recall else 0.0,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+        "clusters_predicted": len(set(scored["person_id"].to_pylist())),
+        "clusters_true": len(set(scored["person_key"].to_pylist())),
+    }
