@@ -128,6 +128,19 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
         click.echo(f"  {line}")
 
 
+@cli.command()
+@click.option("--email", "emails", multiple=True, required=True, help="An address to erase (repeatable).")
+def erase(emails: tuple[str, ...]) -> None:
+    """Register erasure requests: the people holding these emails leave silver, gold and every
+    sync on the next run, and stay out when a source loads them again."""
+    from orchestration.identity.erasure import register
+
+    new = register(Warehouse.from_env(), emails, requested_by="cli")
+    # The addresses themselves are not echoed: the registry keeps only their hashes.
+    click.echo(f"{new} new erasure request(s) registered ({len(emails) - new} already known or unusable);")
+    click.echo("they take effect on the next run of the identity assets.")
+
+
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(args: tuple[str, ...]) -> None:

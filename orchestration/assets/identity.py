@@ -4,13 +4,15 @@ weight and the fields that agreed). Downstream dbt models read them as source `i
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from orchestration.identity.erasure import register_file_drops, registered_hashes
 from orchestration.identity.records import records_sql, staging_views
 from orchestration.identity.resolve import resolve
-from orchestration.resources import WarehouseResource
+from orchestration.resources import LandingZoneResource, WarehouseResource
 
 SCHEMA = "silver"
 RECORDS_TABLE = "identity_records"
 LINKS_TABLE = "identity_links"
+SUPPRESSED_TABLE = "identity_suppressed_records"
 
 
 @multi_asset(
@@ -27,25 +29,45 @@ LINKS_TABLE = "identity_links"
             description="The links between records: the rule or match weight, and which fields agreed.",
             kinds={"python", "splink"},
         ),
+        AssetSpec(
+            AssetKey([SCHEMA, SUPPRESSED_TABLE]),
+            deps=[AssetKey([SCHEMA, view]) for view in staging_views()],
+            description="Source ids of every record of an erased person: what silver and gold leave out.",
+            kinds={"python"},
+        ),
     ],
     group_name=SCHEMA,
     pool="warehouse",
 )
-def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+def identity_resolution(  # type: ignore[no-untyped-def]
+    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
+):
     store = warehouse.get()
-    resolution = resolve(store.read_arrow(records_sql(SCHEMA)))
+    new_requests = register_file_drops(store, landing.events())
+    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=registered_hashes(store))
     store.replace_table(SCHEMA, RECORDS_TABLE, resolution.person_records())
     store.replace_table(SCHEMA, LINKS_TABLE, resolution.links)
-    context.log.info("identity: %d records resolved into %d people", resolution.records.num_rows, resolution.people)
+    store.replace_table(SCHEMA, SUPPRESSED_TABLE, resolution.suppressed)
+    context.log.info(
+        "identity: %d records resolved into %d people; %d records of erased people left out",
+        resolution.records.num_rows,
+        resolution.people,
+        resolution.suppressed.num_rows,
+    )
     yield MaterializeResult(
         asset_key=AssetKey([SCHEMA, RECORDS_TABLE]),
         metadata={
             "records": resolution.records.num_rows,
             "people": resolution.people,
+            "erased_records_left_out": resolution.suppressed.num_rows,
+            "new_erasure_requests_from_files": new_requests,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
         },
     )
     yield MaterializeResult(
         asset_key=AssetKey([SCHEMA, LINKS_TABLE]),
         metadata={"links": resolution.links.num_rows, "links_by_rule": resolution.links_by_rule()},
+    )
+    yield MaterializeResult(
+        asset_key=AssetKey([SCHEMA, SUPPRESSED_TABLE]), metadata={"records": resolution.suppressed.num_rows}
     )

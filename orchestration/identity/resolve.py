@@ -9,9 +9,11 @@ import pyarrow.compute as pc
 
 from orchestration.identity.clusters import person_ids
 from orchestration.identity.deterministic import deterministic_links
+from orchestration.identity.erasure import key_hash
 from orchestration.identity.probabilistic import probabilistic_links, profile_links
 from orchestration.identity.standardize import standardize
 
+SUPPRESSED = ("record_key", "source", "source_id")
 OUTPUT_COLUMNS = (
     "record_key",
     "source",
@@ -34,6 +36,8 @@ class Resolution:
     records: pa.Table  # the standardized records, with `person_id`
     links: pa.Table  # every link, with its rule or match weight and what agreed
     seconds: dict[str, float] = field(default_factory=dict)
+    # Records of erased people: only their source ids are kept, so later steps can leave them out.
+    suppressed: pa.Table = field(default_factory=lambda: pa.table({c: pa.array([], pa.string()) for c in SUPPRESSED}))
 
     @property
     def people(self) -> int:
@@ -48,7 +52,9 @@ class Resolution:
         return dict(zip(counts["rule"].to_pylist(), counts["rule_count"].to_pylist(), strict=True))
 
 
-def resolve(records: pa.Table) -> Resolution:
+def resolve(records: pa.Table, erased: set[str] | frozenset[str] = frozenset()) -> Resolution:
+    """Resolves `records` into people; a person any of whose records carries an email in
+    `erased` (registry hashes, see `erasure`) is left out whole, keeping only its record ids."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     standardized = standardize(records)
@@ -66,4 +72,23 @@ def resolve(records: pa.Table) -> Resolution:
     people = person_ids(standardized, links)
     seconds["cluster"] = time.perf_counter() - started
     joined = standardized.join(people, "record_key")
-    return Resolution(records=joined, links=links, seconds=seconds)
+    if not erased:
+        return Resolution(records=joined, links=links, seconds=seconds)
+    hashes = {key: key_hash(key) for key in set(joined["email_key"].to_pylist()) if key}
+    erased_people = {
+        person
+        for key, person in zip(joined["email_key"].to_pylist(), joined["person_id"].to_pylist(), strict=True)
+        if key and hashes[key] in erased
+    }
+    gone = pc.is_in(joined["person_id"], value_set=pa.array(sorted(erased_people), pa.string()))
+    suppressed = joined.filter(gone)
+    gone_keys = suppressed["record_key"].combine_chunks()
+    touches = pc.or_(
+        pc.is_in(links["record_key_l"], value_set=gone_keys), pc.is_in(links["record_key_r"], value_set=gone_keys)
+    )
+    return Resolution(
+        records=joined.filter(pc.invert(gone)),
+        links=links.filter(pc.invert(touches)),
+        seconds=seconds,
+        suppressed=suppressed.select(list(SUPPRESSED)).sort_by("record_key"),
+    )

@@ -6,6 +6,11 @@ with leads as (
     select lead_id
     from {{ ref('stg_salesforce__leads') }}
     where not is_deleted
+        -- an erased person is scored and synced no more, whatever the CRM still holds
+        and lead_id not in (
+            select source_id from {{ source('identity', 'identity_suppressed_records') }}
+            where source = 'salesforce_lead'
+        )
 
 ),
 

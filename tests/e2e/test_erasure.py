@@ -1,0 +1,74 @@
+"""Erasure on request: the person leaves silver and gold on the next run, and a reload from the
+source does not bring them back."""
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from orchestration.cli import cli
+from orchestration.demo import run_lead_loop
+from orchestration.identity.erasure import SCHEMA, TABLE
+from orchestration.resources import HubSpotResource, SalesforceResource
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def salesforce(salesforce_sandbox) -> SalesforceResource:
+    return SalesforceResource(
+        instance_url=salesforce_sandbox.instance_url,
+        access_token=salesforce_sandbox.token,
+        ca_bundle=str(salesforce_sandbox.ca_path),
+    )
+
+
+@pytest.fixture
+def hubspot(hubspot_sandbox) -> HubSpotResource:
+    return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
+
+
+@pytest.fixture(autouse=True)
+def world_data_dir(world_dir, monkeypatch):
+    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
+    monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
+
+
+def person_of(warehouse, lead_id: str) -> tuple[str, list[str]]:
+    person = warehouse.query(
+        "select person_id from silver.identity_records where record_key = ?", [f"salesforce_lead:{lead_id}"]
+    )[0][0]
+    keys = warehouse.query("select record_key from silver.identity_records where person_id = ?", [person])
+    return person, [k for (k,) in keys]
+
+
+def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, salesforce, hubspot, monkeypatch):
+    run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+    leads = sf.query_all("SELECT Id, Email FROM Lead WHERE Email != null ORDER BY Id")["records"]
+    by_cli, by_file = leads[0], leads[1]
+    person, records = person_of(warehouse, by_cli["Id"])
+    file_person, file_records = person_of(warehouse, by_file["Id"])
+
+    monkeypatch.setenv("LEADLOOP_WAREHOUSE_URL", warehouse.url)
+    # The address as a person types it: other case, padding. The request matches regardless.
+    result = CliRunner().invoke(cli, ["erase", "--email", f"  {by_cli['Email'].upper()} "])
+    assert result.exit_code == 0, result.output
+    assert by_cli["Email"].lower() not in result.output.lower()
+    drop = world_dir / "landing" / "erasure"
+    drop.mkdir(parents=True)
+    with open(drop / "requests-2026-11-24.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([["email"], [by_file["Email"]]])
+
+    for _ in range(2):  # the second run reloads every source: nobody comes back
+        run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+        for gone, gone_records, lead in ((person, records, by_cli), (file_person, file_records, by_file)):
+            assert warehouse.query("select count(*) from silver.int_people where person_id = ?", [gone]) == [(0,)]
+            assert warehouse.query("select count(*) from gold.lead_scores where lead_id = ?", [lead["Id"]]) == [(0,)]
+            kept = warehouse.query("select count(*) from silver.identity_records where person_id = ?", [gone])
+            assert kept == [(0,)]
+            suppressed = {k for (k,) in warehouse.query("select record_key from silver.identity_suppressed_records")}
+            assert set(gone_records) <= suppressed
+        # The registry holds hashes only.
+        registry = warehouse.query(f"select key_hash, requested_by from {SCHEMA}.{TABLE} order by requested_by")
+        assert [by for _, by in registry] == ["cli", "file:requests-2026-11-24.csv"]
+        assert all("@" not in digest and len(digest) == 64 for digest, _ in registry)
