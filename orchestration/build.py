@@ -24,10 +24,12 @@ from orchestration.assets.bronze import (
     build_web_events_assets,
 )
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
+from orchestration.assets.enrichment import person_enrichment
 from orchestration.assets.identity import identity_resolution
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
 from orchestration.resources import (
+    EnrichmentResource,
     HubSpotResource,
     LandingZoneResource,
     ProductDbResource,
@@ -62,6 +64,7 @@ def build_definitions(
             build_partner_assets(warehouse),
             build_dbt_assets(),
             identity_resolution,
+            person_enrichment,
             *build_sync_assets(),
         ],
         asset_checks=build_contract_checks(),
@@ -73,6 +76,7 @@ def build_definitions(
             "hubspot": hubspot or HubSpotResource.from_env(),
             "product_db": product_db or ProductDbResource.from_env(),
             "landing": landing or LandingZoneResource.from_env(),
+            "enrichment": EnrichmentResource.from_env(),
             "dlt": DagsterDltResource(),
             "dbt": dbt_resource(),
         },

@@ -18,6 +18,7 @@ from simple_salesforce import Salesforce
 from ingestion.crm_clients import hubspot_client, salesforce_client
 from ingestion.product_db import PRODUCT_DB_ENV
 from ingestion.salesforce import SourceUnavailableError
+from orchestration.enrichment.providers import FirmographicsProvider
 from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
 
 logger = logging.getLogger("leadloop")
@@ -157,3 +158,28 @@ class LandingZoneResource(ConfigurableResource):
 
     def partner_drops(self) -> str:
         return self.partner_drops_url or str((Path(self.data_dir) / "world" / "partners").resolve())
+
+
+class EnrichmentResource(ConfigurableResource):
+    """The firmographics provider and the guards around it. Unset, the reference file the local
+    world provides (`data/world/reference/firmographics.csv`)."""
+
+    firmographics_url: str | None = None
+    data_dir: str = "data"
+    timeout_seconds: float = 5.0
+    failure_threshold: int = 5
+
+    @classmethod
+    def from_env(cls, data_dir: str | None = None) -> EnrichmentResource:
+        return cls(
+            firmographics_url=os.environ.get("LEADLOOP_FIRMOGRAPHICS_URL"),
+            data_dir=data_dir or os.environ.get("LEADLOOP_DATA_DIR", "data"),
+        )
+
+    def provider(self) -> FirmographicsProvider:
+        from orchestration.enrichment.providers import ReferenceFileProvider
+
+        url = self.firmographics_url or str(
+            (Path(self.data_dir) / "world" / "reference" / "firmographics.csv").resolve()
+        )
+        return ReferenceFileProvider(url)

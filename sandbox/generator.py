@@ -9,6 +9,7 @@ gives byte-identical state.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -237,7 +238,7 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "hubspot.sqlite-shm",
     ):
         (out_dir / stale).unlink(missing_ok=True)
-    for stale_dir in ("truth", "partners", "landing"):
+    for stale_dir in ("truth", "partners", "landing", "reference"):
         shutil.rmtree(out_dir / stale_dir, ignore_errors=True)
     (out_dir / "product.sqlite").unlink(missing_ok=True)
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
@@ -439,6 +440,7 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
+    write_firmographics(out_dir / "reference" / FIRMOGRAPHICS_FILE, company_table)
     from sandbox.daily_sources import write_daily_sources
 
     write_daily_sources(out_dir, seed, WORLD_NOW.date(), first_day=WORLD_NOW.date())
@@ -460,6 +462,37 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "users": len(users),
         "seed": seed,
     }
+
+
+FIRMOGRAPHICS_FILE = "firmographics.csv"
+FIRMOGRAPHICS_COVERAGE = 0.9
+
+
+def write_firmographics(path: Path, companies: dict[str, Any]) -> None:
+    """The reference data an enrichment vendor would sell: firmographics by company domain.
+
+    Like a real vendor's, it is incomplete: about one company in ten (chosen by a hash of the
+    domain, so the same world always lacks the same ones) is not in it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["domain", "company_name", "industry", "employees", "annual_revenue", "country"])
+        seen: set[str] = set()
+        for name, domain, industry, employees, revenue, country in zip(
+            companies["name"],
+            companies["domain"],
+            companies["industry"],
+            companies["employees"],
+            companies["revenue"],
+            companies["country"],
+            strict=True,
+        ):
+            digest = int(hashlib.sha256(domain.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            if domain in seen or digest >= FIRMOGRAPHICS_COVERAGE:
+                continue
+            seen.add(domain)
+            writer.writerow([domain, name, industry, int(employees), int(revenue), country])
 
 
 def _write_truth(path: Path, header: list[str], rows: list[tuple]) -> None:

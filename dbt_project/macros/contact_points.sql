@@ -17,3 +17,12 @@
 {% macro website_domain(column) -%}
     nullif(split_part(regexp_replace(lower(trim({{ column }})), '^(https?://)?(www\.)?', ''), '/', 1), '')
 {%- endmacro %}
+
+{#- The company domain an email implies: its domain, unless a free-mail provider's (seed
+    free_mail_domains). -#}
+{% macro company_domain_from_email(column) -%}
+    case
+        when {{ email_domain(column) }} in (select domain from {{ ref('free_mail_domains') }}) then null
+        else {{ email_domain(column) }}
+    end
+{%- endmacro %}

@@ -1,6 +1,8 @@
 """People from the whole loop, on each warehouse: identity resolution measured against the
 generator's truth, a golden record per person, and person ids that survive a rerun."""
 
+import csv
+
 import pytest
 
 from orchestration.demo import run_lead_loop
@@ -47,6 +49,20 @@ def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_d
     )
     assert unexplained == [(0,)]
 
+    # Enrichment: every person has a status; an enriched one carries the vendor file's row.
+    statuses = dict(warehouse.query("select enrichment_status, count(*) from silver.person_enrichment group by 1"))
+    assert sum(statuses.values()) == scores["clusters_predicted"]
+    assert statuses.get("enriched", 0) > 0 and set(statuses) <= {"enriched", "not_found", "provider_error"}
+    with open(world_dir / "reference" / "firmographics.csv", newline="") as handle:
+        vendor = {row["domain"]: row for row in csv.DictReader(handle)}
+    enriched = warehouse.query(
+        "select company_domain, industry, employees from silver.person_enrichment where enrichment_status = 'enriched'"
+    )
+    assert all((vendor[d]["industry"], int(vendor[d]["employees"])) == (i, e) for d, i, e in enriched)
+    enrichment_before = warehouse.query("select * from silver.person_enrichment order by person_id")
+
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     again = warehouse.read_arrow("select record_key, person_id from silver.identity_records")
     assert again.sort_by("record_key").equals(resolved.sort_by("record_key"))
+    # The rerun answers from the cache: the same rows, fetch times included.
+    assert warehouse.query("select * from silver.person_enrichment order by person_id") == enrichment_before

@@ -1,7 +1,7 @@
 {#- The golden person record: for each field the value of the most trusted source (seed
     survivorship_rules), then the most recently updated, then the lowest record key (so ties
     resolve the same way on every run and warehouse). -#}
-{%- set fields = ['first_name', 'last_name', 'email', 'phone', 'company', 'title',
+{%- set fields = ['first_name', 'last_name', 'email', 'phone', 'company', 'company_domain', 'title',
                   'street', 'city', 'state', 'postal_code', 'country'] -%}
 with records as (
 

@@ -10,7 +10,7 @@ fields as (
 
     select
         'salesforce_lead' as source, lead_id as source_id,
-        first_name, last_name, email, phone, company, title,
+        first_name, last_name, email, phone, company, company_domain, title,
         street, city, state, postal_code, country, last_modified_at as updated_at
     from {{ ref('stg_salesforce__leads') }}
 
@@ -18,7 +18,7 @@ fields as (
 
     select
         'salesforce_contact', contact_id,
-        first_name, last_name, email, coalesce(phone, mobile_phone), null, title,
+        first_name, last_name, email, coalesce(phone, mobile_phone), null, company_domain, title,
         street, city, state, postal_code, country, system_modstamp_at
     from {{ ref('stg_salesforce__contacts') }}
 
@@ -26,7 +26,7 @@ fields as (
 
     select
         'hubspot_contact', contact_id,
-        first_name, last_name, email, phone, company, title,
+        first_name, last_name, email, phone, company, company_domain, title,
         null, null, null, null, null, updated_at
     from {{ ref('stg_hubspot__contacts') }}
 
@@ -34,7 +34,7 @@ fields as (
 
     select
         'partner_mail', imb_tracking,
-        first_name, last_name, null, null, null, null,
+        first_name, last_name, null, null, null, null, null,
         street, city, state, postal_code, 'US', cast(mailed_on as {{ dbt.type_timestamp() }})
     from {{ ref('stg_partners__mailed_records') }}
 
@@ -42,7 +42,7 @@ fields as (
 
     select
         'product_user', cast(user_id as {{ dbt.type_string() }}),
-        null, null, email, null, null, null,
+        null, null, email, null, null, null, null,
         null, null, null, null, null, updated_at
     from {{ ref('stg_product__users') }}
 
@@ -59,6 +59,7 @@ select
     identity.phone_e164,
     fields.phone as phone_raw,
     fields.company,
+    fields.company_domain,
     fields.title,
     fields.street,
     fields.city,

@@ -14,6 +14,7 @@ renamed as (
         {{ normalized_email('email') }} as email,
         {{ is_valid_email('email') }} as is_email_valid,
         {{ email_domain('email') }} as email_domain,
+        {{ company_domain_from_email('email') }} as company_domain,
         nullif(trim(phone), '') as phone,
         nullif(trim(mobile_phone), '') as mobile_phone,
         nullif(trim(title), '') as title,
