@@ -16,11 +16,13 @@ import pyarrow as pa
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.backends.duckdb import DuckDBAPI
+from splink.internals.exceptions import SplinkException
 
 from orchestration.identity.deterministic import LINK_SCHEMA
 
 MATCH_PROBABILITY = 0.995  # a false merge sends one person's score and tasks to another
 SEED = 7
+logger = logging.getLogger("leadloop")
 PROFILE_KEYS = (
     "first_name_key",
     "last_name_key",
@@ -97,22 +99,56 @@ def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
     )
 
 
+def train(linker: Linker, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Estimates the model's parameters; returns the steps that could not run.
+
+    A small or lopsided input can leave a training block without a single pair (no two records
+    sharing an email, say). That step is skipped and its parameters keep Splink's defaults;
+    the links still need the names to agree, so a thin model errs toward fewer links.
+    """
+    steps = {
+        "match_rate": lambda: linker.training.estimate_probability_two_random_records_match(
+            [block_on("email_key")], recall=0.8
+        ),
+        "u": lambda: linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED),
+        # Names learn only among records sharing an email: under an address block, colleagues at
+        # one office (one street, one switchboard) would teach the model that names may disagree.
+        "m_by_email": lambda: linker.training.estimate_parameters_using_expectation_maximisation(block_on("email_key")),
+        "m_by_name_and_company": lambda: linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("first_name_key", "last_name_key", "company_key")
+        ),
+    }
+    skipped = []
+    shared_emails = con.sql(
+        "select count(*) from (select email_key from profiles where email_key is not null"
+        " group by 1 having count(*) > 1)"
+    ).fetchall()[0][0]
+    if not shared_emails:  # no match to count: the prior stays at its default, not at zero
+        del steps["match_rate"]
+        skipped.append("match_rate")
+    for name, step in steps.items():
+        try:
+            step()
+        except SplinkException as exc:
+            logger.warning("identity: Splink training step %s skipped: %s", name, str(exc).splitlines()[0])
+            skipped.append(name)
+    return skipped
+
+
 def probabilistic_links(con: duckdb.DuckDBPyConnection, records: str = "records") -> pa.Table:
     """Links between records the model matches at `MATCH_PROBABILITY` or above, one per
     matched pair of profiles (profile's first record to profile's first record), with the match
     weight and the comparisons that agreed exactly."""
     profiles(con, records)
+    if con.sql("select count(*) from profiles").fetchall()[0][0] < 2:
+        return LINK_SCHEMA.empty_table()
     db_api = DuckDBAPI(connection=con)
     linker = Linker(db_api.register("profiles"), settings(), log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match([block_on("email_key")], recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
-    # Names learn only among records sharing an email: under an address block, colleagues at one
-    # office (one street, one switchboard) would teach the model that names may disagree.
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("email_key"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name_key", "last_name_key", "company_key")
-    )
+    train(linker, con)
     predictions = linker.inference.predict(threshold_match_probability=MATCH_PROBABILITY)
+    predicted_columns = {row[0] for row in con.sql(f"describe {predictions.physical_name}").fetchall()}
+    if f"mw_{EXPLAINED['name']}" not in predicted_columns:  # no pair was blocked: nothing to link
+        return LINK_SCHEMA.empty_table()
     # Each comparison's share of the match weight: the fields that spoke for the match.
     agreed = " || ".join(
         f"case when p.mw_{column} > 0 then '{name},' else '' end" for name, column in EXPLAINED.items()

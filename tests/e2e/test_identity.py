@@ -32,7 +32,7 @@ def world_data_dir(world_dir, monkeypatch):
     monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
 
 
-def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_dir, salesforce, hubspot):
+def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_dir, sf, salesforce, hubspot):
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     resolved = warehouse.read_arrow("select record_key, person_id from silver.identity_records")
     scores = pairwise(resolved, truth_keys(world_dir))
@@ -61,8 +61,23 @@ def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_d
     assert all((vendor[d]["industry"], int(vendor[d]["employees"])) == (i, e) for d, i, e in enriched)
     enrichment_before = warehouse.query("select * from silver.person_enrichment order by person_id")
 
+    # A stranger arrives between the runs: nobody already resolved changes id, and the stranger
+    # is a person of their own.
+    stranger = sf.Lead.create(
+        {
+            "FirstName": "Zelda",
+            "LastName": "Quartermain",
+            "Company": "Nowhere Ltd",
+            "Email": "zq@nowhere.example",
+            "Status": "Open - Not Contacted",
+        }
+    )["id"]
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
-    again = warehouse.read_arrow("select record_key, person_id from silver.identity_records")
-    assert again.sort_by("record_key").equals(resolved.sort_by("record_key"))
-    # The rerun answers from the cache: the same rows, fetch times included.
-    assert warehouse.query("select * from silver.person_enrichment order by person_id") == enrichment_before
+    again = dict(warehouse.query("select record_key, person_id from silver.identity_records"))
+    before = dict(zip(resolved["record_key"].to_pylist(), resolved["person_id"].to_pylist(), strict=True))
+    assert {key: again[key] for key in before} == before
+    assert again[f"salesforce_lead:{stranger}"] not in before.values()
+    # The rerun answers known people from the cache: the same rows, fetch times included.
+    enrichment_after = warehouse.query("select * from silver.person_enrichment order by person_id")
+    known_people = set(before.values())
+    assert [row for row in enrichment_after if row[0] in known_people] == enrichment_before

@@ -77,3 +77,13 @@ def test_shared_keys_link_and_shared_offices_do_not():
     }
     people = ids(person_ids(table, found))
     assert people["lead:2"] != people["lead:3"]
+
+
+def test_inputs_too_small_to_train_on_still_resolve():
+    from orchestration.identity.resolve import resolve
+
+    three = records(*({"record_key": f"lead:{i}", "first_name": f"A{i}", "last_name": "Lee"} for i in range(3)))
+    for table in (three, three.slice(0, 1), three.slice(0, 0)):
+        resolution = resolve(table)
+        assert resolution.people == table.num_rows
+        assert resolution.person_records().num_rows == table.num_rows
