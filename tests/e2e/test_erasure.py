@@ -9,29 +9,8 @@ from click.testing import CliRunner
 from orchestration.cli import cli
 from orchestration.demo import run_lead_loop
 from orchestration.identity.erasure import SCHEMA, TABLE
-from orchestration.resources import HubSpotResource, SalesforceResource
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def salesforce(salesforce_sandbox) -> SalesforceResource:
-    return SalesforceResource(
-        instance_url=salesforce_sandbox.instance_url,
-        access_token=salesforce_sandbox.token,
-        ca_bundle=str(salesforce_sandbox.ca_path),
-    )
-
-
-@pytest.fixture
-def hubspot(hubspot_sandbox) -> HubSpotResource:
-    return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
-
-
-@pytest.fixture(autouse=True)
-def world_data_dir(world_dir, monkeypatch):
-    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
-    monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
 
 
 def person_of(warehouse, lead_id: str) -> tuple[str, list[str]]:

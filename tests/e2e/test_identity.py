@@ -6,30 +6,9 @@ import csv
 import pytest
 
 from orchestration.demo import run_lead_loop
-from orchestration.resources import HubSpotResource, SalesforceResource
 from sandbox.identity_truth import pairwise, truth_keys
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def salesforce(salesforce_sandbox) -> SalesforceResource:
-    return SalesforceResource(
-        instance_url=salesforce_sandbox.instance_url,
-        access_token=salesforce_sandbox.token,
-        ca_bundle=str(salesforce_sandbox.ca_path),
-    )
-
-
-@pytest.fixture
-def hubspot(hubspot_sandbox) -> HubSpotResource:
-    return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
-
-
-@pytest.fixture(autouse=True)
-def world_data_dir(world_dir, monkeypatch):
-    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
-    monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
 
 
 def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_dir, sf, salesforce, hubspot):

@@ -6,33 +6,11 @@ from __future__ import annotations
 import pytest
 
 from orchestration.demo import LoopFailedError, run_lead_loop
-from orchestration.resources import HubSpotResource, SalesforceResource
 
 pytestmark = pytest.mark.e2e
 
 SYNC = "lead_scores_to_salesforce"
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
-
-
-@pytest.fixture
-def salesforce(salesforce_sandbox) -> SalesforceResource:
-    return SalesforceResource(
-        instance_url=salesforce_sandbox.instance_url,
-        access_token=salesforce_sandbox.token,
-        ca_bundle=str(salesforce_sandbox.ca_path),
-    )
-
-
-@pytest.fixture
-def hubspot(hubspot_sandbox) -> HubSpotResource:
-    return HubSpotResource(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
-
-
-@pytest.fixture(autouse=True)
-def world_data_dir(world_dir, monkeypatch):
-    """The loop's file and product-database sources read the test's world."""
-    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(world_dir.parent))
-    monkeypatch.delenv("LEADLOOP_PRODUCT_DB_URL", raising=False)
 
 
 def gold_scores(warehouse) -> dict[str, tuple]:
