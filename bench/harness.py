@@ -127,9 +127,7 @@ def load_people_sources(warehouse: Any, world: Path) -> dict[str, int]:
     rows |= timed_load(warehouse, "web_events", web_events_source(str(world / "landing")))[0]
     rows |= timed_load(warehouse, "product", product_db_source(product_db_url(world)))[0]
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "run", "--quiet", "--select", "staging", "--project-dir", str(DBT_PROJECT_DIR)],
-        env={**os.environ, **warehouse.dbt_env(), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
-        check=True,
-    )
+    env = {**os.environ, **warehouse.dbt_env(), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+    for command in (["seed"], ["run", "--select", "staging"]):  # staging reads a seed (free-mail domains)
+        subprocess.run([str(dbt), *command, "--quiet", "--project-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
     return rows
