@@ -11,6 +11,7 @@ select
     nullif(trim(first_name), '') as first_name,
     nullif(trim(last_name), '') as last_name,
     nullif(trim(street), '') as street,
+    {{ normalized_street('street') }} as street_normalized,
     nullif(trim(city), '') as city,
     upper(nullif(trim(state), '')) as state,
     nullif(trim(postal_code), '') as postal_code,

@@ -15,7 +15,7 @@ renamed as (
         cast(number_of_employees as integer) as number_of_employees,
         cast(annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
         nullif(trim(billing_state), '') as state,
-        upper(nullif(trim(billing_country), '')) as country,
+        {{ country_code('billing_country') }} as country,
         owner_id,
         coalesce(is_deleted, false) as is_deleted,
         created_date as created_at,
