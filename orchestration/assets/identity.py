@@ -4,7 +4,7 @@ weight and the fields that agreed). Downstream dbt models read them as source `i
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from orchestration.identity.erasure import register_file_drops, registered_hashes
+from orchestration.identity.erasure import anonymize_bronze, register_file_drops, registered_hashes
 from orchestration.identity.records import records_sql, staging_views
 from orchestration.identity.resolve import resolve
 from orchestration.resources import LandingZoneResource, WarehouseResource
@@ -44,10 +44,17 @@ def identity_resolution(  # type: ignore[no-untyped-def]
 ):
     store = warehouse.get()
     new_requests = register_file_drops(store, landing.events())
-    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=registered_hashes(store))
+    erased = registered_hashes(store)
+    earlier = (
+        store.read_arrow(f"select record_key, source, source_id from {SCHEMA}.{SUPPRESSED_TABLE}")
+        if store.table_exists(SCHEMA, SUPPRESSED_TABLE)
+        else None
+    )
+    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=erased, suppressed=earlier)
     store.replace_table(SCHEMA, RECORDS_TABLE, resolution.person_records())
     store.replace_table(SCHEMA, LINKS_TABLE, resolution.links)
     store.replace_table(SCHEMA, SUPPRESSED_TABLE, resolution.suppressed)
+    blanked = anonymize_bronze(store, resolution.suppressed, erased)
     context.log.info(
         "identity: %d records resolved into %d people; %d records of erased people left out",
         resolution.records.num_rows,
@@ -61,6 +68,7 @@ def identity_resolution(  # type: ignore[no-untyped-def]
             "people": resolution.people,
             "erased_records_left_out": resolution.suppressed.num_rows,
             "new_erasure_requests_from_files": new_requests,
+            "bronze_rows_blanked": blanked,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
         },
     )

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import fsspec
 import pyarrow as pa
 
-from orchestration.identity.standardize import email_key
+from orchestration.identity.standardize import ERASED, email_key
 from orchestration.warehouse import Warehouse
 
 SCHEMA = "privacy"
@@ -81,3 +81,82 @@ def registered_count(warehouse: Warehouse) -> int:
 def registered_hashes(warehouse: Warehouse) -> set[str]:
     ensure_registry(warehouse)
     return {row[0] for row in warehouse.query(f"select key_hash from {SCHEMA}.{TABLE}")}
+
+
+# record source → (bronze table, its id column, the personal columns blanked on erasure)
+PERSONAL_COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "salesforce_lead": (
+        "bronze_salesforce.lead",
+        "id",
+        ("first_name", "last_name", "email", "phone", "street", "city", "postal_code"),
+    ),
+    "salesforce_contact": (
+        "bronze_salesforce.contact",
+        "id",
+        ("first_name", "last_name", "email", "phone", "mobile_phone", "mailing_street", "mailing_city"),
+    ),
+    "hubspot_contact": ("bronze_hubspot.contacts", "id", ("firstname", "lastname", "email", "phone")),
+    "partner_mail": ("bronze_partners.mailed_records", "imb_tracking", ("first_name", "last_name", "street", "city")),
+    "product_user": ("bronze_product.users", "id", ("email", "name")),
+}
+WEB_EVENTS = "bronze_web_events.events"
+
+
+def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str]) -> dict[str, int]:
+    """Overwrites the personal columns of every bronze row of an erased person with `ERASED`, so
+    the staging views over bronze show them no more; returns rows blanked per table.
+
+    A source that still holds the person may load the row again; the next run blanks it again,
+    because suppression is kept by record id (and the registry by email hash).
+    """
+    blanked: dict[str, int] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, source_id in zip(suppressed["source"].to_pylist(), suppressed["source_id"].to_pylist(), strict=True):
+        by_source.setdefault(source, []).append(source_id)
+    with warehouse.connect() as conn:
+        cur = conn.cursor()
+        for source, ids in sorted(by_source.items()):
+            table, key, columns = PERSONAL_COLUMNS[source]
+            existing = _columns(warehouse, cur, table)
+            if not existing:
+                continue
+            blank = ", ".join(f"{c} = '{ERASED}'" for c in columns if c in existing)
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(
+                    warehouse.adapt_sql(f"update {table} set {blank} where cast({key} as varchar) in ({marks})"), chunk
+                )
+                blanked[table] = blanked.get(table, 0) + _affected(warehouse, cur)
+        if erased and _columns(warehouse, cur, WEB_EVENTS):
+            # Events carry only an email: find the erased ones by their hash.
+            cur.execute(f"select distinct email from {WEB_EVENTS} where email is not null")
+            emails = [row[0] for row in cur.fetchall()]
+            keys = email_key(pa.array(emails, pa.string())).to_pylist()
+            gone = [e for e, k in zip(emails, keys, strict=True) if k and key_hash(k) in erased]
+            for email in gone:
+                cur.execute(
+                    warehouse.adapt_sql(
+                        f"update {WEB_EVENTS} set email = '{ERASED}', anonymous_id = '{ERASED}' where email = ?"
+                    ),
+                    [email],
+                )
+                blanked[WEB_EVENTS] = blanked.get(WEB_EVENTS, 0) + _affected(warehouse, cur)
+    return blanked
+
+
+def _columns(warehouse: Warehouse, cur, table: str) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """The table's columns, each with whether it is nullable (empty when there is no table)."""
+    schema, name = table.split(".")
+    cur.execute(
+        warehouse.adapt_sql(
+            "select column_name, is_nullable from information_schema.columns where table_schema = ? and table_name = ?"
+        ),
+        [schema, name],
+    )
+    return {column: nullable == "YES" for column, nullable in cur.fetchall()}
+
+
+def _affected(warehouse: Warehouse, cur) -> int:  # type: ignore[no-untyped-def]
+    """Rows the last UPDATE changed: DuckDB answers with a row, psycopg2 with `rowcount`."""
+    return int(cur.fetchall()[0][0]) if warehouse.is_duckdb else max(cur.rowcount, 0)

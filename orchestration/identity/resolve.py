@@ -31,13 +31,17 @@ OUTPUT_COLUMNS = (
 )
 
 
+def no_suppressed() -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in SUPPRESSED})
+
+
 @dataclass
 class Resolution:
     records: pa.Table  # the standardized records, with `person_id`
     links: pa.Table  # every link, with its rule or match weight and what agreed
     seconds: dict[str, float] = field(default_factory=dict)
     # Records of erased people: only their source ids are kept, so later steps can leave them out.
-    suppressed: pa.Table = field(default_factory=lambda: pa.table({c: pa.array([], pa.string()) for c in SUPPRESSED}))
+    suppressed: pa.Table = field(default_factory=no_suppressed)
 
     @property
     def people(self) -> int:
@@ -52,9 +56,13 @@ class Resolution:
         return dict(zip(counts["rule"].to_pylist(), counts["rule_count"].to_pylist(), strict=True))
 
 
-def resolve(records: pa.Table, erased: set[str] | frozenset[str] = frozenset()) -> Resolution:
-    """Resolves `records` into people; a person any of whose records carries an email in
-    `erased` (registry hashes, see `erasure`) is left out whole, keeping only its record ids."""
+def resolve(
+    records: pa.Table, erased: set[str] | frozenset[str] = frozenset(), suppressed: pa.Table | None = None
+) -> Resolution:
+    """Resolves `records` into people. A person any of whose records carries an email in
+    `erased` (registry hashes, see `erasure`), or is already in `suppressed` (an earlier run's
+    suppressed records: their email may be blanked by now), is left out whole, keeping only its
+    record ids; suppression only grows."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     standardized = standardize(records)
@@ -72,23 +80,41 @@ def resolve(records: pa.Table, erased: set[str] | frozenset[str] = frozenset()) 
     people = person_ids(standardized, links)
     seconds["cluster"] = time.perf_counter() - started
     joined = standardized.join(people, "record_key")
-    if not erased:
+    earlier = (
+        no_suppressed() if suppressed is None else suppressed.select(list(SUPPRESSED)).cast(no_suppressed().schema)
+    )
+    if not erased and not earlier.num_rows:
         return Resolution(records=joined, links=links, seconds=seconds)
-    hashes = {key: key_hash(key) for key in set(joined["email_key"].to_pylist()) if key}
-    erased_people = {
-        person
-        for key, person in zip(joined["email_key"].to_pylist(), joined["person_id"].to_pylist(), strict=True)
-        if key and hashes[key] in erased
-    }
-    gone = pc.is_in(joined["person_id"], value_set=pa.array(sorted(erased_people), pa.string()))
-    suppressed = joined.filter(gone)
+    return _without_erased_people(joined, links, erased, earlier, seconds)
+
+
+def _without_erased_people(
+    records: pa.Table,
+    links: pa.Table,
+    erased: set[str] | frozenset[str],
+    earlier: pa.Table,
+    seconds: dict[str, float],
+) -> Resolution:
+    """Leaves out whole every person one of whose records holds an erased email or was
+    suppressed before."""
+    keys = records["email_key"].to_pylist()
+    hashes = {key: key_hash(key) for key in set(keys) if key}
+    people = records["person_id"].to_pylist()
+    erased_people = {person for key, person in zip(keys, people, strict=True) if key and hashes[key] in erased}
+    was_suppressed = pc.is_in(records["record_key"], value_set=earlier["record_key"].combine_chunks())
+    erased_people |= set(records.filter(was_suppressed)["person_id"].to_pylist())
+    gone = pc.is_in(records["person_id"], value_set=pa.array(sorted(erased_people), pa.string()))
+    suppressed = records.filter(gone).select(list(SUPPRESSED))
+    # Records suppressed before and no longer in any source stay suppressed.
+    suppressed = pa.concat_tables([suppressed, earlier])
+    suppressed = suppressed.group_by(list(SUPPRESSED)).aggregate([])
     gone_keys = suppressed["record_key"].combine_chunks()
     touches = pc.or_(
         pc.is_in(links["record_key_l"], value_set=gone_keys), pc.is_in(links["record_key_r"], value_set=gone_keys)
     )
     return Resolution(
-        records=joined.filter(pc.invert(gone)),
+        records=records.filter(pc.invert(gone)),
         links=links.filter(pc.invert(touches)),
         seconds=seconds,
-        suppressed=suppressed.select(list(SUPPRESSED)).sort_by("record_key"),
+        suppressed=suppressed.sort_by("record_key"),
     )

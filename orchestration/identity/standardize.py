@@ -18,6 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 DEFAULT_REGION = "US"
+# What erasure writes over a personal value (see erasure.py): not null, since a staging test may
+# require the column and a reader should see something was there, yet nothing anyone could hold.
+ERASED = "[erased]"
 # USPS Publication 28, the suffixes people spell out most; the abbreviation is the match key.
 STREET_SUFFIXES = {
     "alley": "aly",
@@ -148,7 +151,12 @@ def company_key(companies: pa.Array) -> pa.Array:
 
 def standardize(records: pa.Table) -> pa.Table:
     """`records` plus the match keys `email_key`, `phone_e164`, `first_name_key`,
-    `last_name_key`, `street_key`, `postal5` and `company_key`."""
+    `last_name_key`, `street_key`, `postal5` and `company_key`. An erased value matches nothing."""
+    for name in ("first_name", "last_name", "email", "phone", "street"):
+        column = records[name]
+        records = records.set_column(
+            records.schema.get_field_index(name), name, pc.if_else(pc.equal(column, ERASED), None, column)
+        )
     columns = {
         "email_key": email_key(records["email"].combine_chunks()),
         "phone_e164": phones_e164(records["phone"].combine_chunks(), records["country"].combine_chunks()),

@@ -47,6 +47,15 @@ def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, sales
             assert kept == [(0,)]
             suppressed = {k for (k,) in warehouse.query("select record_key from silver.identity_suppressed_records")}
             assert set(gone_records) <= suppressed
+            # Silver's staging views read bronze: its copy of the person is blanked too.
+            staged = warehouse.query(
+                "select first_name, last_name, email, phone from silver.stg_salesforce__leads where lead_id = ?",
+                [lead["Id"]],
+            )
+            assert staged == [("[erased]",) * 4]
+            assert warehouse.query(
+                "select count(*) from silver.stg_web_events__events where email = ?", [lead["Email"].lower()]
+            ) == [(0,)]
         # The registry holds hashes only.
         registry = warehouse.query(f"select key_hash, requested_by from {SCHEMA}.{TABLE} order by requested_by")
         assert [by for _, by in registry] == ["cli", "file:requests-2026-11-24.csv"]
