@@ -1,6 +1,6 @@
 {#- A street line for comparison and mailing: trimmed, single-spaced, lower-cased, the street
     type abbreviated the USPS way ("Avenue", "Ave." → "ave"); the raw value stays beside it.
-    orchestration/identity/standardize.py keys streets the same way. -#}
+    Identity resolution matches streets on this column. -#}
 {% macro normalized_street(column) -%}
     {%- set street_suffixes = {
         'alley': 'aly', 'avenue': 'ave', 'boulevard': 'blvd', 'circle': 'cir', 'court': 'ct',

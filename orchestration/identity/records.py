@@ -38,7 +38,7 @@ _SOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "phone": "phone",
             "country": "country",
             "company": "company",
-            "street": "street",
+            "street": "street_normalized",  # USPS suffixes, by the staging macro
             "city": "city",
             "state": "state",
             "postal_code": "postal_code",
@@ -56,7 +56,7 @@ _SOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "email": "email",
             "phone": "coalesce(phone, mobile_phone)",
             "country": "country",
-            "street": "street",
+            "street": "street_normalized",  # USPS suffixes, by the staging macro
             "city": "city",
             "state": "state",
             "postal_code": "postal_code",
@@ -85,7 +85,7 @@ _SOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "first_name": "first_name",
             "last_name": "last_name",
             "country": "'US'",
-            "street": "street",
+            "street": "street_normalized",  # USPS suffixes, by the staging macro
             "city": "city",
             "state": "state",
             "postal_code": "postal_code",

@@ -7,7 +7,7 @@
 - Names lose case, accents and punctuation; a common English diminutive becomes its given name
   ("Bob" is "robert"), so a nickname agrees exactly. A diminutive shared by two given names
   ("Sam") is left alone: guessing would merge a Samuel with a Samantha.
-- Streets are lower-cased with USPS suffix abbreviations ("Avenue" and "Ave." are "ave").
+- Streets arrive normalized by staging (USPS suffixes: "Avenue" and "Ave." are "ave").
 """
 
 import re
@@ -21,28 +21,7 @@ DEFAULT_REGION = "US"
 # What erasure writes over a personal value (see erasure.py): not null, since a staging test may
 # require the column and a reader should see something was there, yet nothing anyone could hold.
 ERASED = "[erased]"
-# USPS Publication 28, the suffixes people spell out most; the abbreviation is the match key.
-STREET_SUFFIXES = {
-    "alley": "aly",
-    "avenue": "ave",
-    "boulevard": "blvd",
-    "circle": "cir",
-    "court": "ct",
-    "drive": "dr",
-    "expressway": "expy",
-    "freeway": "fwy",
-    "highway": "hwy",
-    "lane": "ln",
-    "parkway": "pkwy",
-    "place": "pl",
-    "plaza": "plz",
-    "road": "rd",
-    "square": "sq",
-    "street": "st",
-    "terrace": "ter",
-    "trail": "trl",
-    "way": "way",
-}
+
 # diminutive → given name (matched after `name_key`), unambiguous ones only
 NICKNAMES = {
     "abby": "abigail", "al": "albert", "andy": "andrew", "barb": "barbara", "babs": "barbara",
@@ -60,7 +39,6 @@ NICKNAMES = {
     "sue": "susan", "susie": "susan", "tom": "thomas", "tommy": "thomas", "tony": "anthony",
     "trish": "patricia", "vicky": "victoria", "walt": "walter", "will": "william",
 }  # fmt: skip
-_SUFFIX_PATTERN = r"\b(" + "|".join(sorted({*STREET_SUFFIXES, *STREET_SUFFIXES.values()})) + r")\.?$"
 
 
 def e164(phone: str | None, country: str | None) -> str | None:
@@ -119,15 +97,10 @@ def _ascii_letters(text: str) -> str:
 
 
 def street_key(streets: pa.Array) -> pa.Array:
-    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(streets))
-    squeezed = pc.replace_substring_regex(lowered, pattern=r"[\s,]+", replacement=" ")
-    out = []
-    for street in squeezed.to_pylist():
-        if not street:
-            out.append(None)
-            continue
-        out.append(re.sub(_SUFFIX_PATTERN, lambda m: STREET_SUFFIXES.get(m.group(1), m.group(1)), street))
-    return pa.array(out, pa.string())
+    """The street line as staging normalized it (macro `normalized_street`: case, spacing, USPS
+    suffixes), trimmed once more so a blank is null."""
+    trimmed = pc.utf8_lower(pc.utf8_trim_whitespace(streets))
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def postal5(codes: pa.Array) -> pa.Array:
