@@ -2,9 +2,10 @@
 
 - The folder is any fsspec URL (a local path, `s3://…`, `gs://…`); files are
   `web_events/<day>/*.jsonl` below it.
-- Each file is loaded once: its content hash is remembered in the resource's state, so a re-run
-  reads nothing and a re-delivered file with new content is read again (events merge on
-  `event_id`, so nothing doubles).
+- Each file is loaded once: only files whose listing (size, modification stamp) changed since
+  they loaded are read (`ingestion.landed_files`), and of those only the ones whose content
+  hash is new are parsed. A re-run reads nothing; a re-delivered file with new content is read
+  again (events merge on `event_id`, so nothing doubles).
 - Each line is checked against the event schema of its `schema_version`. Version 1 (the old
   tracker) is upgraded to version 2; anything else that breaks the contract goes to
   `events_quarantine` with file, line, the raw line and the reason.
@@ -27,9 +28,12 @@ import pyarrow.compute as pc
 from dlt.sources import DltResource
 
 from ingestion import quarantine
+from ingestion.dedupe import first_occurrences as _first_by_key
+from ingestion.landed_files import changed_files
 from ingestion.schema_drift import SCHEMA_CONTRACT
 
 FILES_STATE = "loaded_files"  # path → sha256 of the content loaded
+LISTINGS_STATE = "loaded_listings"  # path → its listing when it loaded
 CURRENT_VERSION = 2
 EVENT_TYPES = frozenset(
     {
@@ -117,14 +121,14 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
     def events() -> Iterator[Any]:
         state = dlt.current.resource_state()
         loaded: dict[str, str] = state.setdefault(FILES_STATE, {})
+        listings: dict[str, str | None] = state.setdefault(LISTINGS_STATE, {})
         # Into an empty table the first load appends (half the time of a merge); it dedupes the
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
         fs, root = fsspec.core.url_to_fs(landing_url)
-        root = root.rstrip("/")
         batch: list[tuple[str, bytes]] = []
-        digests: dict[str, str] = {}
+        digests: dict[str, tuple[str, str | None]] = {}
         seen = pa.chunked_array([], pa.string())  # event ids of the run's earlier batches
 
         def flush() -> Iterator[Any]:
@@ -141,19 +145,20 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
                 yield dlt.mark.with_hints(unique, hints)
             if rejected:
                 yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
-            loaded.update(digests)  # only once the batch's rows are handed on
+            for name, (digest, listing) in digests.items():  # only once the batch's rows are handed on
+                loaded[name], listings[name] = digest, listing
             batch.clear()
             digests.clear()
 
         pending = 0
-        for path in sorted(fs.glob(f"{root}/web_events/**/*.jsonl")):
-            content = fs.cat_file(path)
+        for landed in changed_files(fs, root, "web_events/**/*.jsonl", listings):
+            content = fs.cat_file(landed.path)
             digest = hashlib.sha256(content).hexdigest()
-            name = path[len(root) + 1 :]
-            if loaded.get(name) == digest:
+            if loaded.get(landed.name) == digest:  # touched, not changed
+                listings[landed.name] = landed.listing
                 continue
-            batch.append((name, content))
-            digests[name] = digest
+            batch.append((landed.name, content))
+            digests[landed.name] = (digest, landed.listing)
             pending += content.count(b"\n")
             if pending >= batch_lines:
                 yield from flush()
@@ -171,14 +176,9 @@ def first_occurrences(table: pa.Table, seen: pa.ChunkedArray) -> pa.Table:
     Collectors retry, so one event may land twice; within a run the first copy is loaded, across
     runs the merge on `event_id` keeps one.
     """
-    if len(seen):
-        table = table.filter(pc.invert(pc.is_in(table["event_id"], value_set=seen)))
-    if pc.count_distinct(table["event_id"]).as_py() == table.num_rows:
-        return table
-    table = table.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
-    order = table.append_column("_row", pa.array(np.arange(table.num_rows)))
-    first = order.group_by("event_id", use_threads=False).aggregate([("_row", "min")])["_row_min"]
-    return table.take(pc.sort_indices(first))
+    return _first_by_key(
+        table, table["event_id"], seen, order_by=[("source_file", "ascending"), ("line_number", "ascending")]
+    )
 
 
 def parse_file(content: bytes, name: str) -> tuple[pa.Table, list[quarantine.Rejected], dict[str, list]]:

@@ -4,20 +4,16 @@ table per record kind (`mailed_records`, `delivery_confirmations`, `callbacks`).
 - Barcodes in any of the three encodings become the canonical 20-digit IMb tracking code (plus
   routing ZIP) through `ingestion.imb`; one that does not decode is quarantined as
   "undecodable barcode", as are rows with a missing required field or an unparseable date or
-  number. read = loaded + quarantined, per file and run.
-- Each file is read once, recognised by its content hash, so a re-sent copy under any name is
-  a no-op. Rows merge insert-only on their key: the first delivery confirmation of a piece
-  wins, and a duplicate row changes nothing.
+  number (`ingestion.partner_files.parse`). read = loaded + quarantined + duplicates, per run.
+- Only files whose listing (size, modification stamp) changed since they loaded are read
+  (`ingestion.landed_files`); each of those is recognised by its content hash, so a re-sent
+  copy under any name is a no-op. Rows merge insert-only on their key: the first delivery
+  confirmation of a piece wins, and a duplicate row changes nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import hashlib
-import io
-import itertools
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,57 +24,17 @@ import pyarrow.compute as pc
 from dlt.sources import DltResource
 
 from ingestion import quarantine
-from ingestion.arrow_cast import cast_or_reject
-from ingestion.imb import IMbError, normalize
+from ingestion.dedupe import first_occurrences
+from ingestion.landed_files import changed_files
 from ingestion.partner_files.config import KINDS, PartnerConfig, load_partner_configs
+from ingestion.partner_files.parse import KEYS, parse_batch
 from ingestion.schema_drift import SCHEMA_CONTRACT
 
-FILES_STATE = "loaded_files"  # relative path → sha256, and every content hash ever loaded
-HASHES_STATE = "loaded_hashes"
+FILES_STATE = "loaded_files"  # relative path → sha256 of the content loaded
+HASHES_STATE = "loaded_hashes"  # every content hash ever loaded, to spot re-sent copies
+LISTINGS_STATE = "loaded_listings"  # relative path → its listing when it loaded
 BATCH_ROWS = 200_000  # rows handed to dlt at once
-BARCODE = "barcode"
-
-_TEXT, _DATE, _TIMESTAMP, _FLOAT, _INT = pa.string(), pa.date32(), pa.timestamp("s", tz="UTC"), pa.float64(), pa.int64()
-# Canonical fields per kind, with their types and whether a row without them is rejected.
-FIELDS: dict[str, list[tuple[str, pa.DataType, bool]]] = {
-    "mailed": [
-        ("first_name", _TEXT, False),
-        ("last_name", _TEXT, True),
-        ("street", _TEXT, False),
-        ("city", _TEXT, False),
-        ("state", _TEXT, False),
-        ("postal_code", _TEXT, False),
-        ("loan_amount", _FLOAT, False),
-        ("rate", _FLOAT, False),
-        ("mailer_version", _TEXT, False),
-        ("mailed_on", _DATE, True),
-    ],
-    "delivered": [("delivered_at", _TIMESTAMP, True)],
-    "callbacks": [
-        ("caller_phone", _TEXT, False),
-        ("called_at", _TIMESTAMP, True),
-        ("duration_seconds", _INT, False),
-        ("ivr_option", _TEXT, False),
-    ],
-}
-KEYS: dict[str, list[str]] = {
-    "mailed": ["imb_tracking"],
-    "delivered": ["imb_tracking"],
-    "callbacks": ["imb_tracking", "called_at"],
-}
-
-
-def schema(kind: str) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field("imb_tracking", _TEXT, nullable=False),
-            pa.field("imb_routing", _TEXT),
-            *(pa.field(name, kind_type, nullable=name not in KEYS[kind]) for name, kind_type, _ in FIELDS[kind]),
-            pa.field("partner", _TEXT),
-            pa.field("source_file", _TEXT),
-            pa.field("row_number", _INT),
-        ]
-    )
+BATCH_BYTES = 16_000_000  # file content parsed as one batch
 
 
 @dlt.source(name="partners", max_table_nesting=0)
@@ -99,58 +55,75 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
         loaded: dict[str, str] = state.setdefault(FILES_STATE, {})
+        listings: dict[str, str | None] = state.setdefault(LISTINGS_STATE, {})
         hashes: list[str] = state.setdefault(HASHES_STATE, [])
         known = set(hashes)
         # Into an empty table the first load appends (half the time of a merge): the run
         # already keeps each key once, which is all an insert-only merge would add.
         append = dlt.mark.make_hints(write_disposition="append") if not loaded else None
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0}
-        seen: set[tuple] = set()
-        parsed_tables: list[pa.Table] = []
-        rejected_rows: list[quarantine.Rejected] = []
+        seen = pa.chunked_array([], pa.string())  # keys loaded earlier in the run
+        pending: list[tuple[str, bytes, str, str | None]] = []  # name, content, digest, listing
+        out: list[pa.Table] = []
+        out_rejected: list[quarantine.Rejected] = []
 
-        def flush() -> Iterator[Any]:
-            # Files are handed on in batches: dlt's per-item bookkeeping costs more than a
-            # small file's rows.
-            if parsed_tables:
-                batch = pa.concat_tables(parsed_tables)
-                yield dlt.mark.with_hints(batch, append) if append else batch
-            if rejected_rows:
-                yield quarantine.hinted(quarantine.to_arrow(rejected_rows), table)
-            parsed_tables.clear()
-            rejected_rows.clear()
-
-        fs, root = fsspec.core.url_to_fs(folder_url)
-        root = root.rstrip("/")
-        for config in configs:
-            for path in sorted(fs.glob(f"{root}/{config.pattern(kind)}")):
-                name = path[len(root) + 1 :]
-                content = fs.cat_file(path)
-                digest = hashlib.sha256(content).hexdigest()
-                if loaded.get(name) == digest:
-                    continue
-                parsed, rejected = parse_file(content, name, config, kind)
-                if digest in known and (parsed.num_rows or rejected):
-                    counts["skipped_files"] += 1  # a re-sent copy of a file already loaded
-                    loaded[name] = digest
-                    continue
-                keys = list(zip(*(parsed[k].to_pylist() for k in KEYS[kind]), strict=True))
-                keep = [key not in seen for key in keys]
-                seen.update(keys)
-                parsed = parsed.filter(pa.array(keep)) if not all(keep) else parsed
-                counts["files"] += 1
-                counts["read"] += len(keys) + len(rejected)
-                counts["loaded"] += parsed.num_rows
-                counts["quarantined"] += len(rejected)
-                if parsed.num_rows:
-                    parsed_tables.append(parsed)
-                rejected_rows.extend(rejected)
-                loaded[name] = digest
-                if digest not in known and (parsed.num_rows or rejected):  # header-only files look alike
+        def parse(config: PartnerConfig) -> None:
+            """Parses the pending files as one batch; a second copy of a file in it is not parsed."""
+            nonlocal seen
+            first = {}
+            for name, content, digest, _ in pending:
+                first.setdefault(digest, (name, content))
+            parsed = parse_batch(list(first.values()), config, kind)
+            rows_of = dict(zip(first, parsed.rows_per_file, strict=True))
+            for name, _, digest, listing in pending:
+                if first[digest][0] != name and rows_of[digest]:
+                    counts["skipped_files"] += 1  # a re-sent copy of a file in this batch
+                else:
+                    counts["files"] += 1
+                loaded[name], listings[name] = digest, listing
+            for digest, rows in rows_of.items():
+                if rows and digest not in known:  # header-only files look alike: not remembered
                     hashes.append(digest)
                     known.add(digest)
-                if sum(t.num_rows for t in parsed_tables) + len(rejected_rows) >= BATCH_ROWS:
+            keys = _keys(parsed.table, kind)
+            unique = first_occurrences(parsed.table, keys, seen)
+            seen = pa.chunked_array([*seen.chunks, *_keys(unique, kind).chunks], pa.string())
+            counts["read"] += parsed.table.num_rows + len(parsed.rejected)
+            counts["loaded"] += unique.num_rows
+            counts["quarantined"] += len(parsed.rejected)
+            if unique.num_rows:
+                out.append(unique)
+            out_rejected.extend(parsed.rejected)
+            pending.clear()
+
+        def flush() -> Iterator[Any]:
+            # Handed on in batches: dlt's per-item bookkeeping costs more than a small file's rows.
+            if out:
+                batch = pa.concat_tables(out)
+                yield dlt.mark.with_hints(batch, append) if append else batch
+            if out_rejected:
+                yield quarantine.hinted(quarantine.to_arrow(out_rejected), table)
+            out.clear()
+            out_rejected.clear()
+
+        fs, root = fsspec.core.url_to_fs(folder_url)
+        for config in configs:
+            for landed in changed_files(fs, root, config.pattern(kind), listings):
+                content = fs.cat_file(landed.path)
+                digest = hashlib.sha256(content).hexdigest()
+                if loaded.get(landed.name) == digest:  # touched, not changed
+                    listings[landed.name] = landed.listing
+                elif digest in known:  # a re-sent copy of a file loaded before
+                    counts["skipped_files"] += 1
+                    loaded[landed.name], listings[landed.name] = digest, landed.listing
+                else:
+                    pending.append((landed.name, content, digest, landed.listing))
+                    if sum(len(p[1]) for p in pending) >= BATCH_BYTES:
+                        parse(config)
+                if sum(t.num_rows for t in out) + len(out_rejected) >= BATCH_ROWS:
                     yield from flush()
+            if pending:
+                parse(config)
         yield from flush()
         counts["duplicates"] = counts["read"] - counts["loaded"] - counts["quarantined"]
         state[quarantine.RUN_COUNTS_STATE] = counts
@@ -158,132 +131,9 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
     return rows
 
 
-def parse_file(
-    content: bytes, name: str, config: PartnerConfig, kind: str
-) -> tuple[pa.Table, list[quarantine.Rejected]]:
-    """One partner file as canonical, typed rows plus the rows it rejects (with reasons).
-
-    Columns are checked and cast whole, in Arrow; Python runs only for 65-bar barcodes (the
-    codec decodes them one by one) and for the rejected rows, to word their reasons.
-    """
-    header, raw_rows = _read(content, config)
-    n = len(raw_rows)
-    # Transposed in C; a short row's missing cells come out as None, a long row's extras are dropped.
-    columns = itertools.zip_longest(*raw_rows) if raw_rows else iter(())
-    raw = {column: pa.array(values, pa.string()) for column, values in zip(header, columns, strict=False)}
-    raw |= {column: pa.nulls(n, pa.string()) for column in header if column not in raw}
-    blank = pa.nulls(n, pa.string())
-
-    def column(canonical: str) -> pa.Array:
-        values = raw.get(config.header(canonical), blank)
-        return pc.if_else(pc.equal(pc.utf8_trim_whitespace(values), ""), None, pc.utf8_trim_whitespace(values))
-
-    reasons: list[str | None] = [None] * n
-    tracking, routing = _barcodes(raw, config, kind, column, reasons, blank)
-    out: dict[str, pa.Array] = {"imb_tracking": tracking, "imb_routing": routing}
-    for field_name, field_type, required in FIELDS[kind]:
-        text = column(field_name)
-        if required:
-            _reject(reasons, pc.is_null(text), lambda i, f=field_name: f"missing required field {f}")
-        values, failed = _cast(text, field_type, config)
-        label = "date" if field_type in (_DATE, _TIMESTAMP) else "number"
-        _reject(
-            reasons,
-            failed,
-            lambda i, f=field_name, t=text, lab=label: f"unparseable {lab} in {f}: {t[i].as_py()!r}",
-        )
-        out[field_name] = values
-    out["partner"] = pa.array([config.partner] * n, _TEXT)
-    out["source_file"] = pa.array([name] * n, _TEXT)
-    out["row_number"] = pa.array(range(1, n + 1), _INT)
-    keep = pa.array([reason is None for reason in reasons], pa.bool_())
-    table = pa.table(out).filter(keep)
-    table = table.cast(schema(kind))
-    rejected = [
-        quarantine.Rejected(
-            source=name,
-            row_number=i + 1,
-            raw_payload=json.dumps({c: raw[c][i].as_py() for c in header}, ensure_ascii=False),
-            reason=reason,
-        )
-        for i, reason in enumerate(reasons)
-        if reason is not None
-    ]
-    return table, rejected
-
-
-def _barcodes(
-    raw: dict[str, pa.Array], config: PartnerConfig, kind: str, column: Any, reasons: list[str | None], blank: pa.Array
-) -> tuple[pa.Array, pa.Array]:
-    """The canonical tracking and routing codes; rows whose barcode is missing or undecodable
-    get their reason."""
-    if kind == "callbacks":
-        value = column("tracking_number")
-        _reject(reasons, pc.is_null(value), lambda i: "missing required field tracking_number")
-    else:
-        parts = [pc.utf8_trim_whitespace(raw.get(c, blank)) for c in config.barcode]
-        required = parts[: max(1, len(parts) - 1)]  # a trailing routing part may be empty
-        missing = functools.reduce(pc.or_, [pc.or_(pc.is_null(p), pc.equal(p, "")) for p in required])
-        _reject(reasons, pc.fill_null(missing, True), lambda i: "missing required field barcode")
-        value = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*[pc.fill_null(p, "") for p in parts], "-")
-    digits = pc.replace_substring_regex(pc.fill_null(value, ""), pattern=r"[\s\-_./]", replacement="")
-    valid = pc.match_substring_regex(digits, pattern=r"^[0-9][0-4][0-9]{18}([0-9]{5}|[0-9]{9}|[0-9]{11})?$")
-    tracking = pc.if_else(valid, pc.utf8_slice_codeunits(digits, 0, 20), None).to_pylist()
-    routing = pc.if_else(valid, pc.utf8_slice_codeunits(digits, 20, 31), None).to_pylist()
-    values = value.to_pylist()
-    for i, ok in enumerate(valid.to_pylist()):
-        if ok or reasons[i] is not None:
-            continue
-        try:  # 65 bar states, or a malformed value whose reason the codec words best
-            imb = normalize(values[i] or "")
-            tracking[i], routing[i] = imb.tracking, imb.routing
-        except (IMbError, TypeError) as exc:
-            reasons[i] = f"undecodable barcode: {exc}"
-    routing = [r or None for r in routing]
-    return pa.array(tracking, _TEXT), pa.array(routing, _TEXT)
-
-
-def _cast(text: pa.Array, field_type: pa.DataType, config: PartnerConfig) -> tuple[pa.Array, pa.Array]:
-    """`text` as `field_type`, and a mask of the cells that were present but did not parse."""
-    if field_type == _TEXT:
-        return text, pa.array([False] * len(text))
-    if field_type in (_DATE, _TIMESTAMP):
-        fmt = config.date_format if field_type == _DATE else config.datetime_format
-        parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-        failed = pc.and_(pc.is_valid(text), pc.is_null(parsed))
-        values = pc.cast(parsed, _DATE) if field_type == _DATE else pc.assume_timezone(parsed, "UTC")
-        return values, failed
-    if field_type == _FLOAT:
-        text = (
-            pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".")
-            if config.decimal_comma
-            else pc.replace_substring(text, ",", "")
-        )
-    values, failures = cast_or_reject(text, field_type)
-    failed = [False] * len(text)
-    for i in failures:
-        failed[i] = True
-    return values, pa.array(failed)
-
-
-def _reject(reasons: list[str | None], mask: pa.Array, reason: Any) -> None:
-    """Gives each masked row without a reason yet this one (the first broken rule is reported)."""
-    for i, hit in enumerate(mask.to_pylist()):
-        if hit and reasons[i] is None:
-            reasons[i] = reason(i)
-
-
-def _read(content: bytes, config: PartnerConfig) -> tuple[list[str], list[list[str | None]]]:
-    if config.format == "xlsx":
-        # calamine (Rust) reads a sheet an order of magnitude faster than openpyxl.
-        from python_calamine import CalamineWorkbook
-
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
-        values = [[None if v in (None, "") else str(v) for v in row] for row in sheet.to_python()]
-    else:
-        text = content.decode(config.encoding)
-        values = list(csv.reader(io.StringIO(text, newline=""), delimiter=config.delimiter))
-    if not values:
-        return [], []
-    header = [str(h or "").strip() for h in values[0]]
-    return header, [row for row in values[1:] if any(row)]  # cells are text or None: blank rows drop
+def _keys(table: pa.Table, kind: str) -> pa.ChunkedArray:
+    """One text key per row: the tracking code, plus the call time for callbacks."""
+    if kind != "callbacks":
+        return table["imb_tracking"]
+    called = pc.cast(pc.cast(table["called_at"], pa.int64()), pa.string())
+    return pa.chunked_array([pc.binary_join_element_wise(table["imb_tracking"], called, "|")], pa.string())

@@ -91,3 +91,32 @@ def test_new_fields_evolve_and_a_retyped_field_stops_the_load(duckdb_warehouse, 
     (folder / "events-2.jsonl").write_text(json.dumps({**event, "event_id": "e-drift-2", "utm_source": 7}) + "\n")
     with pytest.raises(PipelineStepFailed, match="utm_source"):
         _load(duckdb_warehouse, world_dir)
+
+
+def test_an_unchanged_listing_is_not_read_and_a_changed_one_is(warehouse, world_dir):
+    """A run reads only files whose size or modification stamp moved since they loaded: a file
+    swapped for other bytes of the same size under the old stamp is not even opened, and once
+    its stamp moves its new events load."""
+    import os
+
+    _load(warehouse, world_dir)
+    path = sorted((world_dir / "landing" / "web_events").glob("*/*.jsonl"))[0]
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b'"schema_version":2' in line.replace(b" ", b""))
+    event = json.loads(lines[at])
+    renamed = {**event, "event_id": event["event_id"][:-1] + ("x" if event["event_id"][-1] != "x" else "y")}
+    body = lines[at].rstrip(b"\r\n")
+    swapped = json.dumps(renamed, separators=(",", ":")).encode()
+    assert len(swapped) <= len(body)  # compact separators never make the line longer
+    lines[at] = swapped.ljust(len(body)) + lines[at][len(body) :]
+    stamp = path.stat()
+    path.write_bytes(b"".join(lines))
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert path.stat().st_size == stamp.st_size
+
+    assert _load(warehouse, world_dir)["read"] == 0
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+    counts = _load(warehouse, world_dir)
+    assert counts["files"] == 1 and counts["read"] == len(lines)
+    ids = warehouse.query(f"select count(*) from bronze_web_events.events where event_id = '{renamed['event_id']}'")
+    assert ids == [(1,)]

@@ -3,11 +3,13 @@ says which file and field."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ingestion.imb import encode
 from ingestion.partner_files.config import PartnerConfigError, load_partner_configs
-from ingestion.partner_files.source import parse_file
+from ingestion.partner_files.parse import parse_file
 
 NEW_PARTNER = """
 partner: pipepost
@@ -48,3 +50,24 @@ def test_a_broken_config_names_its_file_and_field(tmp_path):
 
 def test_the_shipped_configs_cover_the_four_partners():
     assert {c.partner for c in load_partner_configs()} == {"northmail", "eastprint", "southpost", "westdirect"}
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_blank_rows_are_skipped_and_a_ragged_row_is_read_not_lost(tmp_path, ragged):
+    """Row numbers count a file's non-blank data rows, whichever reader reads the file (Arrow's,
+    or Python's when a row's cell count is off); a short row's missing cells are empty."""
+    (tmp_path / "pipepost.yaml").write_text(NEW_PARTNER)
+    [config] = load_partner_configs(tmp_path)
+    bars = encode("00270123456200800001", "987654321")
+    other = encode("00270123456200800002")
+    short = "Short|20261101" if ragged else f"Short|20261101|{encode('00270123456200800003')}"
+    text = f"NAME_LAST|DROPPED|BARS\nSmith|20261101|{bars}\n\n||\n{short}\nLee|20261102|{other}\n"
+    table, rejected = parse_file(text.encode("utf-16"), "pipepost/mailed-20261101.txt", config, "mailed")
+    rows = {r["row_number"]: (r["last_name"], r["imb_tracking"]) for r in table.to_pylist()}
+    assert rows[1] == ("Smith", "00270123456200800001") and rows[3] == ("Lee", "00270123456200800002")
+    if ragged:
+        assert [(r.row_number, r.reason, json.loads(r.raw_payload)) for r in rejected] == [
+            (2, "missing required field barcode", {"NAME_LAST": "Short", "DROPPED": "20261101", "BARS": None})
+        ]
+    else:
+        assert not rejected and rows[2][0] == "Short"
