@@ -30,6 +30,7 @@ from dlt.sources import DltResource
 from ingestion import quarantine
 from ingestion.dedupe import first_occurrences as _first_by_key
 from ingestion.landed_files import changed_files
+from ingestion.parse_ahead import parse_ahead
 from ingestion.schema_drift import SCHEMA_CONTRACT
 
 FILES_STATE = "loaded_files"  # path → sha256 of the content loaded
@@ -126,14 +127,31 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
-        fs, root = fsspec.core.url_to_fs(landing_url)
-        batch: list[tuple[str, bytes]] = []
-        digests: dict[str, tuple[str, str | None]] = {}
         seen = pa.chunked_array([], pa.string())  # event ids of the run's earlier batches
 
-        def flush() -> Iterator[Any]:
-            nonlocal seen
-            table, rejected = parse_files(batch)
+        def batches() -> Iterator[list[tuple[str, bytes, str, str | None]]]:
+            """New files, read and hashed (name, content, hash, listing), some `batch_lines` at once."""
+            fs, root = fsspec.core.url_to_fs(landing_url)
+            batch: list[tuple[str, bytes, str, str | None]] = []
+            lines = 0
+            for landed in changed_files(fs, root, "web_events/**/*.jsonl", listings):
+                content = fs.cat_file(landed.path)
+                digest = hashlib.sha256(content).hexdigest()
+                if loaded.get(landed.name) == digest:  # touched, not changed
+                    listings[landed.name] = landed.listing
+                    continue
+                batch.append((landed.name, content, digest, landed.listing))
+                lines += content.count(b"\n")
+                if lines >= batch_lines:
+                    yield batch
+                    batch, lines = [], 0
+            if batch:
+                yield batch
+
+        def parse(batch: list[tuple[str, bytes, str, str | None]]) -> tuple[pa.Table, list[quarantine.Rejected]]:
+            return parse_files([(name, content) for name, content, _, _ in batch])
+
+        for batch, (table, rejected) in parse_ahead(parse, batches()):
             unique = first_occurrences(table, seen)
             seen = pa.chunked_array([*seen.chunks, *unique["event_id"].chunks], pa.string())
             counts["files"] += len(batch)
@@ -145,26 +163,8 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
                 yield dlt.mark.with_hints(unique, hints)
             if rejected:
                 yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
-            for name, (digest, listing) in digests.items():  # only once the batch's rows are handed on
+            for name, _, digest, listing in batch:
                 loaded[name], listings[name] = digest, listing
-            batch.clear()
-            digests.clear()
-
-        pending = 0
-        for landed in changed_files(fs, root, "web_events/**/*.jsonl", listings):
-            content = fs.cat_file(landed.path)
-            digest = hashlib.sha256(content).hexdigest()
-            if loaded.get(landed.name) == digest:  # touched, not changed
-                listings[landed.name] = landed.listing
-                continue
-            batch.append((landed.name, content))
-            digests[landed.name] = (digest, landed.listing)
-            pending += content.count(b"\n")
-            if pending >= batch_lines:
-                yield from flush()
-                pending = 0
-        if batch:
-            yield from flush()
         state[quarantine.RUN_COUNTS_STATE] = counts
 
     return events

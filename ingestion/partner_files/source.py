@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
@@ -26,8 +27,9 @@ from dlt.sources import DltResource
 from ingestion import quarantine
 from ingestion.dedupe import first_occurrences
 from ingestion.landed_files import changed_files
+from ingestion.parse_ahead import parse_ahead
 from ingestion.partner_files.config import KINDS, PartnerConfig, load_partner_configs
-from ingestion.partner_files.parse import KEYS, parse_batch
+from ingestion.partner_files.parse import KEYS, Parsed, parse_batch
 from ingestion.schema_drift import SCHEMA_CONTRACT
 
 FILES_STATE = "loaded_files"  # relative path → sha256 of the content loaded
@@ -63,30 +65,46 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
         append = dlt.mark.make_hints(write_disposition="append") if not loaded else None
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0}
         seen = pa.chunked_array([], pa.string())  # keys loaded earlier in the run
-        pending: list[tuple[str, bytes, str, str | None]] = []  # name, content, digest, listing
         out: list[pa.Table] = []
         out_rejected: list[quarantine.Rejected] = []
+        rows_of: dict[str, int] = {}  # content hash → data rows, for the files parsed in this run
+        copies: list[tuple[str, str, str | None]] = []  # second copies of a file parsed in this run
 
-        def parse(config: PartnerConfig) -> None:
-            """Parses the pending files as one batch; a second copy of a file in it is not parsed."""
+        def batches() -> Iterator[_Batch]:
+            """The new files, read and hashed, in batches of one partner; a file already loaded
+            (by its listing, or by its content under any name) is not handed on."""
+            fs, root = fsspec.core.url_to_fs(folder_url)
+            for config in configs:
+                batch = _Batch(config)
+                for landed in changed_files(fs, root, config.pattern(kind), listings):
+                    content = fs.cat_file(landed.path)
+                    digest = hashlib.sha256(content).hexdigest()
+                    if loaded.get(landed.name) == digest:  # touched, not changed
+                        listings[landed.name] = landed.listing
+                    elif digest in known:  # a re-sent copy of a file loaded before
+                        counts["skipped_files"] += 1
+                        loaded[landed.name], listings[landed.name] = digest, landed.listing
+                    elif digest in rows_of:  # a copy of a file parsed in this run
+                        copies.append((landed.name, digest, landed.listing))
+                    else:
+                        rows_of[digest] = 0
+                        batch.files.append((landed.name, content, digest, landed.listing))
+                        batch.size += len(content)
+                        if batch.size >= BATCH_BYTES:
+                            yield batch
+                            batch = _Batch(config)
+                if batch.files:
+                    yield batch
+
+        def absorb(batch: _Batch, parsed: Parsed) -> None:
             nonlocal seen
-            first = {}
-            for name, content, digest, _ in pending:
-                first.setdefault(digest, (name, content))
-            parsed = parse_batch(list(first.values()), config, kind)
-            rows_of = dict(zip(first, parsed.rows_per_file, strict=True))
-            for name, _, digest, listing in pending:
-                if first[digest][0] != name and rows_of[digest]:
-                    counts["skipped_files"] += 1  # a re-sent copy of a file in this batch
-                else:
-                    counts["files"] += 1
-                loaded[name], listings[name] = digest, listing
-            for digest, rows in rows_of.items():
-                if rows and digest not in known:  # header-only files look alike: not remembered
+            for (name, _, digest, listing), rows in zip(batch.files, parsed.rows_per_file, strict=True):
+                counts["files"] += 1
+                loaded[name], listings[name], rows_of[digest] = digest, listing, rows
+                if rows:  # header-only files look alike: not remembered
                     hashes.append(digest)
                     known.add(digest)
-            keys = _keys(parsed.table, kind)
-            unique = first_occurrences(parsed.table, keys, seen)
+            unique = first_occurrences(parsed.table, _keys(parsed.table, kind), seen)
             seen = pa.chunked_array([*seen.chunks, *_keys(unique, kind).chunks], pa.string())
             counts["read"] += parsed.table.num_rows + len(parsed.rejected)
             counts["loaded"] += unique.num_rows
@@ -94,7 +112,6 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
             if unique.num_rows:
                 out.append(unique)
             out_rejected.extend(parsed.rejected)
-            pending.clear()
 
         def flush() -> Iterator[Any]:
             # Handed on in batches: dlt's per-item bookkeeping costs more than a small file's rows.
@@ -106,29 +123,28 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
             out.clear()
             out_rejected.clear()
 
-        fs, root = fsspec.core.url_to_fs(folder_url)
-        for config in configs:
-            for landed in changed_files(fs, root, config.pattern(kind), listings):
-                content = fs.cat_file(landed.path)
-                digest = hashlib.sha256(content).hexdigest()
-                if loaded.get(landed.name) == digest:  # touched, not changed
-                    listings[landed.name] = landed.listing
-                elif digest in known:  # a re-sent copy of a file loaded before
-                    counts["skipped_files"] += 1
-                    loaded[landed.name], listings[landed.name] = digest, landed.listing
-                else:
-                    pending.append((landed.name, content, digest, landed.listing))
-                    if sum(len(p[1]) for p in pending) >= BATCH_BYTES:
-                        parse(config)
-                if sum(t.num_rows for t in out) + len(out_rejected) >= BATCH_ROWS:
-                    yield from flush()
-            if pending:
-                parse(config)
+        def parse(batch: _Batch) -> Parsed:
+            return parse_batch([(name, content) for name, content, _, _ in batch.files], batch.config, kind)
+
+        for batch, parsed in parse_ahead(parse, batches()):
+            absorb(batch, parsed)
+            if sum(t.num_rows for t in out) + len(out_rejected) >= BATCH_ROWS:
+                yield from flush()
         yield from flush()
+        for name, digest, listing in copies:
+            counts["skipped_files" if rows_of[digest] else "files"] += 1
+            loaded[name], listings[name] = digest, listing
         counts["duplicates"] = counts["read"] - counts["loaded"] - counts["quarantined"]
         state[quarantine.RUN_COUNTS_STATE] = counts
 
     return rows
+
+
+@dataclass
+class _Batch:
+    config: PartnerConfig
+    files: list[tuple[str, bytes, str, str | None]] = field(default_factory=list)  # name, content, hash, listing
+    size: int = 0
 
 
 def _keys(table: pa.Table, kind: str) -> pa.ChunkedArray:
