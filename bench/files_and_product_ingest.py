@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness import advance, generate, peak_rss_mb, timed_load
+from harness import advance, generate, peak_rss_mb, timed_load, warm_up
 
 from ingestion.partner_files import partner_files_source
 from ingestion.product_db import product_db_source, product_db_url
@@ -62,6 +62,7 @@ def main() -> None:
             "days": facts["day"],
         }
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
+        warm_up(warehouse)
         full = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
         advance(world, 1)
         incremental = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}

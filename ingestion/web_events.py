@@ -62,49 +62,87 @@ COLUMNS = pa.schema(
         pa.field("line_number", pa.int64()),
     ]
 )
-BATCH_LINES = 250_000  # lines parsed (and held in memory) at once
+BATCH_BYTES = 64_000_000  # file content parsed (and held in memory) at once: some 180,000 events
 _KNOWN = {"schema_version", "event_id", "event_type", "occurred_at", "email", "anonymous_id", "properties", "context"}
 
-# A line is "clean" when it is a current-version event that needs nothing but typing: valid JSON,
-# every field of the right JSON type, a known event type, an ISO-8601 stamp, no unknown fields.
-# The stamp pattern keeps DuckDB from accepting what Python's parser refuses ('infinity', …).
+# A line is "clean" when it is an event that needs nothing but typing: valid JSON, every field of
+# the right JSON type, a known event type, a well-formed stamp, no unknown fields. Clean lines of
+# version 2 and of the old tracker's version 1 (whole seconds since the epoch) are typed in SQL;
+# Python's `upgrade` sees the rest. The stamp pattern keeps DuckDB from accepting what Python's
+# parser refuses ('infinity', …).
 _STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)"
 _FIELDS = ("schema_version", "event_id", "event_type", "occurred_at", "email", "anonymous_id", "properties", "context")
-_STRUCT = "{" + ", ".join(f'"{f}": "JSON"' for f in _FIELDS) + "}"
+_V1_FIELDS = ("schema_version", "id", "type", "ts", "user_email", "anon_id", "props")
+_STRUCT = "{" + ", ".join(f'"{f}": "JSON"' for f in dict.fromkeys(_FIELDS + _V1_FIELDS)) + "}"
 _TYPES = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
+_MAX_TS = 253402300799  # 9999-12-31T23:59:59Z: the last second both Python and DuckDB can hold
+
+
+def _only_keys(fields: tuple[str, ...]) -> str:
+    return f"len(list_filter(keys, lambda k: k NOT IN ({', '.join(repr(f) for f in fields)}))) = 0"
+
+
+def _optional(value: str, *types: str) -> str:
+    return f"COALESCE(json_type({value}), 'NULL') IN ('NULL', {', '.join(repr(t) for t in types)})"
+
+
 _CHECK_SQL = f"""
 WITH parsed AS (
     -- one parse per line: each field's raw JSON, typed below only for the lines that pass
-    SELECT source_file, line_number, line, json_transform(line, '{_STRUCT}') AS f, json_keys(line) AS keys
-    FROM lines WHERE json_valid(line)
-    UNION ALL
-    SELECT source_file, line_number, line, NULL, NULL FROM lines WHERE NOT json_valid(line)
+    SELECT source_file, line_number, line,
+           CASE WHEN valid THEN json_transform(line, '{_STRUCT}') END AS f,
+           CASE WHEN valid THEN json_keys(line) END AS keys
+    FROM (SELECT *, json_valid(line) AS valid FROM lines)
 ), checked AS (
-    SELECT *, COALESCE(
-        json_type(f.schema_version) IN ('UBIGINT', 'BIGINT') AND f.schema_version = '{CURRENT_VERSION}'
-        AND json_type(f.event_id) = 'VARCHAR' AND f.event_id <> '""'
-        AND json_type(f.event_type) = 'VARCHAR' AND f.event_type ->> '$' IN ({_TYPES})
-        AND json_type(f.occurred_at) = 'VARCHAR' AND regexp_full_match(f.occurred_at ->> '$', '{_STAMP}')
-        AND COALESCE(json_type(f.email), 'NULL') IN ('NULL', 'VARCHAR')
-        AND COALESCE(json_type(f.anonymous_id), 'NULL') IN ('NULL', 'VARCHAR')
-        AND COALESCE(json_type(f.properties), 'NULL') IN ('NULL', 'OBJECT')
-        AND len(list_filter(keys, lambda k: k NOT IN ({", ".join(f"'{f}'" for f in _FIELDS)}))) = 0,
-        FALSE
-    ) AS clean
+    SELECT *, CASE
+        WHEN COALESCE(
+            json_type(f.schema_version) IN ('UBIGINT', 'BIGINT') AND f.schema_version = '{CURRENT_VERSION}'
+            AND json_type(f.event_id) = 'VARCHAR' AND f.event_id <> '""'
+            AND json_type(f.event_type) = 'VARCHAR' AND f.event_type ->> '$' IN ({_TYPES})
+            AND json_type(f.occurred_at) = 'VARCHAR' AND regexp_full_match(f.occurred_at ->> '$', '{_STAMP}')
+            AND {_optional("f.email", "VARCHAR")} AND {_optional("f.anonymous_id", "VARCHAR")}
+            AND {_optional("f.properties", "OBJECT")}
+            AND {_only_keys(_FIELDS)},
+            FALSE) THEN {CURRENT_VERSION}
+        WHEN COALESCE(
+            (NOT list_contains(keys, 'schema_version') OR json_type(f.schema_version) IN ('UBIGINT', 'BIGINT')
+                 AND f.schema_version = '1')
+            AND json_type(f.id) = 'VARCHAR' AND f.id <> '""'
+            AND json_type(f.type) = 'VARCHAR' AND f.type ->> '$' IN ({_TYPES})
+            AND CASE WHEN json_type(f.ts) IN ('UBIGINT', 'BIGINT')
+                     THEN TRY_CAST(f.ts AS BIGINT) BETWEEN 0 AND {_MAX_TS} ELSE FALSE END
+            AND {_optional("f.user_email", "VARCHAR")} AND {_optional("f.anon_id", "VARCHAR")}
+            AND {_optional("f.props", "OBJECT")}
+            AND {_only_keys(_V1_FIELDS)},
+            FALSE) THEN 1
+    END AS clean_version
     FROM parsed
+), typed AS (
+    SELECT source_file, line_number, line, clean_version,
+           CASE clean_version WHEN 1 THEN f.id ELSE f.event_id END AS event_id,
+           CASE clean_version WHEN 1 THEN f.type ELSE f.event_type END AS event_type,
+           CASE clean_version
+               WHEN 1 THEN to_timestamp(CAST(f.ts AS BIGINT))
+               WHEN {CURRENT_VERSION} THEN CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ)
+           END AS occurred_at,
+           CASE clean_version WHEN 1 THEN f.user_email ELSE f.email END AS email,
+           CASE clean_version WHEN 1 THEN f.anon_id ELSE f.anonymous_id END AS anonymous_id,
+           CASE clean_version WHEN 1 THEN f.props ELSE f.properties END AS properties,
+           CASE clean_version WHEN 1 THEN NULL ELSE f.context END AS context
+    FROM checked
 )
 SELECT source_file, line_number,
-       CASE WHEN NOT clean THEN line END AS line,  -- only the lines Python still has to read
-       clean,
-       f.event_id ->> '$' AS event_id,
-       f.event_type ->> '$' AS event_type,
-       CASE WHEN clean THEN CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ) END AS occurred_at,
-       f.email ->> '$' AS email,
-       f.anonymous_id ->> '$' AS anonymous_id,
-       CASE WHEN COALESCE(json_type(f.properties), 'NULL') = 'NULL' THEN '{{}}' ELSE f.properties END AS properties,
-       CASE WHEN COALESCE(json_type(f.context), 'NULL') = 'NULL' THEN NULL ELSE f.context END AS context,
-       CAST({CURRENT_VERSION} AS BIGINT) AS schema_version
-FROM checked
+       CASE WHEN clean_version IS NULL THEN line END AS line,  -- only the lines Python still has to read
+       clean_version IS NOT NULL AS clean,
+       event_id ->> '$' AS event_id,
+       event_type ->> '$' AS event_type,
+       occurred_at,
+       email ->> '$' AS email,
+       anonymous_id ->> '$' AS anonymous_id,
+       CASE WHEN COALESCE(json_type(properties), 'NULL') = 'NULL' THEN '{{}}' ELSE properties END AS properties,
+       CASE WHEN COALESCE(json_type(context), 'NULL') = 'NULL' THEN NULL ELSE context END AS context,
+       CAST(COALESCE(clean_version, {CURRENT_VERSION}) AS BIGINT) AS schema_version
+FROM typed
 """
 
 
@@ -113,11 +151,11 @@ class EventError(ValueError):
 
 
 @dlt.source(name="web_events", max_table_nesting=0)
-def web_events_source(landing_url: str, batch_lines: int = BATCH_LINES) -> DltResource:
-    return _events(landing_url, batch_lines)
+def web_events_source(landing_url: str, batch_bytes: int = BATCH_BYTES) -> DltResource:
+    return _events(landing_url, batch_bytes)
 
 
-def _events(landing_url: str, batch_lines: int) -> DltResource:
+def _events(landing_url: str, batch_bytes: int) -> DltResource:
     @dlt.resource(name="events", primary_key="event_id", write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
     def events() -> Iterator[Any]:
         state = dlt.current.resource_state()
@@ -127,13 +165,13 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
-        seen = pa.chunked_array([], pa.string())  # event ids of the run's earlier batches
+        seen: set[str] = set()  # event ids of the run's earlier batches
 
         def batches() -> Iterator[list[tuple[str, bytes, str, str | None]]]:
-            """New files, read and hashed (name, content, hash, listing), some `batch_lines` at once."""
+            """New files, read and hashed (name, content, hash, listing), some `batch_bytes` at once."""
             fs, root = fsspec.core.url_to_fs(landing_url)
             batch: list[tuple[str, bytes, str, str | None]] = []
-            lines = 0
+            size = 0
             for landed in changed_files(fs, root, "web_events/**/*.jsonl", listings):
                 content = fs.cat_file(landed.path)
                 digest = hashlib.sha256(content).hexdigest()
@@ -141,10 +179,10 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
                     listings[landed.name] = landed.listing
                     continue
                 batch.append((landed.name, content, digest, landed.listing))
-                lines += content.count(b"\n")
-                if lines >= batch_lines:
+                size += len(content)
+                if size >= batch_bytes:
                     yield batch
-                    batch, lines = [], 0
+                    batch, size = [], 0
             if batch:
                 yield batch
 
@@ -153,7 +191,6 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
 
         for batch, (table, rejected) in parse_ahead(parse, batches()):
             unique = first_occurrences(table, seen)
-            seen = pa.chunked_array([*seen.chunks, *unique["event_id"].chunks], pa.string())
             counts["files"] += len(batch)
             counts["read"] += table.num_rows + len(rejected)
             counts["loaded"] += unique.num_rows
@@ -170,8 +207,9 @@ def _events(landing_url: str, batch_lines: int) -> DltResource:
     return events
 
 
-def first_occurrences(table: pa.Table, seen: pa.ChunkedArray) -> pa.Table:
-    """`table` with each event id once (its first line, by file and line) and none in `seen`.
+def first_occurrences(table: pa.Table, seen: set[str]) -> pa.Table:
+    """`table` with each event id once (its first line, by file and line) and none in `seen`,
+    to which its ids are added.
 
     Collectors retry, so one event may land twice; within a run the first copy is loaded, across
     runs the merge on `event_id` keeps one.
@@ -234,36 +272,39 @@ def parse_files(files: list[tuple[str, bytes]]) -> tuple[pa.Table, list[quaranti
 
 
 def _lines(files: list[tuple[str, bytes]]) -> pa.Table:
-    """Every line of `files` with its file and 1-based line number.
+    """Every line of `files` with its file and 1-based line number, one record batch per file.
 
-    The lines are views into one buffer of all files (each line keeps its newline, which JSON
-    reads as whitespace), so nothing is copied line by line.
+    Each file's lines are views into its own bytes (each line keeps its newline, which JSON
+    reads as whitespace), so nothing is copied; and a batch per file lets DuckDB spread the
+    lines over its threads.
     """
-    contents = [_utf8(content) for _, content in files]
-    contents = [c if c.endswith(b"\n") else c + b"\n" for c in contents]
-    # Newlines found file by file: small scratch arrays are reused, one the size of the batch
-    # would be fresh memory to fault in.
-    ends = [np.flatnonzero(np.frombuffer(c, dtype=np.uint8) == ord("\n")) + 1 for c in contents]
-    sizes = np.array([len(c) for c in contents], dtype=np.int64)
-    per_file = np.array([len(e) for e in ends], dtype=np.int64)
-    offsets = np.concatenate([[0], *(e + start for e, start in zip(ends, np.cumsum(sizes) - sizes, strict=True))])
-    count = len(offsets) - 1
-    lines = pa.LargeStringArray.from_buffers(
-        count, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(b"".join(contents))
+    names = pa.array([name for name, _ in files], pa.string())
+    batches = []
+    for index, (_, content) in enumerate(files):
+        content = _utf8(content)
+        if content and not content.endswith(b"\n"):
+            content += b"\n"
+        ends = np.flatnonzero(np.frombuffer(content, dtype=np.uint8) == ord("\n")) + 1
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64), ends.astype(np.int64)])
+        count = len(ends)
+        lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(content))
+        source = pa.DictionaryArray.from_arrays(np.full(count, index, dtype=np.int32), names)
+        line_number = pa.array(np.arange(1, count + 1, dtype=np.int64))
+        batches.append(pa.record_batch([source, line_number, lines], names=["source_file", "line_number", "line"]))
+    schema = pa.schema(
+        [
+            ("source_file", pa.dictionary(pa.int32(), pa.string())),
+            ("line_number", pa.int64()),
+            ("line", pa.large_string()),
+        ]
     )
-    first_line = np.repeat(np.cumsum(per_file) - per_file, per_file)
-    file_index = np.repeat(np.arange(len(files), dtype=np.int32), per_file)
-    return pa.table(
-        {
-            "source_file": pa.DictionaryArray.from_arrays(file_index, pa.array([name for name, _ in files])),
-            "line_number": np.arange(1, count + 1, dtype=np.int64) - first_line,
-            "line": lines,
-        }
-    )
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _utf8(content: bytes) -> bytes:
     """`content` if it is valid UTF-8, else with each bad byte replaced (U+FFFD)."""
+    if content.isascii():
+        return content
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
@@ -288,6 +329,10 @@ def upgrade(event: dict[str, Any]) -> dict[str, Any]:
         _require(event, ("id", "type", "ts"))
         if not isinstance(event["ts"], int | float) or isinstance(event["ts"], bool):
             raise EventError("field ts is not a number of seconds")
+        try:
+            occurred_at = datetime.fromtimestamp(event["ts"], UTC)
+        except (OverflowError, OSError, ValueError):
+            raise EventError(f"field ts is out of range: {event['ts']!r}") from None
         rest = {
             k: v
             for k, v in event.items()
@@ -298,7 +343,7 @@ def upgrade(event: dict[str, Any]) -> dict[str, Any]:
             "schema_version": 1,
             "event_id": event["id"],
             "event_type": event["type"],
-            "occurred_at": datetime.fromtimestamp(event["ts"], UTC),
+            "occurred_at": occurred_at,
             "email": event.get("user_email"),
             "anonymous_id": event.get("anon_id"),
             "properties": event.get("props") or {},

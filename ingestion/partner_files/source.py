@@ -64,7 +64,7 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
         # already keeps each key once, which is all an insert-only merge would add.
         append = dlt.mark.make_hints(write_disposition="append") if not loaded else None
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0}
-        seen = pa.chunked_array([], pa.string())  # keys loaded earlier in the run
+        seen: set[str] = set()  # keys loaded earlier in the run
         out: list[pa.Table] = []
         out_rejected: list[quarantine.Rejected] = []
         rows_of: dict[str, int] = {}  # content hash → data rows, for the files parsed in this run
@@ -97,7 +97,6 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                     yield batch
 
         def absorb(batch: _Batch, parsed: Parsed) -> None:
-            nonlocal seen
             for (name, _, digest, listing), rows in zip(batch.files, parsed.rows_per_file, strict=True):
                 counts["files"] += 1
                 loaded[name], listings[name], rows_of[digest] = digest, listing, rows
@@ -105,7 +104,6 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                     hashes.append(digest)
                     known.add(digest)
             unique = first_occurrences(parsed.table, _keys(parsed.table, kind), seen)
-            seen = pa.chunked_array([*seen.chunks, *_keys(unique, kind).chunks], pa.string())
             counts["read"] += parsed.table.num_rows + len(parsed.rejected)
             counts["loaded"] += unique.num_rows
             counts["quarantined"] += len(parsed.rejected)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -68,13 +67,15 @@ def test_a_retried_event_is_kept_once_at_its_first_line():
     retry = json.dumps({**V2, "properties": {"form": "retry"}})
     other = json.dumps({**V2, "event_id": "e9"})
     table, rejected = parse_files([("a.jsonl", f"{first}\n{other}\n".encode()), ("b.jsonl", f"{retry}\n".encode())])
-    unique = first_occurrences(table, pa.chunked_array([], pa.string()))
+    seen: set[str] = set()
+    unique = first_occurrences(table, seen)
+    assert seen == {"e1", "e9"}  # the run remembers what it loaded, for its later batches
     assert sorted(unique.column("event_id").to_pylist()) == ["e1", "e9"] and not rejected
     kept = unique.filter(pc.equal(unique["event_id"], "e1"))
     assert kept.column("source_file").to_pylist() == ["a.jsonl"]
     assert json.loads(kept.column("properties")[0].as_py()) == {"form": "contact"}
     # An id an earlier batch of the run already loaded is not loaded again.
-    later = first_occurrences(table, pa.chunked_array([pa.array(["e9"])]))
+    later = first_occurrences(table, {"e9"})
     assert later.column("event_id").to_pylist() == ["e1"]
 
 
@@ -87,3 +88,30 @@ def test_clean_and_upgraded_lines_come_out_alike():
     assert rows["e1"]["occurred_at"] == datetime(2026, 11, 1, 10, 0, 0, 250000, tzinfo=UTC)
     assert rows["e1"]["context"] == '{"ip":"203.0.113.1"}' and rows["e0"]["context"] is None
     assert [rows[e]["line_number"] for e in ("e0", "e1")] == [1, 2]
+
+
+def test_old_tracker_lines_typed_in_sql_match_the_python_upgrade():
+    """Clean version-1 lines are typed by DuckDB; each must come out exactly as `upgrade` makes
+    it, and the lines SQL leaves alone (fractional seconds, stamps past year 9999, an explicit
+    null version) still get Python's answer."""
+    base = {"id": "e1", "type": "page_view", "ts": 1793527200, "user_email": "a@b.com", "anon_id": "x"}
+    lines = [
+        {**base, "schema_version": 1, "props": {"path": "/é", "n": [1, {"k": None}]}},
+        {**base, "id": "e2", "props": None},  # no schema_version: the old tracker's default
+        {**base, "id": "e3", "user_email": None, "anon_id": None},
+        {**base, "id": "e4", "ts": 1793527200.5},  # fractional: Python's path
+        {**base, "id": "e5", "ts": 10**13},
+        {**base, "id": "e6", "schema_version": None},
+    ]
+    text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    table, rejected = parse_files([("a.jsonl", text)])
+    rows = {r["event_id"]: r for r in table.to_pylist()}
+    assert sorted(rows) == ["e1", "e2", "e3", "e4"]
+    for line in lines[:4]:
+        expected = upgrade(json.loads(json.dumps(line)))
+        got = rows[line["id"]]
+        assert {k: got[k] for k in expected if k in got} == {k: v for k, v in expected.items() if k in got}
+    assert [(r.row_number, r.reason) for r in rejected] == [
+        (5, "field ts is out of range: 10000000000000"),
+        (6, "unknown schema_version None"),
+    ]
