@@ -79,7 +79,7 @@ _MAX_TS = 253402300799  # 9999-12-31T23:59:59Z: the last second both Python and 
 
 
 def _only_keys(fields: tuple[str, ...]) -> str:
-    return f"len(list_filter(keys, lambda k: k NOT IN ({', '.join(repr(f) for f in fields)}))) = 0"
+    return f"list_has_all([{', '.join(repr(f) for f in fields)}], keys)"
 
 
 def _optional(value: str, *types: str) -> str:
