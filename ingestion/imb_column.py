@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ingestion import imb
 
 _BARS = imb.BAR_COUNT
+_SLICE = 8192  # barcodes decoded at once
 _LIMB = np.uint64(32)
 _LIMB_MASK = np.uint64(0xFFFFFFFF)
 
@@ -53,7 +54,12 @@ def decode_column(values: pa.Array) -> tuple[pa.Array, pa.Array]:
         offsets = np.frombuffer(bars.buffers()[1], dtype=np.int32)[bars.offset : bars.offset + len(rows) + 1]
         start, end = int(offsets[0]), int(offsets[-1])  # 65 ASCII letters each, back to back
         letters = np.frombuffer(bars.buffers()[2], dtype=np.uint8)[start:end].reshape(len(rows), _BARS)
-        ok, tracks, routes = _decode(_STATE[letters])
+        # In slices: the scratch arrays of a slice are reused memory, the whole column's would
+        # be fresh pages to fault in.
+        parts = [_decode(_STATE[letters[i : i + _SLICE]]) for i in range(0, len(rows), _SLICE)]
+        ok = np.concatenate([part[0] for part in parts])
+        tracks = pa.concat_arrays([part[1] for part in parts])
+        routes = pa.concat_arrays([part[2] for part in parts])
         keep = pa.array(ok)
         at = pa.array(rows[ok])
         return _scatter(tracks.filter(keep), at, len(values)), _scatter(routes.filter(keep), at, len(values))

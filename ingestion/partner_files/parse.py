@@ -149,8 +149,10 @@ def _data_rows(read: list[pa.Table]) -> tuple[pa.Table, np.ndarray]:
     file_index = np.repeat(np.arange(len(read), dtype=np.int32), [t.num_rows for t in read])
     if not read or not file_index.size:
         return pa.table({}), file_index
-    cells = pa.concat_tables([t for t in read if t.num_rows], promote_options="default").combine_chunks()
-    blank = functools.reduce(pc.and_, [pc.fill_null(pc.equal(c, ""), True) for c in cells.columns])
+    cells = pa.concat_tables([t for t in read if t.num_rows], promote_options="default")  # no copy
+    blank = pc.fill_null(pc.equal(cells.column(0), ""), True)
+    if pc.any(blank).as_py():  # a blank row has an empty first cell; only then are the others read
+        blank = functools.reduce(pc.and_, [blank, *(pc.fill_null(pc.equal(c, ""), True) for c in cells.columns[1:])])
     if pc.any(blank).as_py():
         keep = pc.invert(blank)
         cells, file_index = cells.filter(keep), file_index[keep.to_numpy(zero_copy_only=False)]
