@@ -391,9 +391,3 @@ def _scalar(value: Any) -> Any:
 def _json_text(value: Any) -> str:
     """Compact JSON in the sender's key order: the text DuckDB's `json()` gives the clean lines."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _with_extra(table: pa.Table, extra: dict[str, list]) -> pa.Table:
-    for name, values in sorted(extra.items()):
-        table = table.append_column(name, pa.array(values))
-    return table
