@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dlt
 
+from ingestion import environ_provider
 from orchestration.warehouse import Warehouse
 
 # dlt phones home by default; a pipeline that runs in CI or on a closed network should not.
@@ -70,6 +71,7 @@ def freeze_startup_heap() -> None:
 
 def make_pipeline(source_name: str, warehouse: Warehouse) -> dlt.Pipeline:
     freeze_startup_heap()
+    environ_provider.install()
     return dlt.pipeline(
         pipeline_name=f"leadloop_{source_name}",
         destination=warehouse.dlt_destination(),

@@ -18,3 +18,48 @@ def test_the_first_pipeline_freezes_the_startup_heap_and_later_ones_do_not(tmp_p
     make_pipeline("second", warehouse)
     assert gc.get_freeze_count() < frozen + len(made_after)
     assert gc.is_tracked(made_after[0])
+
+
+def test_dlt_reads_the_environment_through_the_remembering_provider_in_dlts_order(tmp_path: Path) -> None:
+    import dlt
+
+    from ingestion.environ_provider import RememberingEnvironProvider
+
+    make_pipeline("providers", Warehouse.from_url(f"duckdb:///{tmp_path}/warehouse.duckdb"))
+    providers = dlt.config.config_providers
+    assert isinstance(providers[0], RememberingEnvironProvider)
+    assert [p.name for p in providers][:3] == ["Environment Variables", "secrets.toml", "config.toml"]
+    assert sum(isinstance(p, RememberingEnvironProvider) for p in providers) == 1
+
+
+def test_the_remembering_provider_answers_as_dlts_own_for_plain_and_secret_hints(tmp_path: Path, monkeypatch) -> None:
+
+    import dlt.common.configuration.providers.environ as dlt_environ
+    from dlt.common.configuration.providers import EnvironProvider
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+    from dlt.common.typing import TSecretStrValue
+
+    from ingestion.environ_provider import RememberingEnvironProvider
+
+    monkeypatch.setattr(dlt_environ, "SECRET_STORAGE_PATH", str(tmp_path / "%s"))
+    (tmp_path / "sources--shop--api-key").write_text("from-a-secret-file\n")
+    monkeypatch.setenv("SOURCES__SHOP__PAGE_SIZE", "500")
+    monkeypatch.setenv("SOURCES__SHOP__TOKEN", "from-env")
+    monkeypatch.setenv("SOURCES__SHOP__API_KEY", "")  # dlt copies a secret file into the environment:
+    monkeypatch.delenv("SOURCES__SHOP__API_KEY")  # this restores its absence afterwards
+
+    ours, theirs = RememberingEnvironProvider(), EnvironProvider()
+    cases = [
+        ("page_size", int),
+        ("token", TSecretStrValue),
+        ("api_key", TSecretStrValue),  # only in the secret file
+        ("credentials", ConnectionStringCredentials | None),
+        ("missing", str),
+    ]
+    for _ in range(2):  # the second round is answered from the cache
+        for key, hint in cases:
+            assert ours.get_value(key, hint, None, "sources", "shop") == theirs.get_value(
+                key, hint, None, "sources", "shop"
+            ), key
+    assert ours.get_value("page_size", int, None, "sources", "shop") == ("500", "SOURCES__SHOP__PAGE_SIZE")
+    assert ours.get_value("api_key", TSecretStrValue, None, "sources", "shop")[0] == "from-a-secret-file\n"
