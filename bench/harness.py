@@ -91,24 +91,25 @@ def warm_up(warehouse: Any) -> None:
     import dlt
     import pyarrow as pa
 
-    from ingestion.pipelines import make_pipeline
+    from ingestion.pipelines import load_pipeline
 
     @dlt.resource(name="warm_up")
     def rows() -> Any:
         yield pa.table({"id": [1]})
 
-    make_pipeline("bench_warm_up", warehouse).run(rows()).raise_on_failed_jobs()
+    with load_pipeline("bench_warm_up", warehouse) as pipeline:
+        pipeline.run(rows()).raise_on_failed_jobs()
 
 
 def timed_load(warehouse: Any, source_name: str, source: Any) -> tuple[dict[str, int], float]:
     """Runs `source` through the bronze pipeline; rows per table (dlt's own tables left out) and seconds."""
     import time
 
-    from ingestion.pipelines import make_pipeline
+    from ingestion.pipelines import load_pipeline
 
-    pipeline = make_pipeline(source_name, warehouse)
     started = time.perf_counter()
-    pipeline.run(source).raise_on_failed_jobs()
+    with load_pipeline(source_name, warehouse) as pipeline:
+        pipeline.run(source).raise_on_failed_jobs()
     seconds = time.perf_counter() - started
     counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}, seconds

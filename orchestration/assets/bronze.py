@@ -16,7 +16,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion.cursor_window import CURSOR_STATE
 from ingestion.hubspot import hubspot_source
 from ingestion.partner_files import partner_files_source
-from ingestion.pipelines import bronze_dataset, make_pipeline
+from ingestion.pipelines import bronze_dataset, load_pipeline, make_pipeline
 from ingestion.product_db import product_db_source
 from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.salesforce import CURSOR_FIELD as SALESFORCE_CURSOR
@@ -65,7 +65,7 @@ def build_salesforce_assets(warehouse: Warehouse) -> AssetsDefinition:
         source = salesforce_source(
             client_factory=salesforce.client, where=salesforce.origin, bulk_poll_seconds=salesforce.bulk_poll_seconds
         )
-        yield from _run(context, dlt, source, pipeline, cursor_field=SALESFORCE_CURSOR)
+        yield from _run(context, dlt, source, "salesforce", warehouse, cursor_field=SALESFORCE_CURSOR)
 
     return salesforce_bronze
 
@@ -84,7 +84,7 @@ def build_hubspot_assets(warehouse: Warehouse) -> AssetsDefinition:
         context: AssetExecutionContext, dlt: DagsterDltResource, hubspot: HubSpotResource
     ) -> Iterator[Any]:
         source = hubspot_source(client_factory=hubspot.client, where=hubspot.origin)
-        yield from _run(context, dlt, source, pipeline, cursor_field="lastmodifieddate")
+        yield from _run(context, dlt, source, "hubspot", warehouse, cursor_field="lastmodifieddate")
 
     return hubspot_bronze
 
@@ -102,7 +102,8 @@ def build_product_assets(warehouse: Warehouse) -> AssetsDefinition:
     def product_bronze(
         context: AssetExecutionContext, dlt: DagsterDltResource, product_db: ProductDbResource
     ) -> Iterator[Any]:
-        yield from _run(context, dlt, product_db_source(product_db.resolved_url()), pipeline, "updated_at")
+        source = product_db_source(product_db.resolved_url())
+        yield from _run(context, dlt, source, "product", warehouse, cursor_field="updated_at")
 
     return product_bronze
 
@@ -120,7 +121,7 @@ def build_web_events_assets(warehouse: Warehouse) -> AssetsDefinition:
     def web_events_bronze(
         context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
     ) -> Iterator[Any]:
-        yield from _run(context, dlt, web_events_source(landing.events()), pipeline, "file")
+        yield from _run(context, dlt, web_events_source(landing.events()), "web_events", warehouse, cursor_field="file")
 
     return web_events_bronze
 
@@ -138,17 +139,26 @@ def build_partner_assets(warehouse: Warehouse) -> AssetsDefinition:
     def partners_bronze(
         context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
     ) -> Iterator[Any]:
-        yield from _run(context, dlt, partner_files_source(landing.partner_drops()), pipeline, "file")
+        source = partner_files_source(landing.partner_drops())
+        yield from _run(context, dlt, source, "partners", warehouse, cursor_field="file")
 
     return partners_bronze
 
 
 def _run(
-    context: AssetExecutionContext, dlt: DagsterDltResource, source: Any, pipeline: Any, cursor_field: str
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    source: Any,
+    source_name: str,
+    warehouse: Warehouse,
+    cursor_field: str,
 ) -> Iterator[Any]:
-    before = known_columns(pipeline)
-    for result in dlt.run(context=context, dlt_source=source):
-        yield _with_run_metadata(context, result, pipeline, before, cursor_field)
+    """Loads `source` through a pipeline made for this run: the one the assets were defined with
+    only names them, while the run's own holds the warehouse connection for just this load."""
+    with load_pipeline(source_name, warehouse) as pipeline:
+        before = known_columns(pipeline)
+        for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline):
+            yield _with_run_metadata(context, result, pipeline, before, cursor_field)
 
 
 def _with_run_metadata(

@@ -1,6 +1,8 @@
 """The bronze pipeline factory's process-wide set-up."""
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 from ingestion.pipelines import bronze_dataset, make_pipeline
@@ -63,3 +65,32 @@ def test_the_remembering_provider_answers_as_dlts_own_for_plain_and_secret_hints
             ), key
     assert ours.get_value("page_size", int, None, "sources", "shop") == ("500", "SOURCES__SHOP__PAGE_SIZE")
     assert ours.get_value("api_key", TSecretStrValue, None, "sources", "shop")[0] == "from-a-secret-file\n"
+
+
+def _another_process_reads(path: Path) -> subprocess.CompletedProcess:
+    script = (
+        "import duckdb, sys; "
+        "print(duckdb.connect(sys.argv[1]).execute('select count(*) from bronze_held.t').fetchone()[0])"
+    )
+    return subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True)
+
+
+def test_a_duckdb_load_holds_the_file_for_the_load_only(tmp_path: Path) -> None:
+    import dlt
+    import pyarrow as pa
+
+    from ingestion.pipelines import load_pipeline
+
+    @dlt.resource(name="t", primary_key="id", write_disposition="merge")
+    def rows(ids: list[int]):  # type: ignore[no-untyped-def]
+        yield pa.table({"id": ids})
+
+    warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/warehouse.duckdb")
+    with load_pipeline("held", warehouse) as pipeline:
+        pipeline.run(rows([1, 2])).raise_on_failed_jobs()
+        pipeline.run(rows([2, 3])).raise_on_failed_jobs()  # a merge, on the same connection
+        during = _another_process_reads(warehouse.path)
+        assert during.returncode != 0 and "lock" in during.stderr  # DuckDB: one writing process
+    after = _another_process_reads(warehouse.path)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.strip() == "3"
