@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dlt
 
@@ -72,12 +71,12 @@ def freeze_startup_heap() -> None:
     atexit.register(gc.unfreeze)
 
 
-def make_pipeline(source_name: str, warehouse: Warehouse, destination: Any = None) -> dlt.Pipeline:
+def make_pipeline(source_name: str, warehouse: Warehouse) -> dlt.Pipeline:
     freeze_startup_heap()
     environ_provider.install()
     return dlt.pipeline(
         pipeline_name=f"leadloop_{source_name}",
-        destination=destination or warehouse.dlt_destination(),
+        destination=warehouse.dlt_destination(),
         dataset_name=bronze_dataset(source_name),
         pipelines_dir=str(pipelines_dir(warehouse)),
     )
@@ -85,26 +84,28 @@ def make_pipeline(source_name: str, warehouse: Warehouse, destination: Any = Non
 
 @contextmanager
 def load_pipeline(source_name: str, warehouse: Warehouse) -> Iterator[dlt.Pipeline]:
-    """The pipeline for one load; on DuckDB it holds one connection to the file from start to end.
+    """The pipeline for one load; on DuckDB the database stays open from its start to its end.
 
-    Left to itself, dlt's DuckDB pool opens the file whenever a step borrows a connection and
-    closes it, checkpointing, whenever the last borrower gives it back: a state sync, the package
-    set-up, then each job in turn. That was over half of the load step of a small incremental run
-    (py-spy, product database). Held for the run, the file is opened and checkpointed once.
+    Left to itself, dlt opens the DuckDB file whenever a step borrows a connection and closes
+    it, checkpointing, whenever the last borrower gives it back: four or five times a run (state
+    sync, package set-up, the jobs), 20-50 ms to open on this machine and a checkpoint at each
+    close. One connection of ours held for the load keeps DuckDB's in-process database instance
+    alive, so dlt's own connections (configured as always, by path) attach to it at no cost and
+    the file is opened and checkpointed once. (Handing dlt the connection itself costs more: dlt
+    then asks it for its file path at every one of some 56 configuration resolutions a run.)
 
     Only for the length of a load, because DuckDB admits one writing process: a connection kept
-    open between loads would lock out dbt and every other process. On Postgres this is the plain
-    pipeline; its connections are cheap to open and are dlt's to manage.
+    between loads would lock out dbt and every other process. On Postgres this is the plain
+    pipeline; its connections are dlt's to manage.
     """
     if not warehouse.is_duckdb:
         yield make_pipeline(source_name, warehouse)
         return
     import duckdb
 
-    assert warehouse.path is not None
-    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(warehouse.path))
+    pipeline = make_pipeline(source_name, warehouse)  # creates the warehouse's folder
+    held = duckdb.connect(str(warehouse.path))
     try:
-        yield make_pipeline(source_name, warehouse, warehouse.dlt_destination(connection))
+        yield pipeline
     finally:
-        connection.close()
+        held.close()

@@ -106,15 +106,14 @@ class Warehouse:
         auth = self.user + (f":{self.password}" if self.password else "")
         return f"postgresql+psycopg2://{auth}@{self.host}:{self.port}/{self.database}"
 
-    def dlt_destination(self, duckdb_connection: Any = None) -> Any:
-        """The dlt destination object for this warehouse; on DuckDB, through `duckdb_connection`
-        when one is given (dlt then leaves it open: the caller closes it)."""
+    def dlt_destination(self) -> Any:
+        """The dlt destination object for this warehouse."""
         import dlt
 
         if self.is_duckdb:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return dlt.destinations.duckdb(credentials=duckdb_connection or str(self.path))
+            return dlt.destinations.duckdb(credentials=str(self.path))
         from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
         credentials = PostgresCredentials()
