@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -187,21 +189,28 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                 yield batch
 
         def parse(batch: list[tuple[str, bytes, str, str | None]]) -> tuple[pa.Table, list[quarantine.Rejected]]:
-            return parse_files([(name, content) for name, content, _, _ in batch])
+            return parse_files([(name, content) for name, content, _, _ in batch], database)
 
-        for batch, (table, rejected) in parse_ahead(parse, batches()):
-            unique = first_occurrences(table, seen)
-            counts["files"] += len(batch)
-            counts["read"] += table.num_rows + len(rejected)
-            counts["loaded"] += unique.num_rows
-            counts["quarantined"] += len(rejected)
-            counts["duplicates"] += table.num_rows - unique.num_rows
-            if unique.num_rows:
-                yield dlt.mark.with_hints(unique, hints)
-            if rejected:
-                yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
-            for name, _, digest, listing in batch:
-                loaded[name], listings[name] = digest, listing
+        todo = batches()
+        first = next(todo, None)
+        # One in-memory DuckDB for all of the run's batches (each checked on a cursor of its own),
+        # and none at all for a run with nothing new.
+        with duckdb.connect() if first is not None else contextlib.nullcontext() as database:
+            for batch, (table, rejected) in parse_ahead(
+                parse, itertools.chain([first] if first is not None else [], todo)
+            ):
+                unique = first_occurrences(table, seen)
+                counts["files"] += len(batch)
+                counts["read"] += table.num_rows + len(rejected)
+                counts["loaded"] += unique.num_rows
+                counts["quarantined"] += len(rejected)
+                counts["duplicates"] += table.num_rows - unique.num_rows
+                if unique.num_rows:
+                    yield dlt.mark.with_hints(unique, hints)
+                if rejected:
+                    yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
+                for name, _, digest, listing in batch:
+                    loaded[name], listings[name] = digest, listing
         state[quarantine.RUN_COUNTS_STATE] = counts
 
     return events
@@ -227,19 +236,25 @@ def parse_file(content: bytes, name: str) -> tuple[pa.Table, list[quarantine.Rej
     return table.select(COLUMNS.names), rejected, extra
 
 
-def parse_files(files: list[tuple[str, bytes]]) -> tuple[pa.Table, list[quarantine.Rejected]]:
+def parse_files(
+    files: list[tuple[str, bytes]], database: duckdb.DuckDBPyConnection | None = None
+) -> tuple[pa.Table, list[quarantine.Rejected]]:
     """Events (upgraded to the current schema, unknown top-level fields as extra columns) and
     rejected lines of several JSON Lines files at once.
 
     Lines are validated in bulk by DuckDB's JSON functions: a line that is a clean
     current-version event is typed there, never touching Python. Only the rest (old versions,
     unknown fields, broken lines: a few percent) goes through `upgrade`, which words the reason.
+    The check runs on a cursor of `database` (an in-memory DuckDB) when one is given: starting
+    a DuckDB instance costs some 30 ms on this machine, a cursor of a running one under 1 ms.
     """
     lines = _lines(files)
-    with duckdb.connect() as con:
+    with contextlib.ExitStack() as stack:
+        con = stack.enter_context(database.cursor() if database is not None else duckdb.connect())
         con.execute("SET TimeZone = 'UTC'")
         con.register("lines", lines)
         checked = con.sql(_CHECK_SQL).to_arrow_table()
+        con.unregister("lines")
     fast = checked.filter(checked["clean"]).select(COLUMNS.names).cast(COLUMNS)
     slow = checked.filter(pc.invert(checked["clean"]))
     rows: dict[str, list[Any]] = {f.name: [] for f in COLUMNS}

@@ -115,3 +115,20 @@ def test_old_tracker_lines_typed_in_sql_match_the_python_upgrade():
         (5, "field ts is out of range: 10000000000000"),
         (6, "unknown schema_version None"),
     ]
+
+
+def test_batches_checked_on_cursors_of_one_database_from_several_threads_match_their_own_instance():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import duckdb
+
+    broken = "{not json"
+    files = [[(f"day{n}/a.jsonl", f"{json.dumps({**V2, 'event_id': f'e{n}'})}\n{broken}\n".encode())] for n in range(8)]
+    alone = [parse_files(batch) for batch in files]
+    with duckdb.connect() as database, ThreadPoolExecutor(max_workers=4) as pool:
+        shared = list(pool.map(lambda batch: parse_files(batch, database), files))
+    for n, ((table, rejected), (own_table, own_rejected)) in enumerate(zip(shared, alone, strict=True)):
+        assert table.column("event_id").to_pylist() == [f"e{n}"]
+        assert table.equals(own_table)
+        assert [(r.source, r.row_number) for r in rejected] == [(f"day{n}/a.jsonl", 2)]
+        assert [r.reason for r in rejected] == [r.reason for r in own_rejected]
