@@ -5,7 +5,7 @@ product-database load, most of them through `destination.capabilities()`. For ea
 `EnvironProvider` first asks `is_secret_hint(hint)`, which unwraps the hint through a dozen
 `typing` calls; a secret hint then also tries a `/run/secrets/<name>` file. The answer depends
 on the hint alone, yet was worked out again every time: about a third of a run that had nothing
-to load (0.33 s → 0.22 s per no-op product run on this machine, `python bench/files_and_product_ingest.py`).
+to load (no-op product-database runs on a 20k-lead world went from about 0.33 s to 0.22 s).
 
 This provider keeps dlt's own behaviour (a secret hint still goes through dlt's lookup,
 `/run/secrets` included; everything else reads the environment under the same key) and only
