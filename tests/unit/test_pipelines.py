@@ -1,4 +1,4 @@
-"""The bronze pipeline factory's process-wide set-up."""
+"""The bronze pipeline factory: its process-wide set-up and how a load holds the warehouse."""
 
 import gc
 import subprocess
@@ -35,7 +35,6 @@ def test_dlt_reads_the_environment_through_the_remembering_provider_in_dlts_orde
 
 
 def test_the_remembering_provider_answers_as_dlts_own_for_plain_and_secret_hints(tmp_path: Path, monkeypatch) -> None:
-
     import dlt.common.configuration.providers.environ as dlt_environ
     from dlt.common.configuration.providers import EnvironProvider
     from dlt.common.configuration.specs import ConnectionStringCredentials
@@ -88,7 +87,7 @@ def test_a_duckdb_load_holds_the_file_for_the_load_only(tmp_path: Path) -> None:
     warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/warehouse.duckdb")
     with load_pipeline("held", warehouse) as pipeline:
         pipeline.run(rows([1, 2])).raise_on_failed_jobs()
-        pipeline.run(rows([2, 3])).raise_on_failed_jobs()  # a merge, on the same connection
+        pipeline.run(rows([2, 3])).raise_on_failed_jobs()  # a merge, on the same held database
         during = _another_process_reads(warehouse.path)
         assert during.returncode != 0 and "lock" in during.stderr  # DuckDB: one writing process
     after = _another_process_reads(warehouse.path)
