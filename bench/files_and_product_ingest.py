@@ -6,7 +6,8 @@ the first run loads all of it, then one more day is loaded incrementally, then t
 once more (nothing new: the fixed cost of a run). The default backlog of 99 days makes the one
 new day about 1% of the files, the change the incremental target is set for. Prints one JSON
 object with rows/s per source for the backlog, the incremental day's time as a ratio of it, the
-no-op run's seconds, and the client's peak RSS.
+no-op run's seconds, and the client's peak RSS. Beside them, dlt's floor: the seconds of a run
+that merges one row, which no incremental run can beat, and its ratio to each full load.
 
 Usage: python bench/files_and_product_ingest.py [--leads N] [--days D] [--warehouse-url URL]
        python bench/files_and_product_ingest.py --world DIR  # a copy of an already advanced world
@@ -20,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness import advance, generate, peak_rss_mb, timed_load, warm_up
+from harness import advance, dlt_run_floor_seconds, generate, peak_rss_mb, timed_load, warm_up
 
 from ingestion.partner_files import partner_files_source
 from ingestion.product_db import product_db_source, product_db_url
@@ -63,11 +64,13 @@ def main() -> None:
         }
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
         warm_up(warehouse)
+        floor = dlt_run_floor_seconds(warehouse)
         full = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
         advance(world, 1)
         incremental = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
         noop = {name: _load(warehouse, name, make) for name, make in _sources(world).items()}
     out["warehouse"] = warehouse.kind
+    out["dlt_run_floor_seconds"] = round(floor, 3)
     for name in full:
         rows, seconds = full[name]
         day_rows, day_seconds = incremental[name]
@@ -78,6 +81,7 @@ def main() -> None:
             "incremental_rows": day_rows,
             "incremental_seconds": round(day_seconds, 2),
             "incremental_to_full_time_ratio": round(day_seconds / seconds, 3),
+            "floor_to_full_time_ratio": round(floor / seconds, 3),
             "noop_rows": noop[name][0],
             "noop_seconds": round(noop[name][1], 2),
         }
