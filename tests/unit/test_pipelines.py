@@ -93,3 +93,23 @@ def test_a_duckdb_load_holds_the_file_for_the_load_only(tmp_path: Path) -> None:
     after = _another_process_reads(warehouse.path)
     assert after.returncode == 0, after.stderr
     assert after.stdout.strip() == "3"
+
+
+def test_an_extract_ends_after_a_1_ms_poll_not_dlts_10_ms(tmp_path: Path, monkeypatch) -> None:
+    """The poll our pipelines set is the one dlt's extract loop sleeps at its end (if dlt stops
+    sleeping there, the setting in `ingestion.pipelines` has become moot)."""
+    import dlt
+    from dlt.extract.concurrency import FuturesPool
+
+    slept: list[float] = []
+    real_sleep = FuturesPool.sleep
+
+    def spy(self: FuturesPool) -> None:
+        slept.append(self.poll_interval)
+        real_sleep(self)
+
+    monkeypatch.setattr(FuturesPool, "sleep", spy)
+    pipeline = make_pipeline("poll", Warehouse.from_url(f"duckdb:///{tmp_path}/warehouse.duckdb"))
+    pipeline.extract(dlt.resource([{"id": 1}], name="one_row"))
+    assert slept
+    assert max(slept) == 0.001

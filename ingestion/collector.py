@@ -1,0 +1,66 @@
+"""How a load lives with Python's cyclic garbage collector.
+
+A load allocates millions of short-lived containers (SQLAlchemy's row tuples, the dicts of a
+JSON page, dlt's per-item bookkeeping) that reference counting frees on its own: almost none
+are ever part of a cycle. The cyclic collector still counts them, and at its defaults (a young
+collection every 700 net allocations, an older one every 10 of those) a 646,399-row product
+database load ran 1,697 young, 154 middle and 13 full collections: 0.6 s of a 3.3 s load
+(`gc.callbacks` timing the 1M-lead bench world).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Young collections during a load: one per this many net allocations instead of 700. Cyclic
+# garbage waiting for one is then bounded by some 100,000 objects (a few tens of MB at most).
+LOAD_YOUNG_THRESHOLD = 100_000
+
+_lock = threading.Lock()
+_loads_running = 0
+_threshold_before: tuple[int, int, int] = gc.get_threshold()
+
+
+@functools.cache
+def freeze_startup_heap() -> None:
+    """Moves what the process holds by its first pipeline (every imported module of Dagster, dlt,
+    SQLAlchemy, pyarrow: some 180,000 objects) out of the cyclic collector's sight, once.
+
+    Those objects live as long as the process, yet each full collection walks them all again:
+    60 to 170 ms on this machine, several times per run. That was about a quarter of an
+    incremental product load and the largest part of its run-to-run spread. What a run
+    allocates afterwards is still collected as usual. (The pattern is the one the `gc.freeze`
+    documentation gives for a server's start-up.) They are handed back at exit, so the
+    interpreter's last collection still finalizes them.
+    """
+    gc.freeze()
+    atexit.register(gc.unfreeze)
+
+
+@contextmanager
+def spaced_young_collections() -> Iterator[None]:
+    """Collects young objects every `LOAD_YOUNG_THRESHOLD` allocations while a load runs, and
+    puts the process's own thresholds back when the last of any overlapping loads ends.
+
+    With the collector's defaults, the product database's full load measured 3.26 s (median of
+    three); with this, 2.90 s; with the collector off, 2.78 s. Off would leave cycles unbounded
+    for as long as a load runs (minutes, for a CRM), so the threshold is only raised.
+    """
+    global _loads_running, _threshold_before
+    with _lock:
+        if _loads_running == 0:
+            _threshold_before = gc.get_threshold()
+            gc.set_threshold(LOAD_YOUNG_THRESHOLD, *_threshold_before[1:])
+        _loads_running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _loads_running -= 1
+            if _loads_running == 0:
+                gc.set_threshold(*_threshold_before)
