@@ -60,8 +60,12 @@ def _serve(kind: str, world: Path, ready: Any, stop: Any) -> None:
         from sandbox.hubspot.server import HubSpotSandbox
 
         # HubSpot's published budget (190 requests / 10 s) would cap any client near 1,900
-        # records/s; lifted, the benchmark measures the pipeline.
-        with HubSpotSandbox(world, requests_per_ten_seconds=10**9, daily_limit=10**9) as sandbox:
+        # records/s; lifted, the benchmark measures the pipeline. Search's own 5 requests/s is
+        # lifted with it, or an incremental run would be timed against a limit the full load
+        # it is compared with never meets (the bench reports what that limit alone would cost).
+        with HubSpotSandbox(
+            world, requests_per_ten_seconds=10**9, daily_limit=10**9, search_requests_per_second=None
+        ) as sandbox:
             ready.put({"url": sandbox.url, "token": sandbox.token})
             stop.wait()
 
