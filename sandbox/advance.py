@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sandbox.crm_history import close_due_opportunities
-from sandbox.daily_sources import write_daily_sources
+from sandbox.daily_sources import first_leads, write_daily_sources
 from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, WORLD_NOW
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
@@ -43,14 +45,25 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
     }
     store = Store(world_dir / "salesforce.sqlite")
     hubspot = sqlite3.connect(str(world_dir / "hubspot.sqlite"), isolation_level=None)
+    # Read once and kept up to date: re-reading a 1M-lead truth every day took seconds a day.
+    first_lead = first_leads(world_dir)
+    with open(world_dir / "truth" / "contacts.csv") as handle:  # contacts are not added by a day
+        contact_propensity = {row["contact_id"]: float(row["propensity"]) for row in csv.DictReader(handle)}
     try:
         for _ in range(days):
             meta["day"] += 1
             rng = np.random.default_rng([meta["seed"], meta["day"]])
-            for key, count in _one_day(rng, meta, store, hubspot, world_dir).items():
+            # A day's thousands of writes as one commit per store, not one each.
+            with store.transaction(), _transaction(hubspot):
+                counts, lead_truth = _one_day(rng, meta, store, hubspot, world_dir, contact_propensity)
+            for key, count in counts.items():
                 totals[key] += count
+            for lead_id, person_key, person_propensity in lead_truth:
+                first_lead.setdefault(
+                    person_key, {"lead_id": lead_id, "person_key": person_key, "propensity": person_propensity}
+                )
             today = WORLD_NOW.date() + timedelta(days=meta["day"])
-            write_daily_sources(world_dir, meta["seed"], today, first_day=WORLD_NOW.date())
+            write_daily_sources(world_dir, meta["seed"], today, first_day=WORLD_NOW.date(), first_lead=first_lead)
     finally:
         store.close()
         hubspot.close()
@@ -58,9 +71,26 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
     return {**totals, "day": meta["day"]}
 
 
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("begin")
+    try:
+        yield
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
 def _one_day(
-    rng: np.random.Generator, meta: dict[str, Any], store: Store, hubspot: sqlite3.Connection, world_dir: Path
-) -> dict[str, int]:
+    rng: np.random.Generator,
+    meta: dict[str, Any],
+    store: Store,
+    hubspot: sqlite3.Connection,
+    world_dir: Path,
+    contact_propensity: dict[str, float],
+) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """The day's changes, and the ground truth of the day's new leads (lead id, person, propensity)."""
     live = [r["Id"] for r in store.select('select "Id" from "Lead" where "IsDeleted" = 0 order by "Id"', [])]
     n_live = len(live)
     picks = rng.permutation(n_live)
@@ -168,8 +198,9 @@ def _one_day(
 
     _append(world_dir / "truth" / "leads.csv", lead_truth)
     _append(world_dir / "truth" / "hubspot_contacts.csv", contact_truth)
-    closed = _close_opportunities(rng, store, world_dir, WORLD_NOW.date() + timedelta(days=meta["day"]))
-    return {
+    today = WORLD_NOW.date() + timedelta(days=meta["day"])
+    closed = _close_opportunities(rng, store, world_dir, today, contact_propensity)
+    counts = {
         "closed_opportunities": closed,
         "new_leads": len(new_rows),
         "changed_leads": len(changed),
@@ -177,12 +208,13 @@ def _one_day(
         "opted_out": len(opted),
         "changed_contacts": n_contact_changes,
     }
+    return counts, lead_truth
 
 
-def _close_opportunities(rng: np.random.Generator, store: Store, world_dir: Path, today: date) -> int:
+def _close_opportunities(
+    rng: np.random.Generator, store: Store, world_dir: Path, today: date, propensity: dict[str, float]
+) -> int:
     """Closes the day's due opportunities and records their outcome in the ground truth."""
-    with open(world_dir / "truth" / "contacts.csv") as handle:
-        propensity = {row["contact_id"]: float(row["propensity"]) for row in csv.DictReader(handle)}
     closed = close_due_opportunities(store, rng, today, propensity)
     if closed:
         path = world_dir / "truth" / "outcomes.csv"

@@ -23,13 +23,22 @@ from sandbox.web_events import write_web_events
 MAX_PEOPLE = 20_000
 
 
-def world_people(world_dir: Path, limit: int = MAX_PEOPLE) -> list[dict[str, Any]]:
-    """One dict per person (from the person's first lead), in person-key order, at most `limit`."""
-    with open(world_dir / "truth" / "leads.csv") as handle:
-        truth = list(csv.DictReader(handle))
+def first_leads(world_dir: Path) -> dict[str, dict[str, str]]:
+    """Person key → the ground truth's row of the person's first lead (`lead_id`, `propensity`)."""
     first_lead: dict[str, dict[str, str]] = {}
-    for row in truth:
-        first_lead.setdefault(row["person_key"], row)
+    with open(world_dir / "truth" / "leads.csv") as handle:
+        for row in csv.DictReader(handle):
+            first_lead.setdefault(row["person_key"], row)
+    return first_lead
+
+
+def world_people(
+    world_dir: Path, limit: int = MAX_PEOPLE, first_lead: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per person (from the person's first lead), in person-key order, at most `limit`.
+    `first_lead` is `first_leads(world_dir)` when the caller keeps it up to date itself (reading
+    a 1M-lead truth file costs seconds, once a simulated day)."""
+    first_lead = first_leads(world_dir) if first_lead is None else first_lead
     chosen = sorted(first_lead)[:limit]
     ids = [first_lead[key]["lead_id"] for key in chosen]
     conn = sqlite3.connect(world_dir / "salesforce.sqlite")
@@ -66,8 +75,10 @@ def world_people(world_dir: Path, limit: int = MAX_PEOPLE) -> list[dict[str, Any
     return people
 
 
-def write_daily_sources(world_dir: Path, seed: int, day: date, first_day: date) -> dict[str, Any]:
-    people = world_people(world_dir)
+def write_daily_sources(
+    world_dir: Path, seed: int, day: date, first_day: date, first_lead: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    people = world_people(world_dir, first_lead=first_lead)
     written = {
         "partners": write_partner_drops(people, world_dir, seed, day, since=first_day),
         "web_events": write_web_events(people, world_dir, seed, day),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
@@ -94,6 +95,20 @@ class Store:
         return [dict(r) for r in rows]
 
     # ------------------------------------------------------------------ writes
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Many writes as one commit (a day of the world moving on makes thousands: one commit
+        each would spend most of the day's time on the journal). A savepoint, so it nests."""
+        with self.lock:
+            self.conn.execute("savepoint store_transaction")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("rollback to store_transaction")
+                self.conn.execute("release store_transaction")
+                raise
+            self.conn.execute("release store_transaction")
+
     def insert_many(self, obj: SObject, rows: Iterable[dict[str, Any]]) -> None:
         names = [f.name for f in obj.fields]
         getter = itemgetter(*names)

@@ -6,6 +6,8 @@ import csv
 import shutil
 import sqlite3
 
+import pytest
+
 from sandbox.advance import advance_world
 from sandbox.generator import generate_world
 
@@ -68,3 +70,27 @@ def test_incremental_load_after_a_day_reads_only_what_changed(duckdb_warehouse, 
     assert full == 200
     assert incremental == touched
     assert duckdb_warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == 200 + changes["new_leads"]
+
+
+def test_a_store_transaction_commits_as_one_and_a_failed_one_leaves_nothing(tmp_path):
+    from sandbox.salesforce.schema import LEAD
+    from sandbox.salesforce.store import Store
+
+    generate_world(tmp_path, leads=50, seed=3)
+    store = Store(tmp_path / "salesforce.sqlite")
+    first, second = [r["Id"] for r in store.select('select "Id" from "Lead" order by "Id" limit 2', [])]
+    try:
+        with store.transaction():
+            store.update(LEAD, first, {"Title": "Chief Tester"})
+            store.insert_many(LEAD, [{**store.get(LEAD, second), "Id": "00Q0000000NEW01"}])  # nests a savepoint
+            reader = sqlite3.connect(tmp_path / "salesforce.sqlite")
+            assert reader.execute('select count(*) from "Lead" where "Title" = ?', ["Chief Tester"]).fetchone()[0] == 0
+        assert reader.execute('select count(*) from "Lead" where "Title" = ?', ["Chief Tester"]).fetchone()[0] == 1
+        with pytest.raises(RuntimeError), store.transaction():
+            store.update(LEAD, second, {"Title": "Never Saved"})
+            raise RuntimeError("the day failed")
+        assert store.get(LEAD, second)["Title"] != "Never Saved"
+        assert store.get(LEAD, "00Q0000000NEW01") is not None
+        reader.close()
+    finally:
+        store.close()
