@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
-from harness import advance, dlt_run_floor_seconds, generate, peak_rss_mb, timed_load, warm_up
+from harness import advance, dlt_run_floor_seconds, peak_rss_mb, timed_load, warm_up, world_for_run
 
 from ingestion.partner_files import partner_files_source
 from ingestion.product_db import product_db_source, product_db_url
@@ -50,11 +49,8 @@ def main() -> None:
     parser.add_argument("--world", type=Path, default=None, help="start from a copy of this world instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(tmp) / "world"
-        if args.world:  # generating and advancing 1M leads by 99 days takes most of an hour
-            shutil.copytree(args.world, world)
-        else:
-            generate(world, args.leads)
+        world = world_for_run(Path(tmp), args.leads, args.world)
+        if not args.world:
             advance(world, args.days)
         facts = json.loads((world / "world.json").read_text())
         out: dict[str, object] = {

@@ -39,6 +39,23 @@ def generate(world: Path, leads: int) -> None:
     in_child(_generate, world, leads)
 
 
+def world_for_run(tmp: Path, leads: int, copy_of: Path | None = None) -> Path:
+    """A world for one benchmark run under `tmp`: a copy of `copy_of` (making a 1M-lead world
+    takes minutes, advancing it many days much longer), or a new one of `leads` leads."""
+    import shutil
+
+    world = tmp / "world"
+    if copy_of is not None:
+        shutil.copytree(copy_of, world)
+    else:
+        generate(world, leads)
+    return world
+
+
+def world_leads(world: Path) -> int:
+    return int(json.loads((world / "world.json").read_text())["leads"])
+
+
 def advance_one_day(world: Path) -> dict[str, Any]:
     return advance(world, days=1)
 

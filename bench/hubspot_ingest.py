@@ -9,6 +9,7 @@ incremental's search requests and the seconds search's published 5 requests/s al
 take for them, since that limit, not the pipeline, bounds an incremental run against a portal.
 
 Usage: python bench/hubspot_ingest.py [--leads N] [--warehouse-url URL]
+       python bench/hubspot_ingest.py --world DIR  # a copy of an already generated world
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from harness import advance_one_day, generate, peak_rss_mb, sandbox_process, timed_load
+from harness import advance_one_day, peak_rss_mb, sandbox_process, timed_load, world_for_run, world_leads
 
 from ingestion.crm_clients import hubspot_client
 from ingestion.hubspot import hubspot_source
@@ -49,10 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument("--world", type=Path, default=None, help="start from a copy of this world instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(tmp) / "world"
-        generate(world, args.leads)
+        world = world_for_run(Path(tmp), args.leads, args.world)
+        leads = world_leads(world)
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
         full, full_s = _load(warehouse, world)
         changes = advance_one_day(world)
@@ -65,7 +67,7 @@ def main() -> None:
             {
                 "benchmark": "hubspot_ingest",
                 "warehouse": warehouse.kind,
-                "leads": args.leads,
+                "leads": leads,
                 "full_rows": full_rows,
                 "full_rows_by_table": full,
                 "full_seconds": round(full_s, 2),

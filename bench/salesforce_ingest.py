@@ -9,6 +9,7 @@ client's process its request handling would compete with the pipeline for the GI
 measured as the pipeline's cost.
 
 Usage: python bench/salesforce_ingest.py [--leads N] [--warehouse-url URL]
+       python bench/salesforce_ingest.py --world DIR  # a copy of an already generated world
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from harness import advance_one_day, generate, peak_rss_mb, sandbox_process, timed_load
+from harness import advance_one_day, peak_rss_mb, sandbox_process, timed_load, world_for_run, world_leads
 
 from ingestion.crm_clients import salesforce_client
 from ingestion.salesforce import salesforce_source
@@ -35,10 +36,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument("--world", type=Path, default=None, help="start from a copy of this world instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(tmp) / "world"
-        generate(world, args.leads)
+        world = world_for_run(Path(tmp), args.leads, args.world)
+        leads = world_leads(world)
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
         full, full_s = _load(warehouse, world)
         changes = advance_one_day(world)
@@ -49,7 +51,7 @@ def main() -> None:
             {
                 "benchmark": "salesforce_ingest",
                 "warehouse": warehouse.kind,
-                "leads": args.leads,
+                "leads": leads,
                 "full_rows": full_rows,
                 "full_rows_by_object": full,
                 "full_seconds": round(full_s, 2),

@@ -92,6 +92,8 @@ class HubSpotStore:
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.conn.execute("pragma journal_mode=wal")
+        # Every request is logged: as on the Salesforce store, a commit need not wait for the disk.
+        self.conn.execute("pragma synchronous=normal")
         create_schema(self.conn)
 
     def close(self) -> None:
