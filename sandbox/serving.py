@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from typing import Any, Protocol, Self
 
+import orjson
 import uvicorn
+from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 
 class _QuietShutdown(logging.Filter):
@@ -21,6 +23,15 @@ class _QuietShutdown(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
+
+
+class JSONResponse(_StarletteJSONResponse):
+    """Starlette's JSON response rendered by orjson (same compact UTF-8 text): a page of 100
+    records encodes some 15x faster, so a benchmark against a sandbox measures the client, not
+    the sandbox's encoder."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 class BackgroundServer:

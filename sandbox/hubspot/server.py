@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
@@ -42,7 +43,7 @@ from sandbox.hubspot.schema import (
     SEARCHABLE,
 )
 from sandbox.hubspot.search import SearchError, page_body, search_sql, wanted_properties
-from sandbox.serving import BackgroundServer, SandboxLifecycle
+from sandbox.serving import BackgroundServer, JSONResponse, SandboxLifecycle
 
 BATCH_LIMIT = 100
 PAGE_LIMIT = 100
@@ -363,7 +364,7 @@ class HubSpotApi:
         """A record as v3 renders it: the requested properties (or the type's defaults), and
         always `hs_object_id`, `createdate` and the type's modification stamp."""
         record_id, properties, created_at, updated_at, archived = row
-        stored = json.loads(properties)
+        stored = orjson.loads(properties)
         names = wanted if wanted else DEFAULT_READ.get(object_type, [])
         values = {name: stored.get(name) for name in names}
         stamps = {
