@@ -55,6 +55,21 @@ def test_full_load_then_rerun_is_a_noop(warehouse, hubspot_sandbox, world_dir):
     assert warehouse.query("select count(*) from bronze_hubspot.contacts")[0][0] == expected["contacts"]
 
 
+def test_pages_handed_on_many_at_once_lose_and_repeat_no_record(
+    duckdb_warehouse, hubspot_sandbox, world_dir, monkeypatch
+):
+    import ingestion.hubspot
+
+    monkeypatch.setattr(ingestion.hubspot, "ITEM_ROWS", 25)  # several full items and a remainder per table
+    expected = dict(_world(world_dir, "select object_type, count(*) from objects group by 1"))
+    assert max(expected.values()) > 3 * 25 and any(n % 25 for n in expected.values())
+    loaded = _load(duckdb_warehouse, hubspot_sandbox)
+    assert {k: loaded[k] for k in expected} == expected
+    for table, count in expected.items():
+        ids = duckdb_warehouse.query(f"select count(*), count(distinct id) from bronze_hubspot.{table}")[0]
+        assert ids == (count, count)
+
+
 def test_incremental_load_reads_changed_and_archived_records(warehouse, hubspot_sandbox, hubspot, world_dir):
     from sandbox.advance import advance_world
 
