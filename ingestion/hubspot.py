@@ -3,7 +3,8 @@
 
 The choices that matter:
 - Responses are read raw (`_preload_content=False`) and turned into Arrow columns directly: the
-  client's generated models cost more per record than the whole rest of the load.
+  client's generated models cost more per record than the whole rest of the load. Pages go to
+  dlt 10,000 records at a time, since dlt's cost per item outweighs a page's parsing.
 - The first run pages through the list endpoint, which also returns associations. Later runs
   ask the search endpoint for `lastmodifieddate >= cursor`, walking past its 10,000-result cap by
   restarting from the newest stamp seen, and read the changed records' associations in batches.
