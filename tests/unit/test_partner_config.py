@@ -71,3 +71,23 @@ def test_blank_rows_are_skipped_and_a_ragged_row_is_read_not_lost(tmp_path, ragg
         ]
     else:
         assert not rejected and rows[2][0] == "Short"
+
+
+def test_barcode_digits_may_be_written_with_any_separator_the_codec_accepts(tmp_path):
+    """Dashes, spaces, underscores, dots and slashes between the digits, mixed in one file with
+    plain digits and bars; a value that is none of these is still quarantined."""
+    (tmp_path / "pipepost.yaml").write_text(NEW_PARTNER)
+    [config] = load_partner_configs(tmp_path)
+    written = [
+        "01234567094987654321",
+        "01234567094987654321-01234",
+        "01 234 567094 987654321 / 01234-5678-91",
+        "01_234_567094_987654321.01234",
+        encode("01234567094987654321", "987654321"),
+        "01-234-567094-98765432X",
+    ]
+    text = "NAME_LAST|DROPPED|BARS\n" + "".join(f"Row{i}|20261101|{b}\n" for i, b in enumerate(written))
+    table, rejected = parse_file(text.encode("utf-16"), "pipepost/mailed-20261101.txt", config, "mailed")
+    assert table.column("imb_tracking").to_pylist() == ["01234567094987654321"] * 5
+    assert table.column("imb_routing").to_pylist() == [None, "01234", "01234567891", "01234", "987654321"]
+    assert [(r.row_number, r.reason.split(":")[0]) for r in rejected] == [(6, "undecodable barcode")]
