@@ -17,8 +17,8 @@ install: $(STAMP)
 demo: install  ## Run the whole lead loop once (DuckDB + local sandbox) and print a summary
 	$(BIN)/leadloop demo
 
-test: install  ## Unit, integration and end-to-end tests (Postgres tests skip without a server)
-	$(BIN)/pytest
+test: install  ## Unit, integration and end-to-end tests (Postgres tests skip without a server), one worker per core
+	$(BIN)/pytest -n auto
 
 dev: install  ## Sandbox + Dagster UI on http://127.0.0.1:3000
 	$(BIN)/leadloop dev
