@@ -61,9 +61,11 @@ def associated(execute: Any, from_type: str, ids: list[str], to_type: str) -> di
             f" and from_id in ({marks}) and {live.format(col='to_id')}",
             [from_type, to_type, *batch, to_type],
         )
+        # Named, because SQLite's planner otherwise walks the primary key by `from_type` alone:
+        # every contact→company row for each page of deals (54 ms a page at 1M leads, not 0.2).
         backward = execute(
-            f"select to_id, from_id, type_id from associations where to_type = ? and from_type = ?"
-            f" and to_id in ({marks}) and {live.format(col='from_id')}",
+            f"select to_id, from_id, type_id from associations indexed by associations_reverse"
+            f" where to_type = ? and from_type = ? and to_id in ({marks}) and {live.format(col='from_id')}",
             [from_type, to_type, *batch, to_type],
         )
         for source, target, type_id in forward:

@@ -312,3 +312,28 @@ def test_search_has_its_own_five_per_second_limit(world_dir):
         log = sandbox.request_log()
     assert statuses == [200] * 5 + [429]
     assert [r["status"] for r in log] == [200] * 5 + [429, 200]
+
+
+def test_links_are_looked_up_by_id_in_both_directions_never_by_scanning_a_type(world_dir):
+    """SQLite's planner, left alone, answered the reverse direction by walking every link of
+    the other type (every contact→company link for each page of deals)."""
+    from sandbox.hubspot.associations import associated
+
+    conn = sqlite3.connect(world_dir / "hubspot.sqlite")
+    plans: list[str] = []
+
+    def execute(sql, params):
+        plans.extend(row[3] for row in conn.execute(f"explain query plan {sql}", params).fetchall())
+        return conn.execute(sql, params).fetchall()
+
+    try:
+        deals = [r[0] for r in conn.execute("select id from objects where object_type = 'deals' limit 5")]
+        links = associated(execute, "deals", deals, "contacts")
+        contacts = [r[0] for r in conn.execute("select id from objects where object_type = 'contacts' limit 5")]
+        associated(execute, "contacts", contacts, "deals")
+    finally:
+        conn.close()
+    assert any(links.values())
+    searches = [p for p in plans if p.startswith("SEARCH associations")]
+    assert len(searches) == 4
+    assert all("from_id=?" in p or "to_id=?" in p for p in searches), searches
