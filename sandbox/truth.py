@@ -25,11 +25,10 @@ def merge_day_rows(
     A day later than every day in the file is appended: rewriting the whole file each simulated
     day made advancing a world by many days quadratic (a 1M-lead world's partner truth holds
     some 800,000 rows by day 99)."""
-    ordered = sorted(rows, key=sort_key)
     last = _last_day(path)
     if last is not None and last < day.isoformat():
         with open(path, "a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(ordered)
+            csv.writer(handle).writerows(sorted(rows, key=sort_key))
         return
     kept: list[list[str]] = []
     if path.exists():
