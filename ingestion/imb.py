@@ -64,7 +64,8 @@ _BARS_TO_DIGITS = bytes.maketrans(_LETTERS.encode(), b"0123")
 _VALUES_TO_BARS = bytes.maketrans(bytes(range(4)), _LETTERS.encode())
 _BAR_BYTES = _LETTERS.encode()
 
-_SEPARATORS = re.compile(r"[\s\-_./]+")
+SEPARATOR = r"[\s\-_./]"  # what may stand between a barcode's digits (one character)
+_SEPARATORS = re.compile(SEPARATOR + "+")
 _NORMALIZE_DIGIT_LENGTHS = tuple(TRACKING_LENGTH + n for n in ROUTING_LENGTHS)
 
 

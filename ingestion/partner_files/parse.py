@@ -27,7 +27,7 @@ from pyarrow import csv as pa_csv
 
 from ingestion import quarantine
 from ingestion.arrow_cast import cast_or_reject
-from ingestion.imb import IMbError, normalize
+from ingestion.imb import SEPARATOR, IMbError, normalize
 from ingestion.imb_column import decode_column
 from ingestion.partner_files.config import PartnerConfig
 
@@ -59,7 +59,6 @@ KEYS: dict[str, list[str]] = {
     "delivered": ["imb_tracking"],
     "callbacks": ["imb_tracking", "called_at"],
 }
-_SEPARATORS = r"[\s\-_./]"  # between a barcode's digits, as `ingestion.imb` accepts them
 _DIGITS = r"^[0-9][0-4][0-9]{18}([0-9]{5}|[0-9]{9}|[0-9]{11})?$"  # tracking code plus 0/5/9/11 routing digits
 
 
@@ -227,7 +226,7 @@ def _without_separators(text: pa.Array) -> pa.Array:
     rest = pc.invert(pc.ascii_is_decimal(text))
     if not pc.any(rest).as_py():
         return text
-    stripped = pc.replace_substring_regex(text.filter(rest), pattern=_SEPARATORS, replacement="")
+    stripped = pc.replace_substring_regex(text.filter(rest), pattern=SEPARATOR, replacement="")
     return pc.replace_with_mask(text, rest, stripped)
 
 
