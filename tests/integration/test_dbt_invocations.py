@@ -1,0 +1,84 @@
+"""How the lead loop invokes dbt: no adapter built in Dagster's process, the installed dbt's
+version known without running it, and one full parse per warehouse, partial ones after."""
+
+import importlib.metadata
+
+import pytest
+
+from orchestration.assets.dbt import DBT_PROJECT_DIR, dbt_resource, prepare_manifest
+from orchestration.dbt_partial_parse import (
+    PARTIAL_PARSE_FILE,
+    cache_file,
+    invocation_target,
+    partial_parse,
+    target_root,
+)
+from orchestration.warehouse import Warehouse
+
+
+def parse(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], object]:
+    """Runs the real `dbt parse` through the resource as the dbt asset does; the names of
+    dbt's events, and the invocation."""
+    for name, value in warehouse.dbt_env().items():
+        monkeypatch.setenv(name, value)
+    target = invocation_target(DBT_PROJECT_DIR, "test_parse", "0123456789")
+    with partial_parse(DBT_PROJECT_DIR, warehouse, target):
+        invocation = dbt_resource().cli(["parse"], target_path=target)
+        names = [event.raw_event["info"]["name"] for event in invocation.stream_raw_events()]
+    assert invocation.is_successful()
+    return names, invocation
+
+
+def test_the_second_parse_for_a_warehouse_is_partial_and_builds_no_adapter(tmp_path, monkeypatch):
+    first = Warehouse.from_url(f"duckdb:///{tmp_path / 'first.duckdb'}")
+    other = Warehouse.from_url(f"duckdb:///{tmp_path / 'other.duckdb'}")
+    assert cache_file(DBT_PROJECT_DIR, first) != cache_file(DBT_PROJECT_DIR, other)
+    assert not cache_file(DBT_PROJECT_DIR, first).exists()
+    prepare_manifest()  # the project's own parse, for the default warehouse
+    assert (target_root(DBT_PROJECT_DIR) / PARTIAL_PARSE_FILE).exists()
+
+    names, _ = parse(first, monkeypatch)
+    assert "UnableToPartialParse" in names  # another profile: dbt cannot start from the project's parse
+    assert cache_file(DBT_PROJECT_DIR, first).exists()
+    names, invocation = parse(first, monkeypatch)
+
+    assert "UnableToPartialParse" not in names, names
+    assert invocation.adapter is None
+    assert (invocation.target_path / PARTIAL_PARSE_FILE).exists()
+    assert dbt_resource()._cli_version.base_version == importlib.metadata.version("dbt-core")
+
+
+def test_a_kept_parse_is_replaced_only_by_one_dbt_wrote(tmp_path):
+    project = tmp_path / "project"
+    warehouse = Warehouse.from_url(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    kept = cache_file(project, warehouse)
+
+    target = invocation_target(project, "step", "run")
+    with partial_parse(project, warehouse, target):
+        pass  # dbt wrote nothing: nothing is kept
+    assert not kept.exists()
+
+    with partial_parse(project, warehouse, target):
+        (target / PARTIAL_PARSE_FILE).write_bytes(b"parse one")
+    assert kept.read_bytes() == b"parse one"
+
+    second = invocation_target(project, "step", "run")
+    assert second != target
+    with partial_parse(project, warehouse, second):
+        assert (second / PARTIAL_PARSE_FILE).read_bytes() == b"parse one"  # seeded
+    assert kept.read_bytes() == b"parse one"
+
+    with pytest.raises(RuntimeError), partial_parse(project, warehouse, second):
+        (second / PARTIAL_PARSE_FILE).write_bytes(b"parse two")
+        raise RuntimeError("the build failed after parsing")
+    assert kept.read_bytes() == b"parse two"
+    assert sorted(p.name for p in kept.parent.iterdir()) == [kept.name]  # no scratch file left
+
+
+def test_warehouses_differing_only_in_password_share_a_parse_and_the_file_names_no_secret():
+    one = Warehouse.from_url("postgresql://leadloop:secret-one@db.internal:5432/leads")
+    two = Warehouse.from_url("postgresql://leadloop:secret-two@db.internal:5432/leads")
+    other_db = Warehouse.from_url("postgresql://leadloop:secret-one@db.internal:5432/other")
+    assert cache_file(DBT_PROJECT_DIR, one) == cache_file(DBT_PROJECT_DIR, two)
+    assert cache_file(DBT_PROJECT_DIR, one) != cache_file(DBT_PROJECT_DIR, other_db)
+    assert "secret" not in str(cache_file(DBT_PROJECT_DIR, one))
