@@ -9,7 +9,7 @@ can query it next to the data it describes. The SQL is the subset DuckDB and Pos
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,36 +71,56 @@ def record_batch(
     and their rejection cleared. `rejected` holds (key, error): the rejection is upserted with
     attempts + 1 and the state left alone, so the record stays different and is retried.
     """
-    confirmed, rejected = list(confirmed), list(rejected)
-    if not confirmed and not rejected:
+    # Rows go in VALUES lists of up to ROWS_PER_STATEMENT: DuckDB runs an `executemany` upsert
+    # row by row (some 3 ms a row, 3 s of a 1,000-record demo sync). A key listed twice would
+    # have the upsert touch its row twice, which Postgres refuses: a key's last outcome is kept.
+    confirmed_rows = list({key: (key, digest, payload) for key, digest, payload in confirmed}.values())
+    rejected_rows = list({key: (key, error) for key, error in rejected}.values())
+    if not confirmed_rows and not rejected_rows:
         return
     at = now()
     with warehouse.connect() as conn:
         cur = conn.cursor()
-        if confirmed:
-            cur.executemany(
+        for chunk in _chunks(confirmed_rows):
+            cur.execute(
                 warehouse.adapt_sql(
                     f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
-                    "values (?, ?, ?, ?, ?) on conflict (sync_name, record_key) do update set "
+                    f"values {_placeholders(len(chunk), 5)} on conflict (sync_name, record_key) do update set "
                     "payload_hash = excluded.payload_hash, payload = excluded.payload, synced_at = excluded.synced_at"
                 ),
-                [(sync_name, key, digest, payload, at) for key, digest, payload in confirmed],
+                [value for row in chunk for value in (sync_name, *row, at)],
             )
-            cur.executemany(
-                warehouse.adapt_sql(f"delete from {SCHEMA}.sync_rejections where sync_name = ? and record_key = ?"),
-                [(sync_name, key) for key, _, _ in confirmed],
+            cur.execute(
+                warehouse.adapt_sql(
+                    f"delete from {SCHEMA}.sync_rejections where sync_name = ? "
+                    f"and record_key in ({', '.join('?' * len(chunk))})"
+                ),
+                [sync_name, *(key for key, _, _ in chunk)],
             )
-        if rejected:
-            cur.executemany(
+        for chunk in _chunks(rejected_rows):
+            cur.execute(
                 warehouse.adapt_sql(
                     f"insert into {SCHEMA}.sync_rejections "
                     "(sync_name, record_key, error, attempts, first_failed_at, last_failed_at) "
-                    "values (?, ?, ?, 1, ?, ?) on conflict (sync_name, record_key) do update set "
+                    f"values {_placeholders(len(chunk), 6)} on conflict (sync_name, record_key) do update set "
                     f"error = excluded.error, attempts = {SCHEMA}.sync_rejections.attempts + 1, "
                     "last_failed_at = excluded.last_failed_at"
                 ),
-                [(sync_name, key, error, at, at) for key, error in rejected],
+                [value for key, error in chunk for value in (sync_name, key, error, 1, at, at)],
             )
+
+
+ROWS_PER_STATEMENT = 500
+
+
+def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+def _placeholders(rows: int, columns: int) -> str:
+    row = f"({', '.join('?' * columns)})"
+    return ", ".join([row] * rows)
 
 
 def start_run(warehouse: Warehouse, run_id: str, sync_name: str, started_at: datetime, dry_run: bool) -> None:

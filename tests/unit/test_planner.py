@@ -158,6 +158,25 @@ def test_a_rejected_record_stays_unsynced_is_retried_and_clears_on_success(wareh
     assert run_sync(SPEC, warehouse, FakeCrm()).planned == 0
 
 
+def test_outcomes_written_many_rows_a_statement_keep_every_record(warehouse, monkeypatch):
+    """State rows go in multi-row statements; a batch that spans several keeps every outcome."""
+    from reverse_etl import state
+
+    monkeypatch.setattr(state, "ROWS_PER_STATEMENT", 2)
+    rows = _rows(7)
+    bad = {rows[1][0]: "FIELD_CUSTOM_VALIDATION_EXCEPTION: one", rows[4][0]: "FIELD_CUSTOM_VALIDATION_EXCEPTION: two"}
+    bad[rows[6][0]] = "FIELD_CUSTOM_VALIDATION_EXCEPTION: three"
+    write_lead_scores(warehouse, rows)
+
+    run_sync(SPEC, warehouse, FakeCrm(reject=bad))
+    assert sorted(_state(warehouse)) == sorted(r[0] for r in rows if r[0] not in bad)
+    assert sorted(_rejections(warehouse)) == sorted((k, e, 1) for k, e in bad.items())
+
+    run_sync(SPEC, warehouse, FakeCrm())
+    assert sorted(_state(warehouse)) == sorted(r[0] for r in rows)
+    assert _rejections(warehouse) == []
+
+
 def test_a_rejected_change_is_retried_even_after_the_value_returns_to_the_confirmed_one(warehouse):
     """The open rejection is the reason to send, so it cannot be left dangling."""
     rows = _rows(2)
