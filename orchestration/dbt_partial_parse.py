@@ -27,6 +27,7 @@ from orchestration.warehouse import Warehouse
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's name, in every target folder
 CACHE_FOLDER = "partial_parse"  # below the project's target folder
+KEEP = 16  # warehouses whose parse is kept (1 MB each), the most recently used
 
 
 def target_root(project_dir: Path) -> Path:
@@ -55,6 +56,7 @@ def partial_parse(project_dir: Path, warehouse: Warehouse, target: Path) -> Iter
     target.mkdir(parents=True, exist_ok=True)
     if kept.exists():
         shutil.copyfile(kept, target / PARTIAL_PARSE_FILE)
+        os.utime(kept)  # recently used: the last to be pruned
     started = time.time()
     try:
         yield
@@ -66,3 +68,12 @@ def partial_parse(project_dir: Path, warehouse: Warehouse, target: Path) -> Iter
             scratch = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
             shutil.copyfile(written, scratch)
             os.replace(scratch, kept)  # a concurrent reader sees the old file or the new, whole
+            _prune(kept.parent)
+
+
+def _prune(folder: Path) -> None:
+    """Drops all but the KEEP most recently used parses: every test, and every scratch
+    warehouse, is a warehouse of its own."""
+    kept = sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in kept[KEEP:]:
+        stale.unlink(missing_ok=True)

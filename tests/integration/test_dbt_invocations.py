@@ -2,6 +2,8 @@
 version known without running it, and one full parse per warehouse, partial ones after."""
 
 import importlib.metadata
+import os
+import time
 
 import pytest
 
@@ -82,3 +84,29 @@ def test_warehouses_differing_only_in_password_share_a_parse_and_the_file_names_
     assert cache_file(DBT_PROJECT_DIR, one) == cache_file(DBT_PROJECT_DIR, two)
     assert cache_file(DBT_PROJECT_DIR, one) != cache_file(DBT_PROJECT_DIR, other_db)
     assert "secret" not in str(cache_file(DBT_PROJECT_DIR, one))
+
+
+def test_only_the_most_recently_used_parses_are_kept(tmp_path, monkeypatch):
+    import orchestration.dbt_partial_parse as parses
+
+    monkeypatch.setattr(parses, "KEEP", 2)
+    project = tmp_path / "project"
+    warehouses = [Warehouse.from_url(f"duckdb:///{tmp_path / f'w{i}.duckdb'}") for i in range(3)]
+
+    def run(warehouse: Warehouse, content: bytes) -> None:
+        target = invocation_target(project, "step", "run")
+        with partial_parse(project, warehouse, target):
+            (target / PARTIAL_PARSE_FILE).write_bytes(content)
+
+    run(warehouses[0], b"0")
+    run(warehouses[1], b"1")
+    now = time.time()
+    os.utime(cache_file(project, warehouses[0]), (now - 120, now - 120))  # the oldest, by far
+    os.utime(cache_file(project, warehouses[1]), (now - 60, now - 60))
+    with partial_parse(project, warehouses[0], invocation_target(project, "step", "run")):
+        pass  # the oldest is used again: now the second is the least recently used
+    run(warehouses[2], b"2")
+
+    assert cache_file(project, warehouses[0]).read_bytes() == b"0"
+    assert not cache_file(project, warehouses[1]).exists()
+    assert cache_file(project, warehouses[2]).read_bytes() == b"2"
