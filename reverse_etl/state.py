@@ -34,6 +34,7 @@ DDL = (
 )
 
 RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged")
+ROWS_PER_STATEMENT = 500  # state rows per multi-row upsert
 
 
 def now() -> datetime:
@@ -108,9 +109,6 @@ def record_batch(
                 ),
                 [value for key, error in chunk for value in (sync_name, key, error, 1, at, at)],
             )
-
-
-ROWS_PER_STATEMENT = 500
 
 
 def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
