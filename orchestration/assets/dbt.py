@@ -107,14 +107,15 @@ def build_dbt_assets():
     def leadloop_dbt(
         context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
+        target_warehouse = warehouse.get()
         # dagster-dbt hands os.environ to the dbt subprocess; profiles.yml reads these.
-        os.environ.update(warehouse.get().dbt_env())
+        os.environ.update(target_warehouse.dbt_env())
         # Identity resolution (Python) sits between staging and the models after it, so Dagster
         # runs dbt in several steps; "buildable" keeps a test with two parents (a relationship to
         # a seed) for the step that builds its last parent, instead of running it too early.
         os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
         target = invocation_target(DBT_PROJECT_DIR, context.op_execution_context.op.name, context.run.run_id)
-        with partial_parse(DBT_PROJECT_DIR, warehouse.get(), target):
+        with partial_parse(DBT_PROJECT_DIR, target_warehouse, target):
             yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
     return leadloop_dbt
