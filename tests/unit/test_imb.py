@@ -8,7 +8,6 @@ skip, because without it nothing here proves the bars are right.
 from __future__ import annotations
 
 import csv
-import os
 import pickle
 from functools import cache
 from pathlib import Path
@@ -18,8 +17,7 @@ import pytest
 from ingestion import imb
 from ingestion.imb import IMb, IMbError, decode, encode, from_fields, normalize
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTOR_FILE = "imb_vectors.tsv"
+VECTOR_FILE = Path(__file__).resolve().parents[1] / "data" / "imb_vectors.tsv"
 
 # USPS-B-3200 worked example: one tracking code under each routing length.
 SPEC_TRACKING = "01234567094987654321"
@@ -32,19 +30,11 @@ SPEC_EXAMPLES = {
 
 
 def _vector_path() -> Path:
-    """LEADLOOP_SHARED_DIR names the shared directory (holding data/); a flat layout is accepted too."""
-    shared = os.environ.get("LEADLOOP_SHARED_DIR")
-    if shared:
-        candidates = [Path(shared) / "data" / VECTOR_FILE, Path(shared) / VECTOR_FILE]
-    else:
-        candidates = [REPO_ROOT.parent / "shared" / "data" / VECTOR_FILE]
-    for path in candidates:
-        if path.is_file():
-            return path
-    pytest.fail(
-        f"USPS IMb test vectors not found (looked at {', '.join(map(str, candidates))}); "
-        "set LEADLOOP_SHARED_DIR to the shared directory that holds data/imb_vectors.tsv"
-    )
+    """The reference set ships with the tests (tests/data/README.md names its source)."""
+    path = VECTOR_FILE
+    if not path.is_file():
+        pytest.fail(f"USPS IMb test vectors missing at {path}: they are part of the repository")
+    return path
 
 
 @cache
