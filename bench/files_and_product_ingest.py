@@ -25,7 +25,7 @@ from harness import advance, dlt_run_floor_seconds, peak_rss_mb, timed_load, war
 from ingestion.partner_files import partner_files_source
 from ingestion.product_db import product_db_source, product_db_url
 from ingestion.web_events import web_events_source
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 def _sources(world: Path) -> dict[str, object]:

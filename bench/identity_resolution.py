@@ -16,10 +16,10 @@ from pathlib import Path
 
 from harness import advance, generate, load_people_sources, peak_rss_mb
 
-from orchestration.identity.records import records_sql
-from orchestration.identity.resolve import resolve
-from orchestration.warehouse import Warehouse
 from sandbox.identity_truth import pairwise, truth_keys
+from silver.identity.records import records_sql
+from silver.identity.resolve import resolve
+from warehouse import Warehouse
 
 
 def main() -> None:

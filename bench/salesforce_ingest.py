@@ -23,7 +23,7 @@ from harness import advance_one_day, peak_rss_mb, sandbox_process, timed_load, w
 
 from ingestion.crm_clients import salesforce_client
 from ingestion.salesforce import salesforce_source
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 def _load(warehouse: Warehouse, world: Path) -> tuple[dict[str, int], float]:

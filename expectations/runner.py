@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from expectations.suites import SUITES  # also switches GX analytics off before GX is imported
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 Status = Literal["passed", "failed", "errored"]
 

@@ -13,7 +13,7 @@ import dlt
 
 from ingestion import environ_provider
 from ingestion.collector import freeze_startup_heap, spaced_young_collections
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 # dlt phones home by default; a pipeline that runs in CI or on a closed network should not.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

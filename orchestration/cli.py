@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ingestion.salesforce import SourceUnavailableError
-from orchestration.warehouse import Warehouse, WarehouseConfigError
+from warehouse import Warehouse, WarehouseConfigError
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -133,7 +133,7 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
 def erase(emails: tuple[str, ...]) -> None:
     """Register erasure requests: the people holding these emails leave silver, gold and every
     sync on the next run, and stay out when a source loads them again."""
-    from orchestration.identity.erasure import register
+    from silver.erasure import register
 
     new = register(Warehouse.from_env(), emails, requested_by="cli")
     # The addresses themselves are not echoed: the registry keeps only their hashes.

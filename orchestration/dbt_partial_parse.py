@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's name, in every target folder
 CACHE_FOLDER = "partial_parse"  # below the project's target folder

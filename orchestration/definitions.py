@@ -2,6 +2,6 @@
 
 from orchestration.build import build_definitions
 from orchestration.resources import WarehouseResource
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 defs = build_definitions(Warehouse.from_env(), warehouse_resource=WarehouseResource.from_env())

@@ -17,7 +17,7 @@ from orchestration.resources import (
     SalesforceResource,
     WarehouseResource,
 )
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

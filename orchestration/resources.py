@@ -18,14 +18,14 @@ from simple_salesforce import Salesforce
 from ingestion.crm_clients import hubspot_client, salesforce_client
 from ingestion.product_db import PRODUCT_DB_ENV
 from ingestion.salesforce import SourceUnavailableError
-from orchestration.enrichment.providers import FirmographicsProvider
-from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
+from silver.enrichment.providers import FirmographicsProvider
+from warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
 
 logger = logging.getLogger("leadloop")
 
 
 class WarehouseResource(ConfigurableResource):
-    """Where every layer reads and writes; see `orchestration.warehouse`."""
+    """Where every layer reads and writes; see `warehouse`."""
 
     url: str = DEFAULT_WAREHOUSE_URL
 
@@ -177,7 +177,7 @@ class EnrichmentResource(ConfigurableResource):
         )
 
     def provider(self) -> FirmographicsProvider:
-        from orchestration.enrichment.providers import ReferenceFileProvider
+        from silver.enrichment.providers import ReferenceFileProvider
 
         url = self.firmographics_url or str(
             (Path(self.data_dir) / "world" / "reference" / "firmographics.csv").resolve()

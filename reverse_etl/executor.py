@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestration.warehouse import Warehouse
 from reverse_etl import state
 from reverse_etl.destinations import Destination, RecordResult
 from reverse_etl.planner import RecordChange, SyncPlan, plan_sync, summarize
 from reverse_etl.spec import SyncSpec
+from warehouse import Warehouse
 
 logger = logging.getLogger(__name__)
 

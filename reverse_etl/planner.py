@@ -14,9 +14,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from orchestration.warehouse import Warehouse
 from reverse_etl import state
 from reverse_etl.spec import SyncSpec
+from warehouse import Warehouse
 
 Reason = Literal["new", "changed", "retry"]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 SCHEMA = "reverse_etl"
 

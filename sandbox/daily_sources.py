@@ -14,11 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ingestion.product_db import PRODUCT_DB_ENV
 from sandbox.partners import write_partner_drops
 from sandbox.product_db import write_product_db
 from sandbox.product_db_postgres import mirror_to_postgres
 from sandbox.web_events import write_web_events
+
+# The same variable ingestion reads: the simulated product team writes where Leadloop will look.
+PRODUCT_DB_ENV = "LEADLOOP_PRODUCT_DB_URL"
 
 MAX_PEOPLE = 20_000
 

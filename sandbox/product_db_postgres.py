@@ -40,7 +40,7 @@ def mirror_to_postgres(world_dir: Path, url: str) -> dict[str, int]:
     import psycopg2
     from psycopg2.extras import execute_values
 
-    from orchestration.warehouse import Warehouse
+    from warehouse import Warehouse
 
     source = sqlite3.connect(Path(world_dir) / "product.sqlite")
     target = psycopg2.connect(**Warehouse.from_url(url).psycopg2_kwargs())

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import fsspec
 import pyarrow as pa
 
-from orchestration.identity.standardize import ERASED, email_key
-from orchestration.warehouse import Warehouse
+from silver.identity.standardize import ERASED, email_key
+from warehouse import Warehouse
 
 SCHEMA = "privacy"
 TABLE = "erasure_registry"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 PG_ADMIN_URL = os.environ.get("LEADLOOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

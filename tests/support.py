@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 LeadScoreRow = tuple[Any, ...]  # (lead_id, score, grade, reasons, rules_matched)
 

@@ -4,15 +4,9 @@ weight and the fields that agreed). Downstream dbt models read them as source `i
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from orchestration.identity.erasure import anonymize_bronze, register_file_drops, registered_hashes
-from orchestration.identity.records import records_sql, staging_views
-from orchestration.identity.resolve import resolve
 from orchestration.resources import LandingZoneResource, WarehouseResource
-
-SCHEMA = "silver"
-RECORDS_TABLE = "identity_records"
-LINKS_TABLE = "identity_links"
-SUPPRESSED_TABLE = "identity_suppressed_records"
+from silver.identity.records import staging_views
+from silver.identity.run import LINKS_TABLE, RECORDS_TABLE, SCHEMA, SUPPRESSED_TABLE, run_identity
 
 
 @multi_asset(
@@ -42,19 +36,8 @@ SUPPRESSED_TABLE = "identity_suppressed_records"
 def identity_resolution(  # type: ignore[no-untyped-def]
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
 ):
-    store = warehouse.get()
-    new_requests = register_file_drops(store, landing.events())
-    erased = registered_hashes(store)
-    earlier = (
-        store.read_arrow(f"select record_key, source, source_id from {SCHEMA}.{SUPPRESSED_TABLE}")
-        if store.table_exists(SCHEMA, SUPPRESSED_TABLE)
-        else None
-    )
-    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=erased, suppressed=earlier)
-    store.replace_table(SCHEMA, RECORDS_TABLE, resolution.person_records())
-    store.replace_table(SCHEMA, LINKS_TABLE, resolution.links)
-    store.replace_table(SCHEMA, SUPPRESSED_TABLE, resolution.suppressed)
-    blanked = anonymize_bronze(store, resolution.suppressed, erased)
+    run = run_identity(warehouse.get(), landing.events())
+    resolution = run.resolution
     context.log.info(
         "identity: %d records resolved into %d people; %d records of erased people left out",
         resolution.records.num_rows,
@@ -67,8 +50,8 @@ def identity_resolution(  # type: ignore[no-untyped-def]
             "records": resolution.records.num_rows,
             "people": resolution.people,
             "erased_records_left_out": resolution.suppressed.num_rows,
-            "new_erasure_requests_from_files": new_requests,
-            "bronze_rows_blanked": blanked,
+            "new_erasure_requests_from_files": run.new_requests_from_files,
+            "bronze_rows_blanked": run.bronze_rows_blanked,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
         },
     )

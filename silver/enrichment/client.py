@@ -13,7 +13,7 @@ import concurrent.futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from orchestration.enrichment.providers import Firmographics, FirmographicsProvider, ProviderError
+from silver.enrichment.providers import Firmographics, FirmographicsProvider, ProviderError
 
 ENRICHED, NOT_FOUND, PROVIDER_ERROR = "enriched", "not_found", "provider_error"
 

@@ -18,7 +18,7 @@ from splink import Linker, SettingsCreator, block_on
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import SplinkException
 
-from orchestration.identity.deterministic import LINK_SCHEMA
+from silver.identity.deterministic import LINK_SCHEMA
 
 MATCH_PROBABILITY = 0.995  # a false merge sends one person's score and tasks to another
 SEED = 7

@@ -7,11 +7,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.identity.clusters import person_ids
-from orchestration.identity.deterministic import deterministic_links
-from orchestration.identity.erasure import key_hash
-from orchestration.identity.probabilistic import probabilistic_links, profile_links
-from orchestration.identity.standardize import standardize
+from silver.erasure import key_hash
+from silver.identity.clusters import person_ids
+from silver.identity.deterministic import deterministic_links
+from silver.identity.probabilistic import probabilistic_links, profile_links
+from silver.identity.standardize import standardize
 
 SUPPRESSED = ("record_key", "source", "source_id")
 OUTPUT_COLUMNS = (

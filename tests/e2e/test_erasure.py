@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from orchestration.cli import cli
 from orchestration.demo import run_lead_loop
-from orchestration.identity.erasure import SCHEMA, TABLE
+from silver.erasure import SCHEMA, TABLE
 
 pytestmark = pytest.mark.e2e
 

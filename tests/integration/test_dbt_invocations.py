@@ -15,7 +15,7 @@ from orchestration.dbt_partial_parse import (
     partial_parse,
     target_root,
 )
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 def parse(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], object]:

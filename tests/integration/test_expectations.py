@@ -8,8 +8,8 @@ import json
 import pytest
 
 from expectations.runner import ValidationOutcome, validate_table
-from orchestration.warehouse import Warehouse
 from tests.support import write_lead_scores
+from warehouse import Warehouse
 
 PASSWORD = "s3cr3t-pw"
 

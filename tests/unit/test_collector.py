@@ -8,7 +8,7 @@ import pytest
 
 from ingestion.collector import LOAD_YOUNG_THRESHOLD, spaced_young_collections
 from ingestion.pipelines import load_pipeline
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 @pytest.fixture

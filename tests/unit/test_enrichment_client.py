@@ -5,8 +5,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from orchestration.enrichment.client import ENRICHED, NOT_FOUND, PROVIDER_ERROR, EnrichmentClient
-from orchestration.enrichment.providers import Firmographics, ProviderError, ReferenceFileProvider
+from silver.enrichment.client import ENRICHED, NOT_FOUND, PROVIDER_ERROR, EnrichmentClient
+from silver.enrichment.providers import Firmographics, ProviderError, ReferenceFileProvider
 
 ACME = Firmographics("Acme", "Technology", 120, 9_000_000.0, "US")
 

@@ -5,10 +5,10 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from orchestration.identity.clusters import person_ids
-from orchestration.identity.deterministic import LINK_SCHEMA, deterministic_links
-from orchestration.identity.records import COLUMNS
-from orchestration.identity.standardize import standardize
+from silver.identity.clusters import person_ids
+from silver.identity.deterministic import LINK_SCHEMA, deterministic_links
+from silver.identity.records import COLUMNS
+from silver.identity.standardize import standardize
 
 
 def records(*rows: dict) -> pa.Table:
@@ -80,7 +80,7 @@ def test_shared_keys_link_and_shared_offices_do_not():
 
 
 def test_inputs_too_small_to_train_on_still_resolve():
-    from orchestration.identity.resolve import resolve
+    from silver.identity.resolve import resolve
 
     three = records(*({"record_key": f"lead:{i}", "first_name": f"A{i}", "last_name": "Lee"} for i in range(3)))
     for table in (three, three.slice(0, 1), three.slice(0, 0)):

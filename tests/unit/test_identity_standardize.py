@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from orchestration.identity.standardize import (
+from silver.identity.standardize import (
     company_key,
     e164,
     email_key,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ingestion.pipelines import bronze_dataset, make_pipeline
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 def test_the_first_pipeline_freezes_the_startup_heap_and_later_ones_do_not(tmp_path: Path) -> None:

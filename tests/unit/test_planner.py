@@ -14,13 +14,13 @@ import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
-from orchestration.warehouse import Warehouse
 from reverse_etl.destinations import RecordResult
 from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.planner import RecordChange, payload_hash, plan_sync, to_destination_value
 from reverse_etl.spec import SpecError, SyncSpec, all_specs, load_spec
 from tests.support import write_lead_scores
+from warehouse import Warehouse
 
 SPEC = load_spec("lead_scores_to_salesforce")
 Row = tuple[Any, ...]

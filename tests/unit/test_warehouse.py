@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.warehouse import DEFAULT_WAREHOUSE_URL, Warehouse, WarehouseConfigError
+from warehouse import DEFAULT_WAREHOUSE_URL, Warehouse, WarehouseConfigError
 
 
 def test_default_is_an_embedded_duckdb_file_relative_to_the_working_directory(monkeypatch, tmp_path):

@@ -1,0 +1,45 @@
+"""One identity run against the warehouse: read every person record from silver's staging views,
+resolve them, and write the three identity tables, keeping erased people out.
+
+The Dagster asset calls `run_identity` and reports what it returns; everything the run decides
+lives here, so it can be run and tested with nothing but a warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from silver.erasure import anonymize_bronze, register_file_drops, registered_hashes
+from silver.identity.records import records_sql
+from silver.identity.resolve import Resolution, resolve
+from warehouse import Warehouse
+
+SCHEMA = "silver"
+RECORDS_TABLE = "identity_records"
+LINKS_TABLE = "identity_links"
+SUPPRESSED_TABLE = "identity_suppressed_records"
+
+
+@dataclass(frozen=True)
+class IdentityRun:
+    resolution: Resolution
+    new_requests_from_files: int
+    bronze_rows_blanked: dict[str, int]
+
+
+def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
+    """Resolves everyone, replacing the identity tables; erasure requests dropped as files in
+    `landing_url` are registered first, so they take effect in this very run."""
+    new_requests = register_file_drops(store, landing_url)
+    erased = registered_hashes(store)
+    earlier = (
+        store.read_arrow(f"select record_key, source, source_id from {SCHEMA}.{SUPPRESSED_TABLE}")
+        if store.table_exists(SCHEMA, SUPPRESSED_TABLE)
+        else None
+    )
+    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=erased, suppressed=earlier)
+    store.replace_table(SCHEMA, RECORDS_TABLE, resolution.person_records())
+    store.replace_table(SCHEMA, LINKS_TABLE, resolution.links)
+    store.replace_table(SCHEMA, SUPPRESSED_TABLE, resolution.suppressed)
+    blanked = anonymize_bronze(store, resolution.suppressed, erased)
+    return IdentityRun(resolution, new_requests, blanked)
