@@ -16,13 +16,7 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
-from orchestration.assets.bronze import (
-    build_hubspot_assets,
-    build_partner_assets,
-    build_product_assets,
-    build_salesforce_assets,
-    build_web_events_assets,
-)
+from orchestration.assets.bronze import build_all_bronze_assets
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.enrichment import person_enrichment
 from orchestration.assets.identity import identity_resolution
@@ -36,7 +30,7 @@ from orchestration.resources import (
     SalesforceResource,
     WarehouseResource,
 )
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
 
@@ -57,11 +51,7 @@ def build_definitions(
     )
     return Definitions(
         assets=[
-            build_salesforce_assets(warehouse),
-            build_hubspot_assets(warehouse),
-            build_product_assets(warehouse),
-            build_web_events_assets(warehouse),
-            build_partner_assets(warehouse),
+            *build_all_bronze_assets(warehouse),
             build_dbt_assets(),
             identity_resolution,
             person_enrichment,

@@ -6,7 +6,9 @@ the CRM to the sync. Each materialization carries the rows loaded, the increment
 quarantine counts where the source has them, and a warning when the source added columns.
 """
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult
@@ -29,7 +31,7 @@ from orchestration.resources import (
     ProductDbResource,
     SalesforceResource,
 )
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 class BronzeTranslator(DagsterDltTranslator):
@@ -49,100 +51,99 @@ class BronzeTranslator(DagsterDltTranslator):
         )
 
 
-def build_salesforce_assets(warehouse: Warehouse) -> AssetsDefinition:
-    pipeline = make_pipeline("salesforce", warehouse)
+@dataclass(frozen=True)
+class BronzeSource:
+    """One row of the bronze table: which dlt source, which resource feeds it, and its cursor.
 
-    @dlt_assets(
-        dlt_source=salesforce_source(),
-        dlt_pipeline=pipeline,
-        name="salesforce_bronze",
+    `placeholder` builds the source with nothing to connect to, only so dagster-dlt can read its
+    resources' names at definition time; `connect` builds the one a run loads, from the resource.
+    """
+
+    name: str
+    resource_key: str
+    resource_type: type
+    placeholder: Callable[[], Any]
+    connect: Callable[[Any], Any]
+    cursor_field: str
+
+
+BRONZE_SOURCES: tuple[BronzeSource, ...] = (
+    BronzeSource(
+        "salesforce",
+        "salesforce",
+        SalesforceResource,
+        placeholder=salesforce_source,
+        connect=lambda sf: salesforce_source(
+            client_factory=sf.client, where=sf.origin, bulk_poll_seconds=sf.bulk_poll_seconds
+        ),
+        cursor_field=SALESFORCE_CURSOR,
+    ),
+    BronzeSource(
+        "hubspot",
+        "hubspot",
+        HubSpotResource,
+        placeholder=hubspot_source,
+        connect=lambda hs: hubspot_source(client_factory=hs.client, where=hs.origin),
+        cursor_field="lastmodifieddate",
+    ),
+    BronzeSource(
+        "product",
+        "product_db",
+        ProductDbResource,
+        placeholder=lambda: product_db_source("sqlite:///:memory:"),
+        connect=lambda db: product_db_source(db.resolved_url()),
+        cursor_field="updated_at",
+    ),
+    BronzeSource(
+        "web_events",
+        "landing",
+        LandingZoneResource,
+        placeholder=lambda: web_events_source("memory://landing"),
+        connect=lambda landing: web_events_source(landing.events()),
+        cursor_field="file",
+    ),
+    BronzeSource(
+        "partners",
+        "landing",
+        LandingZoneResource,
+        placeholder=lambda: partner_files_source("memory://partners"),
+        connect=lambda landing: partner_files_source(landing.partner_drops()),
+        cursor_field="file",
+    ),
+)
+
+
+def build_bronze_assets(warehouse: Warehouse, source: BronzeSource) -> AssetsDefinition:
+    """The Dagster assets of one bronze source.
+
+    Dagster learns which resource an asset needs from its function's parameters, so the one body
+    all sources share is given each source's resource parameter through `__signature__` (which
+    Dagster reads, type hints included) instead of five copies that differ in one argument.
+    """
+
+    def load(context: AssetExecutionContext, dlt: DagsterDltResource, **resources: Any) -> Iterator[Any]:
+        dlt_source = source.connect(resources[source.resource_key])
+        yield from _run(context, dlt, dlt_source, source.name, warehouse, cursor_field=source.cursor_field)
+
+    load.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AssetExecutionContext),
+            inspect.Parameter("dlt", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=DagsterDltResource),
+            inspect.Parameter(source.resource_key, inspect.Parameter.KEYWORD_ONLY, annotation=source.resource_type),
+        ]
+    )
+    load.__name__ = f"{source.name}_bronze"
+    return dlt_assets(
+        dlt_source=source.placeholder(),
+        dlt_pipeline=make_pipeline(source.name, warehouse),
+        name=f"{source.name}_bronze",
         dagster_dlt_translator=BronzeTranslator(),
         pool="warehouse",
-    )
-    def salesforce_bronze(
-        context: AssetExecutionContext, dlt: DagsterDltResource, salesforce: SalesforceResource
-    ) -> Iterator[Any]:
-        source = salesforce_source(
-            client_factory=salesforce.client, where=salesforce.origin, bulk_poll_seconds=salesforce.bulk_poll_seconds
-        )
-        yield from _run(context, dlt, source, "salesforce", warehouse, cursor_field=SALESFORCE_CURSOR)
-
-    return salesforce_bronze
+    )(load)
 
 
-def build_hubspot_assets(warehouse: Warehouse) -> AssetsDefinition:
-    pipeline = make_pipeline("hubspot", warehouse)
-
-    @dlt_assets(
-        dlt_source=hubspot_source(),
-        dlt_pipeline=pipeline,
-        name="hubspot_bronze",
-        dagster_dlt_translator=BronzeTranslator(),
-        pool="warehouse",
-    )
-    def hubspot_bronze(
-        context: AssetExecutionContext, dlt: DagsterDltResource, hubspot: HubSpotResource
-    ) -> Iterator[Any]:
-        source = hubspot_source(client_factory=hubspot.client, where=hubspot.origin)
-        yield from _run(context, dlt, source, "hubspot", warehouse, cursor_field="lastmodifieddate")
-
-    return hubspot_bronze
-
-
-def build_product_assets(warehouse: Warehouse) -> AssetsDefinition:
-    pipeline = make_pipeline("product", warehouse)
-
-    @dlt_assets(
-        dlt_source=product_db_source("sqlite:///:memory:"),
-        dlt_pipeline=pipeline,
-        name="product_bronze",
-        dagster_dlt_translator=BronzeTranslator(),
-        pool="warehouse",
-    )
-    def product_bronze(
-        context: AssetExecutionContext, dlt: DagsterDltResource, product_db: ProductDbResource
-    ) -> Iterator[Any]:
-        source = product_db_source(product_db.resolved_url())
-        yield from _run(context, dlt, source, "product", warehouse, cursor_field="updated_at")
-
-    return product_bronze
-
-
-def build_web_events_assets(warehouse: Warehouse) -> AssetsDefinition:
-    pipeline = make_pipeline("web_events", warehouse)
-
-    @dlt_assets(
-        dlt_source=web_events_source("memory://landing"),
-        dlt_pipeline=pipeline,
-        name="web_events_bronze",
-        dagster_dlt_translator=BronzeTranslator(),
-        pool="warehouse",
-    )
-    def web_events_bronze(
-        context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
-    ) -> Iterator[Any]:
-        yield from _run(context, dlt, web_events_source(landing.events()), "web_events", warehouse, cursor_field="file")
-
-    return web_events_bronze
-
-
-def build_partner_assets(warehouse: Warehouse) -> AssetsDefinition:
-    pipeline = make_pipeline("partners", warehouse)
-
-    @dlt_assets(
-        dlt_source=partner_files_source("memory://partners"),
-        dlt_pipeline=pipeline,
-        name="partners_bronze",
-        dagster_dlt_translator=BronzeTranslator(),
-        pool="warehouse",
-    )
-    def partners_bronze(
-        context: AssetExecutionContext, dlt: DagsterDltResource, landing: LandingZoneResource
-    ) -> Iterator[Any]:
-        source = partner_files_source(landing.partner_drops())
-        yield from _run(context, dlt, source, "partners", warehouse, cursor_field="file")
-
-    return partners_bronze
+def build_all_bronze_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
+    return [build_bronze_assets(warehouse, source) for source in BRONZE_SOURCES]
 
 
 def _run(

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from orchestration.assets.bronze import (
-    build_hubspot_assets,
-    build_partner_assets,
-    build_product_assets,
-    build_salesforce_assets,
-    build_web_events_assets,
-)
+from orchestration.assets.bronze import build_all_bronze_assets
 from orchestration.resources import HubSpotResource, LandingZoneResource, ProductDbResource, SalesforceResource
 
 
@@ -26,11 +20,15 @@ def _materializations(result) -> dict[str, dict]:
 def test_bronze_assets_carry_counts_cursor_and_groups(duckdb_warehouse, salesforce_sandbox, hubspot_sandbox, world_dir):
     from dagster_dlt import DagsterDltResource
 
-    salesforce_assets = build_salesforce_assets(duckdb_warehouse)
-    hubspot_assets = build_hubspot_assets(duckdb_warehouse)
-    product_assets = build_product_assets(duckdb_warehouse)
-    every = [salesforce_assets, hubspot_assets, product_assets, build_web_events_assets(duckdb_warehouse)]
-    every.append(build_partner_assets(duckdb_warehouse))
+    every = build_all_bronze_assets(duckdb_warehouse)
+    required = {assets.op.name: assets.required_resource_keys - {"io_manager"} for assets in every}
+    assert required == {
+        "salesforce_bronze": {"dlt", "salesforce"},
+        "hubspot_bronze": {"dlt", "hubspot"},
+        "product_bronze": {"dlt", "product_db"},
+        "web_events_bronze": {"dlt", "landing"},
+        "partners_bronze": {"dlt", "landing"},
+    }
     keys = {k.to_user_string() for assets in every for k in assets.keys}
     assert {
         "bronze_salesforce/lead",
