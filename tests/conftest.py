@@ -8,8 +8,9 @@ a missing server is a failure.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,14 +62,37 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
     return request.getfixturevalue(f"{request.param}_warehouse")
 
 
-@pytest.fixture
-def world_dir(tmp_path: Path) -> Path:
-    """A small deterministic world: 200 leads."""
+WorldFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def world_factory(tmp_path_factory: pytest.TempPathFactory) -> WorldFactory:
+    """Fresh copies of generated worlds, each (leads, seed) generated once per test process.
+
+    The generator is deterministic, so a copy of a world made earlier in the session is the world
+    the test would have generated itself; generating takes seconds, copying milliseconds. Every
+    test gets its own copy, so one that advances or serves its world cannot disturb another.
+    """
     from sandbox.generator import generate_world
 
-    out = tmp_path / "world"
-    generate_world(out, leads=200, seed=7)
-    return out
+    templates: dict[tuple[int, int], Path] = {}
+
+    def make(dest: Path, *, leads: int, seed: int) -> Path:
+        key = (leads, seed)
+        if key not in templates:
+            template = tmp_path_factory.mktemp(f"world-{leads}-{seed}") / "world"
+            generate_world(template, leads=leads, seed=seed)
+            templates[key] = template
+        shutil.copytree(templates[key], dest)
+        return dest
+
+    return make
+
+
+@pytest.fixture
+def world_dir(tmp_path: Path, world_factory: WorldFactory) -> Path:
+    """A small deterministic world: 200 leads."""
+    return world_factory(tmp_path / "world", leads=200, seed=7)
 
 
 @pytest.fixture
