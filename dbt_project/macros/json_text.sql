@@ -12,7 +12,7 @@
 {%- endmacro %}
 
 {#- The identity match key of an email: lower-cased, trimmed, plus-address tag dropped
-    (orchestration/identity/standardize.py keys records the same way). -#}
+    (silver/identity/standardize.py keys records the same way). -#}
 {% macro email_match_key(column) -%}
     regexp_replace({{ normalized_email(column) }}, '[+][^@]*@', '@')
 {%- endmacro %}
