@@ -1,5 +1,5 @@
 {#- The one reference time and rules version every score of a build shares. `scored_as_of` is
-    the dbt var of that name when given, else the newest engagement event in the data (else the
+    the dbt var of that name when given, else the newest engagement event in silver (else the
     newest golden-record update): never the wall clock, so a rebuild on the same input is
     byte-identical. `score_version` hashes every rule and threshold that shapes a score. -#}
 with rules as (
@@ -34,6 +34,24 @@ version as (
 
 ),
 
+{#- Newest in the data itself, not among the events matched to a person: deleting or erasing
+    one person must not move everyone else's reference time. -#}
+newest_events as (
+
+    select cast(max(occurred_at) as {{ dbt.type_timestamp() }}) as occurred_at from {{ ref('stg_web_events__events') }}
+    union all
+    select cast(max(occurred_at) as {{ dbt.type_timestamp() }}) from {{ ref('stg_product__usage_events') }}
+    union all
+    select cast(max(created_at) as {{ dbt.type_timestamp() }}) from {{ ref('stg_product__users') }}
+    union all
+    select cast(max(called_at) as {{ dbt.type_timestamp() }}) from {{ ref('stg_partners__callbacks') }}
+    union all
+    select cast(max(created_at) as {{ dbt.type_timestamp() }}) from {{ ref('stg_salesforce__campaign_members') }}
+    union all
+    select cast(max(first_responded_date) as {{ dbt.type_timestamp() }}) from {{ ref('stg_salesforce__campaign_members') }}
+
+),
+
 reference as (
 
     select
@@ -41,7 +59,7 @@ reference as (
         cast('{{ var("scored_as_of") }}' as {{ dbt.type_timestamp() }})
         {% else %}
         coalesce(
-            (select max(occurred_at) from {{ ref('int_person_engagement_events') }}),
+            (select max(occurred_at) from newest_events),
             (select max(last_updated_at) from {{ ref('int_people') }})
         )
         {% endif %}
