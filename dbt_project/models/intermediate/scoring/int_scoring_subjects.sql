@@ -137,7 +137,7 @@ select
     email,
     nullif(split_part(email, '@', 2), '') as email_domain,
     case
-        when email is null then null
+        when nullif(split_part(email, '@', 2), '') is null then null
         when split_part(email, '@', 2) in (select domain from {{ ref('free_mail_domains') }}) then 'free_mail'
         else 'work'
     end as email_type,
