@@ -1,7 +1,8 @@
 {#- The one reference time and rules version every score of a build shares. `scored_as_of` is
     the dbt var of that name when given, else the newest engagement event in silver (else the
-    newest golden-record update): never the wall clock, so a rebuild on the same input is
-    byte-identical. `score_version` hashes every rule and threshold that shapes a score. -#}
+    newest person's first record). Never the wall clock, nor a record's modification time (our
+    own syncs move it), so a rebuild on the same input is byte-identical. `score_version`
+    hashes every rule and threshold that shapes a score. -#}
 with rules as (
 
     select
@@ -60,7 +61,7 @@ reference as (
         {% else %}
         coalesce(
             (select max(occurred_at) from newest_events),
-            (select max(last_updated_at) from {{ ref('int_people') }})
+            (select max(first_seen_at) from {{ ref('int_people') }})
         )
         {% endif %}
             as scored_as_of

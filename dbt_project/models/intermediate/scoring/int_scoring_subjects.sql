@@ -3,7 +3,8 @@
     loaded after identity resolution last ran still shows a score. Erased people are in
     neither: identity leaves them out of int_people, and their leads are suppressed here.
     Firmographics come from enrichment when the provider knew the company, else from what the
-    person's latest Salesforce lead says. -#}
+    person's newest Salesforce lead says (newest by creation: the score sync's own writes move
+    every lead's modification time). -#}
 with people as (
 
     select * from {{ ref('int_people') }}
@@ -33,7 +34,7 @@ latest_lead as (
         leads.lead_source,
         row_number() over (
             partition by identity.person_id
-            order by leads.last_modified_at desc nulls last, leads.lead_id
+            order by leads.created_at desc nulls last, leads.lead_id
         ) as recency
     from identity
     inner join leads
