@@ -3,10 +3,13 @@ whole loop built (DuckDB; both warehouses run the same models in test_lead_loop)
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from orchestration.assets.dbt import DBT_PROJECT_DIR, dbt_resource
-from orchestration.dbt_partial_parse import invocation_target, partial_parse
+from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from orchestration.demo import run_lead_loop
 from warehouse import Warehouse
 
@@ -20,19 +23,21 @@ def person_scores(warehouse: Warehouse) -> dict[str, tuple]:
     return {person: (score, reasons) for person, score, reasons in rows}
 
 
-def dbt_run(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, *select: str) -> None:
-    """`dbt run` as the dbt asset invokes dbt: no seed reload, so an edited rules table stays."""
-    for name, value in warehouse.dbt_env().items():
-        monkeypatch.setenv(name, value)
-    target = invocation_target(DBT_PROJECT_DIR, "test_rule_change", "0123456789")
-    with partial_parse(DBT_PROJECT_DIR, warehouse, target):
-        invocation = dbt_resource().cli(["run", "--select", *select], target_path=target)
-        invocation.wait()
-    assert invocation.is_successful()
+def dbt_run(warehouse: Warehouse, target: Path, *select: str) -> None:
+    """`dbt run` as `leadloop dbt` runs it: no seed reload, so an edited rules table stays."""
+    command = [DBT_EXECUTABLE, "run", "--select", *select, "--project-dir", str(DBT_PROJECT_DIR)]
+    command += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)]
+    result = subprocess.run(command, env={**os.environ, **warehouse.dbt_env()}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_changing_one_rule_changes_exactly_the_people_it_touches(duckdb_warehouse, salesforce, hubspot, monkeypatch):
+def test_changing_one_rule_changes_exactly_the_people_it_touches(duckdb_warehouse, salesforce, hubspot, tmp_path):
     run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
+    assert_one_rule_rescores_exactly_its_people(duckdb_warehouse, tmp_path / "dbt_target")
+
+
+def assert_one_rule_rescores_exactly_its_people(duckdb_warehouse: Warehouse, target: Path) -> None:
+    """On a scored warehouse: +4 points on RULE re-scores its people and nobody else."""
     before = person_scores(duckdb_warehouse)
     touched = {
         person
@@ -46,7 +51,7 @@ def test_changing_one_rule_changes_exactly_the_people_it_touches(duckdb_warehous
 
     with duckdb_warehouse.connect() as conn:
         conn.execute("update silver.fit_rules set points = points + 4 where rule_id = ?", [RULE])
-    dbt_run(duckdb_warehouse, monkeypatch, "int_scoring_context+", "int_person_fit_matches+")
+    dbt_run(duckdb_warehouse, target, "int_scoring_context+", "int_person_fit_matches+")
 
     after = person_scores(duckdb_warehouse)
     (new_version,) = duckdb_warehouse.query("select score_version from silver.int_scoring_context")[0]
