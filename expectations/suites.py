@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 GRADES = ("A", "B", "C", "D")
 
 
-def lead_scores() -> list[gxe.Expectation]:
-    """gold.lead_scores as the reverse-ETL sync and RevOps rely on it.
+def salesforce_lead_scores() -> list[gxe.Expectation]:
+    """gold.salesforce_lead_scores (each lead with its person's score) as the reverse-ETL sync
+    and RevOps rely on it.
 
     An empty table fails: a silently empty mart would otherwise "sync" by changing nothing.
     `grade` is also required non-null because GX's in-set check skips nulls, and a null grade
@@ -45,4 +46,4 @@ def lead_scores() -> list[gxe.Expectation]:
     ]
 
 
-SUITES: dict[str, Callable[[], list[gxe.Expectation]]] = {"lead_scores": lead_scores}
+SUITES: dict[str, Callable[[], list[gxe.Expectation]]] = {"salesforce_lead_scores": salesforce_lead_scores}

@@ -32,6 +32,9 @@ class LoopSummary:
     leads_in_bronze: int
     leads_scored: int
     grades: dict[str, int]
+    people_scored: int = 0
+    mqls: int = 0
+    top_people: list[tuple[str, int, str, str]] = field(default_factory=list)  # (who, score, grade, reasons)
     syncs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
@@ -39,8 +42,12 @@ class LoopSummary:
         out = [
             f"warehouse        {self.warehouse}",
             f"leads loaded     {self.leads_in_bronze} in bronze_salesforce.lead",
-            f"leads scored     {self.leads_scored} in gold.lead_scores (grades: {grades})",
+            f"people scored    {self.people_scored} in gold.lead_scores ({self.mqls} MQLs)",
+            f"leads scored     {self.leads_scored} in gold.salesforce_lead_scores (grades: {grades})",
         ]
+        if self.top_people:
+            out.append("top people       score grade  who: reasons")
+            out.extend(f"  {score:>3} {grade}  {who}: {reasons}" for who, score, grade, reasons in self.top_people)
         for name, meta in self.syncs.items():
             out.append(
                 f"synced           {name}: {meta.get('sent', 0)} sent, {meta.get('succeeded', 0)} confirmed, "
@@ -87,14 +94,32 @@ def run_lead_loop(
 
 def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSummary:
     bronze = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
-    grades = dict(warehouse.query("select grade, count(*) from gold.lead_scores group by grade"))
+    grades = dict(warehouse.query("select grade, count(*) from gold.salesforce_lead_scores group by grade"))
+    people, mqls = warehouse.query(
+        "select count(*), coalesce(sum(case when is_mql then 1 else 0 end), 0) from gold.lead_scores"
+    )[0]
     return LoopSummary(
         warehouse=warehouse.display,
         leads_in_bronze=int(bronze),
         leads_scored=int(sum(grades.values())),
         grades={str(k): int(v) for k, v in grades.items()},
+        people_scored=int(people),
+        mqls=int(mqls),
+        top_people=top_people(warehouse),
         syncs=syncs,
     )
+
+
+def top_people(warehouse: Warehouse, limit: int = 10) -> list[tuple[str, int, str, str]]:
+    """The highest scores with who they are and why, so the demo shows what RevOps would see;
+    ties break on person_id so the list is the same on every run."""
+    rows = warehouse.query(
+        "select coalesce(nullif(trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')), ''), "
+        "s.person_id) || coalesce(' (' || p.company || ')', ''), s.score, s.grade, s.reasons "
+        "from gold.lead_scores s left join silver.int_people p on p.person_id = s.person_id "
+        f"order by s.score desc, s.person_id limit {int(limit)}"
+    )
+    return [(str(who), int(score), str(grade), str(reasons)) for who, score, grade, reasons in rows]
 
 
 def _first_failure(result: Any) -> str:

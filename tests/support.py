@@ -10,14 +10,15 @@ LeadScoreRow = tuple[Any, ...]  # (lead_id, score, grade, reasons, rules_matched
 
 
 def write_lead_scores(warehouse: Warehouse, rows: list[LeadScoreRow]) -> None:
-    """Replaces gold.lead_scores with `rows`, shaped as the dbt mart builds it."""
+    """Replaces gold.salesforce_lead_scores (what the lead sync reads) with `rows`, in the mart's
+    synced columns."""
     with warehouse.connect() as conn:
         cur = conn.cursor()
         cur.execute("create schema if not exists gold")
-        cur.execute("drop table if exists gold.lead_scores")
+        cur.execute("drop table if exists gold.salesforce_lead_scores")
         cur.execute(
-            "create table gold.lead_scores (lead_id varchar, score integer, grade varchar, reasons varchar, "
+            "create table gold.salesforce_lead_scores (lead_id varchar, score integer, grade varchar, reasons varchar, "
             "rules_matched integer)"
         )
         if rows:
-            cur.executemany(warehouse.adapt_sql("insert into gold.lead_scores values (?, ?, ?, ?, ?)"), rows)
+            cur.executemany(warehouse.adapt_sql("insert into gold.salesforce_lead_scores values (?, ?, ?, ?, ?)"), rows)

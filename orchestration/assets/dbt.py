@@ -30,6 +30,9 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The dbt installed beside this interpreter, so a venv works without being on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
+# dbt sources that silver's Python assets write (identity resolution, enrichment), not dlt.
+SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment"})
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -82,7 +85,7 @@ def _manifest_is_stale(manifest: Path) -> bool:
 class LeadloopDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_resource_props["source_name"] == "identity":  # written by the identity assets
+            if dbt_resource_props["source_name"] in SILVER_PYTHON_SOURCES:  # written by Python assets
                 return AssetKey(["silver", dbt_resource_props["name"]])
             return AssetKey([f"bronze_{dbt_resource_props['source_name']}", dbt_resource_props["name"]])
         schema = dbt_resource_props.get("config", {}).get("schema") or "silver"

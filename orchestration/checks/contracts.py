@@ -32,7 +32,9 @@ class Contract:
         return AssetKey([self.schema, self.table])
 
 
-CONTRACTS: tuple[Contract, ...] = (Contract(suite="lead_scores", schema="gold", table="lead_scores"),)
+CONTRACTS: tuple[Contract, ...] = (
+    Contract(suite="salesforce_lead_scores", schema="gold", table="salesforce_lead_scores"),
+)
 
 
 def build_contract_check(contract: Contract) -> AssetChecksDefinition:

@@ -42,7 +42,11 @@ def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, sales
         run_lead_loop(warehouse, salesforce, hubspot=hubspot)
         for gone, gone_records, lead in ((person, records, by_cli), (file_person, file_records, by_file)):
             assert warehouse.query("select count(*) from silver.int_people where person_id = ?", [gone]) == [(0,)]
-            assert warehouse.query("select count(*) from gold.lead_scores where lead_id = ?", [lead["Id"]]) == [(0,)]
+            assert warehouse.query(
+                "select count(*) from gold.salesforce_lead_scores where lead_id = ?", [lead["Id"]]
+            ) == [(0,)]
+            for table in ("lead_scores", "lead_score_history"):
+                assert warehouse.query(f"select count(*) from gold.{table} where person_id = ?", [gone]) == [(0,)]
             kept = warehouse.query("select count(*) from silver.identity_records where person_id = ?", [gone])
             assert kept == [(0,)]
             suppressed = {k for (k,) in warehouse.query("select record_key from silver.identity_suppressed_records")}

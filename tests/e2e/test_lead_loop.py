@@ -14,7 +14,8 @@ WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
 
 def gold_scores(warehouse) -> dict[str, tuple]:
-    rows = warehouse.query("select lead_id, score, grade, reasons, rules_matched from gold.lead_scores")
+    """Each lead's score as the sync reads it: its person's score (gold.salesforce_lead_scores)."""
+    rows = warehouse.query("select lead_id, score, grade, reasons, rules_matched from gold.salesforce_lead_scores")
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -54,8 +55,21 @@ def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesf
 def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     before = gold_scores(warehouse)
-    leads = sf.query("SELECT Id, Title FROM Lead ORDER BY Id LIMIT 2")["records"]
-    promoted, deleted = leads[0]["Id"], leads[1]["Id"]
+    # Scores are per person: a lead's edit moves the score of every lead of its person. Two
+    # leads that are the only record of their person keep the effect to exactly those leads.
+    alone_sql = (
+        "select source_id from silver.identity_records where source = 'salesforce_lead' and person_id in "
+        "(select person_id from silver.identity_records group by person_id having count(*) = 1)"
+    )
+    alone = [lead_id for (lead_id,) in warehouse.query(alone_sql + " order by source_id")]
+    # No points from the title yet, so a C-level title can only add (a "VP Sales" would trade its
+    # sales-function points for the C-level ones).
+    untitled = warehouse.query(
+        alone_sql + " and person_id not in (select m.person_id from silver.int_person_fit_matches m "
+        "join silver.fit_rules r on r.rule_id = m.rule_id where r.attribute = 'title') order by source_id"
+    )
+    promoted = next(i for (i,) in untitled if before[i][0] < 100)
+    deleted = next(i for i in alone if i != promoted)
     # A promotion to CEO at a large tech company must raise the score.
     sf.Lead.update(promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"})
     sf.Lead.delete(deleted)
@@ -86,7 +100,7 @@ def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, s
         sf.Lead.delete(record["Id"])
     mark = salesforce_sandbox.last_request_id()
 
-    with pytest.raises(LoopFailedError, match="gx_lead_scores_contract"):
+    with pytest.raises(LoopFailedError, match="gx_salesforce_lead_scores_contract"):
         run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
 
     assert writes_since(salesforce_sandbox, mark) == []

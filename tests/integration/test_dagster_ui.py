@@ -96,13 +96,15 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
         "bronze_salesforce/lead",
         "silver/stg_salesforce__leads",
         "gold/lead_scores",
+        "gold/lead_score_history",
+        "gold/salesforce_lead_scores",
         "reverse_etl/lead_scores_to_salesforce",
     } <= set(by_key)
     deps = {key: {"/".join(d["path"]) for d in n["dependencyKeys"]} for key, n in by_key.items()}
     assert "bronze_salesforce/lead" in deps["silver/stg_salesforce__leads"]
-    assert "gold/lead_scores" in deps["reverse_etl/lead_scores_to_salesforce"]
+    assert "gold/salesforce_lead_scores" in deps["reverse_etl/lead_scores_to_salesforce"]
     assert {n["groupName"] for n in nodes} >= {"bronze_salesforce", "bronze_hubspot", "silver", "gold", "reverse_etl"}
     assert all(n["kinds"] and n["description"] for n in nodes)
-    checks = {c["name"]: c["blocking"] for c in by_key["gold/lead_scores"]["assetChecksOrError"]["checks"]}
-    assert checks["gx_lead_scores_contract"] is True
-    assert "unique_lead_scores_lead_id" in checks
+    checks = {c["name"]: c["blocking"] for c in by_key["gold/salesforce_lead_scores"]["assetChecksOrError"]["checks"]}
+    assert checks["gx_salesforce_lead_scores_contract"] is True
+    assert "unique_salesforce_lead_scores_lead_id" in checks

@@ -10,7 +10,7 @@ from dagster import AssetCheckKey, AssetKey
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
 
 BRONZE_LEAD = AssetKey(["bronze_salesforce", "lead"])
-GOLD_SCORES = AssetKey(["gold", "lead_scores"])
+GOLD_SCORES = AssetKey(["gold", "salesforce_lead_scores"])
 SYNC = AssetKey(["reverse_etl", "lead_scores_to_salesforce"])
 
 
@@ -50,9 +50,9 @@ def test_every_asset_has_a_group_kinds_and_description(duckdb_warehouse):
 def test_dbt_tests_and_gx_contract_are_asset_checks(duckdb_warehouse):
     _, graph = _graph(duckdb_warehouse)
     checks = {(key.asset_key, key.name) for key in graph.asset_check_keys}
-    assert (GOLD_SCORES, "gx_lead_scores_contract") in checks
-    assert (GOLD_SCORES, "unique_lead_scores_lead_id") in checks
-    assert graph.get_check_spec(AssetCheckKey(GOLD_SCORES, "gx_lead_scores_contract")).blocking
+    assert (GOLD_SCORES, "gx_salesforce_lead_scores_contract") in checks
+    assert (GOLD_SCORES, "unique_salesforce_lead_scores_lead_id") in checks
+    assert graph.get_check_spec(AssetCheckKey(GOLD_SCORES, "gx_salesforce_lead_scores_contract")).blocking
 
 
 def test_the_lead_loop_job_selects_everything(duckdb_warehouse):

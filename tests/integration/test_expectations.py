@@ -21,7 +21,7 @@ GOOD_ROWS = [
 
 
 def _validate(warehouse: Warehouse) -> ValidationOutcome:
-    outcome = validate_table(warehouse, "lead_scores", "gold", "lead_scores")
+    outcome = validate_table(warehouse, "salesforce_lead_scores", "gold", "salesforce_lead_scores")
     json.dumps(outcome.to_metadata(), allow_nan=False)  # Dagster metadata must be plain JSON
     return outcome
 
@@ -32,7 +32,7 @@ def test_good_scores_pass(warehouse: Warehouse) -> None:
     assert outcome.status == "passed", outcome.failures or outcome.error
     assert outcome.success and outcome.failures == [] and outcome.error is None
     assert outcome.row_count == 3 and outcome.evaluated >= 8
-    assert outcome.target == "gold.lead_scores"
+    assert outcome.target == "gold.salesforce_lead_scores"
 
 
 def test_duckdb_schema_other_than_main_reads_that_schema(duckdb_warehouse: Warehouse) -> None:
@@ -42,14 +42,14 @@ def test_duckdb_schema_other_than_main_reads_that_schema(duckdb_warehouse: Wareh
     """
     write_lead_scores(duckdb_warehouse, GOOD_ROWS)
     with duckdb_warehouse.connect() as conn:
-        conn.execute("create table main.lead_scores as select * from gold.lead_scores")
-        conn.execute("update main.lead_scores set score = 140, grade = 'Z'")
+        conn.execute("create table main.salesforce_lead_scores as select * from gold.salesforce_lead_scores")
+        conn.execute("update main.salesforce_lead_scores set score = 140, grade = 'Z'")
 
     outcome = _validate(duckdb_warehouse)
     assert outcome.status == "passed", outcome.failures or outcome.error
     assert outcome.row_count == 3
 
-    decoy = validate_table(duckdb_warehouse, "lead_scores", "main", "lead_scores")
+    decoy = validate_table(duckdb_warehouse, "salesforce_lead_scores", "main", "salesforce_lead_scores")
     assert decoy.status == "failed"
     assert {f.column for f in decoy.failures} == {"score", "grade"}
 
@@ -128,7 +128,7 @@ def test_a_missing_table_is_errored_not_failed(warehouse: Warehouse) -> None:
     outcome = _validate(warehouse)
     assert outcome.status == "errored" and not outcome.success
     assert outcome.failures == [] and outcome.evaluated == 0
-    assert outcome.error is not None and "gold.lead_scores does not exist" in outcome.error
+    assert outcome.error is not None and "gold.salesforce_lead_scores does not exist" in outcome.error
     assert "\n" not in outcome.error
     metadata = json.dumps(outcome.to_metadata())
     assert '"status": "errored"' in metadata and PASSWORD not in metadata
@@ -140,8 +140,8 @@ def test_a_missing_column_is_errored_not_failed(warehouse: Warehouse) -> None:
     with warehouse.connect() as conn:
         cur = conn.cursor()
         cur.execute("create schema gold")
-        cur.execute("create table gold.lead_scores (lead_id varchar, score integer, reasons varchar)")
-        cur.execute("insert into gold.lead_scores values ('00Q000000000001', 50, 'ok')")
+        cur.execute("create table gold.salesforce_lead_scores (lead_id varchar, score integer, reasons varchar)")
+        cur.execute("insert into gold.salesforce_lead_scores values ('00Q000000000001', 50, 'ok')")
     outcome = _validate(warehouse)
     assert outcome.status == "errored", outcome.failures
     assert outcome.error is not None and "\n" not in outcome.error
@@ -151,7 +151,7 @@ def test_a_missing_column_is_errored_not_failed(warehouse: Warehouse) -> None:
 
 def test_a_refused_connection_is_errored_without_the_password() -> None:
     warehouse = Warehouse.from_url(f"postgresql://leadloop:{PASSWORD}@127.0.0.1:1/leadloop")
-    outcome = validate_table(warehouse, "lead_scores", "gold", "lead_scores")
+    outcome = validate_table(warehouse, "salesforce_lead_scores", "gold", "salesforce_lead_scores")
     assert outcome.status == "errored" and outcome.failures == []
     assert outcome.error is not None and "\n" not in outcome.error
     assert warehouse.display in outcome.error
@@ -161,10 +161,10 @@ def test_a_refused_connection_is_errored_without_the_password() -> None:
 def test_a_missing_duckdb_file_is_errored_and_not_created(duckdb_warehouse: Warehouse) -> None:
     assert duckdb_warehouse.path is not None and not duckdb_warehouse.path.exists()
     outcome = _validate(duckdb_warehouse)
-    assert outcome.status == "errored" and "gold.lead_scores does not exist" in (outcome.error or "")
+    assert outcome.status == "errored" and "gold.salesforce_lead_scores does not exist" in (outcome.error or "")
     assert not duckdb_warehouse.path.exists()
 
 
 def test_an_unknown_suite_is_a_programming_error(duckdb_warehouse: Warehouse) -> None:
     with pytest.raises(ValueError, match="unknown GX suite"):
-        validate_table(duckdb_warehouse, "no_such_suite", "gold", "lead_scores")
+        validate_table(duckdb_warehouse, "no_such_suite", "gold", "salesforce_lead_scores")

@@ -285,7 +285,7 @@ def test_values_stay_json_native():
 
 def test_the_shipped_spec_maps_gold_scores_to_lead_fields():
     [spec] = [s for s in all_specs() if s.name == "lead_scores_to_salesforce"]
-    assert (spec.source_schema, spec.source_table, spec.key) == ("gold", "lead_scores", "lead_id")
+    assert (spec.source_schema, spec.source_table, spec.key) == ("gold", "salesforce_lead_scores", "lead_id")
     assert (spec.destination, spec.object, spec.operation) == ("salesforce", "Lead", "update")
     assert spec.fields == {"score": "Lead_Score__c", "grade": "Lead_Grade__c", "reasons": "Lead_Score_Reasons__c"}
     assert spec.batch_size == 200

@@ -1,59 +1,43 @@
-{#- The explainable fit score per live lead: the sum of matched rule points (best rule per group),
-    capped at 100, a letter grade and the reasons in the order they weigh. Deterministic: no
-    wall-clock columns, so an unchanged source rebuilds byte-identical rows and syncs nothing. -#}
-with leads as (
+{#- The score RevOps act on, one row per person (and per live lead that has no person yet):
+    fit, engagement, the 0-100 score and grade, the reasons with their points, the rules
+    version and reference time, contact flags per channel, and MQL status. An MQL stays one:
+    `mql_at` is when the score first reached the threshold (from lead_score_history), even if
+    it has decayed since. Deterministic: no wall-clock column, so an unchanged input rebuilds
+    byte-identical rows and syncs nothing. -#}
+with scores as (
 
-    select lead_id
-    from {{ ref('stg_salesforce__leads') }}
-    where not is_deleted
-        -- an erased person is scored and synced no more, whatever the CRM still holds
-        and lead_id not in (
-            select source_id from {{ source('identity', 'identity_suppressed_records') }}
-            where source = 'salesforce_lead'
-        )
+    select * from {{ ref('int_person_scores') }}
 
 ),
 
-matches as (
+first_mql as (
 
-    select * from {{ ref('int_lead_rule_matches') }}
-
-),
-
-per_lead as (
-
-    select
-        lead_id,
-        sum(points) as raw_points,
-        count(*) as rules_matched,
-        {{ dbt.listagg('reason', "'; '", 'order by points desc, rule_id') }} as reasons
-    from matches
-    group by lead_id
-
-),
-
-scored as (
-
-    select
-        leads.lead_id,
-        cast(least(coalesce(per_lead.raw_points, 0), 100) as integer) as score,
-        coalesce(per_lead.reasons, 'No scoring rule matched') as reasons,
-        cast(coalesce(per_lead.rules_matched, 0) as integer) as rules_matched
-    from leads
-    left join per_lead
-        on leads.lead_id = per_lead.lead_id
+    select person_id, min(scored_as_of) as mql_at
+    from {{ ref('lead_score_history') }}
+    where score >= {{ var('mql_score_threshold') }}
+    group by person_id
 
 )
 
 select
-    lead_id,
-    score,
-    case
-        when score >= {{ var('lead_grade_a_min') }} then 'A'
-        when score >= {{ var('lead_grade_b_min') }} then 'B'
-        when score >= {{ var('lead_grade_c_min') }} then 'C'
-        else 'D'
-    end as grade,
-    reasons,
-    rules_matched
-from scored
+    scores.person_id,
+    scores.scored_from,
+    scores.fit_score,
+    scores.engagement_score,
+    scores.score,
+    scores.grade,
+    (first_mql.mql_at is not null or scores.score >= {{ var('mql_score_threshold') }}) as is_mql,
+    coalesce(
+        first_mql.mql_at,
+        case when scores.score >= {{ var('mql_score_threshold') }} then scores.scored_as_of end
+    ) as mql_at,
+    scores.reasons,
+    scores.rules_matched,
+    scores.score_version,
+    scores.scored_as_of,
+    scores.can_contact_email,
+    scores.can_contact_phone,
+    scores.can_contact_mail
+from scores
+left join first_mql
+    on first_mql.person_id = scores.person_id

@@ -1,6 +1,8 @@
 {#- The golden person record: for each field the value of the most trusted source (seed
-    survivorship_rules), then the most recently updated, then the lowest record key (so ties
-    resolve the same way on every run and warehouse). -#}
+    survivorship_rules), then of the most recently created record, then the lowest record key (so
+    ties resolve the same way on every run and warehouse). Created, not updated: the score syncs
+    write to every CRM record, which moves its modification time, so "most recently updated"
+    would let our own writes change the golden record and the score on the next run. -#}
 {%- set fields = ['first_name', 'last_name', 'email', 'phone', 'company', 'company_domain', 'title',
                   'street', 'city', 'state', 'postal_code', 'country'] -%}
 with records as (
@@ -17,7 +19,7 @@ candidates as (
         '{{ field }}' as field,
         cast({{ 'phone_e164' if field == 'phone' else field }} as {{ dbt.type_string() }}) as value,
         source,
-        updated_at,
+        created_at,
         record_key
     from records
     where {{ 'phone_e164' if field == 'phone' else field }} is not null
@@ -32,7 +34,7 @@ ranked as (
         candidates.*,
         row_number() over (
             partition by candidates.person_id, candidates.field
-            order by rules.priority, candidates.updated_at desc nulls last, candidates.record_key
+            order by rules.priority, candidates.created_at desc nulls last, candidates.record_key
         ) as preference
     from candidates
     inner join {{ ref('survivorship_rules') }} as rules

@@ -1,20 +1,21 @@
-{#- Every scoring rule each live lead matches, then the best match per rule group. -#}
+{#- Every fit rule each person matches, then the heaviest match per rule group (largest absolute
+    points: a group of penalties keeps its worst, a group of bonuses its best). -#}
 with attributes as (
 
-    select * from {{ ref('int_lead_attributes') }}
+    select * from {{ ref('int_person_fit_attributes') }}
 
 ),
 
 rules as (
 
-    select * from {{ ref('scoring_rules') }}
+    select * from {{ ref('fit_rules') }}
 
 ),
 
 matches as (
 
     select
-        attributes.lead_id,
+        attributes.person_id,
         rules.rule_id,
         rules.rule_group,
         rules.points,
@@ -38,15 +39,15 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by lead_id, rule_group
-            order by points desc, rule_id
+            partition by person_id, rule_group
+            order by abs(points) desc, points desc, rule_id
         ) as rank_in_group
     from matches
 
 )
 
 select
-    lead_id,
+    person_id,
     rule_id,
     rule_group,
     points,

@@ -1,0 +1,157 @@
+{#- Who gets a score: every person of the golden record, plus every live Salesforce lead that
+    has no person yet (scored from its own record, `person_id` = its record key), so a lead
+    loaded after identity resolution last ran still shows a score. Erased people are in
+    neither: identity leaves them out of int_people, and their leads are suppressed here.
+    Firmographics come from enrichment when the provider knew the company, else from what the
+    person's newest Salesforce lead says (newest by creation: the score sync's own writes move
+    every lead's modification time). -#}
+with people as (
+
+    select * from {{ ref('int_people') }}
+
+),
+
+identity as (
+
+    select record_key, person_id, source, source_id from {{ source('identity', 'identity_records') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+    where not is_deleted
+
+),
+
+latest_lead as (
+
+    select
+        identity.person_id,
+        leads.industry,
+        leads.number_of_employees,
+        leads.annual_revenue,
+        leads.lead_source,
+        row_number() over (
+            partition by identity.person_id
+            order by leads.created_at desc nulls last, leads.lead_id
+        ) as recency
+    from identity
+    inner join leads
+        on identity.source = 'salesforce_lead'
+        and identity.source_id = leads.lead_id
+
+),
+
+enrichment as (
+
+    select person_id, industry, employees, annual_revenue
+    from {{ source('enrichment', 'person_enrichment') }}
+    where enrichment_status = 'enriched'
+
+),
+
+consent as (
+
+    select
+        person_id,
+        {% for channel in ['email', 'phone', 'mail'] %}
+        max(case when channel = '{{ channel }}' and consent_state = 'opted_out' then 1 else 0 end) = 0
+            as can_contact_{{ channel }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from {{ ref('int_person_consent') }}
+    group by person_id
+
+),
+
+resolved as (
+
+    select
+        people.person_id,
+        'person' as scored_from,
+        people.title,
+        people.country,
+        people.phone,
+        people.email,
+        coalesce(enrichment.industry, latest_lead.industry) as industry,
+        cast(coalesce(enrichment.employees, latest_lead.number_of_employees) as {{ dbt.type_float() }})
+            as number_of_employees,
+        cast(coalesce(enrichment.annual_revenue, latest_lead.annual_revenue) as {{ dbt.type_float() }})
+            as annual_revenue,
+        latest_lead.lead_source,
+        coalesce(consent.can_contact_email, true) as can_contact_email,
+        coalesce(consent.can_contact_phone, true) as can_contact_phone,
+        coalesce(consent.can_contact_mail, true) as can_contact_mail
+    from people
+    left join latest_lead
+        on latest_lead.person_id = people.person_id
+        and latest_lead.recency = 1
+    left join enrichment
+        on enrichment.person_id = people.person_id
+    left join consent
+        on consent.person_id = people.person_id
+
+),
+
+unresolved_leads as (
+
+    select
+        'salesforce_lead:' || leads.lead_id as person_id,
+        'lead_record' as scored_from,
+        leads.title,
+        leads.country,
+        leads.phone,
+        {{ email_match_key('leads.email') }} as email,
+        leads.industry,
+        cast(leads.number_of_employees as {{ dbt.type_float() }}) as number_of_employees,
+        cast(leads.annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
+        leads.lead_source,
+        not leads.has_opted_out_of_email as can_contact_email,
+        not leads.do_not_call as can_contact_phone,
+        true as can_contact_mail
+    from leads
+    where not exists (
+        select 1 from identity
+        where identity.source = 'salesforce_lead' and identity.source_id = leads.lead_id
+    )
+        and not exists (
+            select 1 from {{ source('identity', 'identity_suppressed_records') }} as suppressed
+            where suppressed.source = 'salesforce_lead' and suppressed.source_id = leads.lead_id
+        )
+
+),
+
+subjects as (
+
+    select * from resolved
+    union all
+    select * from unresolved_leads
+
+)
+
+select
+    person_id,
+    scored_from,
+    title,
+    country,
+    phone,
+    email,
+    nullif(split_part(email, '@', 2), '') as email_domain,
+    case
+        when nullif(split_part(email, '@', 2), '') is null then null
+        when split_part(email, '@', 2) in (select domain from {{ ref('free_mail_domains') }}) then 'free_mail'
+        else 'work'
+    end as email_type,
+    case
+        when email is null then null
+        when {{ is_valid_email('email') }} then 'valid'
+        else 'invalid'
+    end as email_status,
+    industry,
+    number_of_employees,
+    annual_revenue,
+    lead_source,
+    can_contact_email,
+    can_contact_phone,
+    can_contact_mail
+from subjects
