@@ -42,6 +42,10 @@ class SyncPlan:
     # Keys held by several source rows with different values: sending either would be a guess.
     conflicting_keys: list[str] = field(default_factory=list)
     null_keys: int = 0
+    # Reason -> source keys the spec's skip rules held back (e.g. converted leads).
+    skipped: dict[str, int] = field(default_factory=dict)
+    # Skip rules whose lookup table does not exist yet (a warehouse before its first dbt build).
+    skip_unavailable: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {"new": 0, "changed": 0, "retry": 0}
@@ -104,8 +108,13 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
             continue  # an exact duplicate row is the same record: send it once
         payloads[key], hashes[key] = payload, digest
 
+    skipped = _skipped_keys(spec, warehouse, plan)
     for key, digest in hashes.items():
         if key in conflicting:
+            continue
+        reason_skipped = skipped.get(key)
+        if reason_skipped is not None:
+            plan.skipped[reason_skipped] = plan.skipped.get(reason_skipped, 0) + 1
             continue
         previous = confirmed.get(key)
         if key in rejected:
@@ -122,6 +131,23 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
     return plan
 
 
+def _skipped_keys(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan) -> dict[str, str]:
+    """Key -> reason for every source record a skip rule holds back (the first rule wins)."""
+    skipped: dict[str, str] = {}
+    for rule in spec.skip:
+        if not warehouse.table_exists(rule.schema, rule.table):
+            plan.skip_unavailable.append(f"{rule.reason} ({rule.schema}.{rule.table} does not exist)")
+            continue
+        rows = warehouse.query(
+            f'select distinct cast("{rule.key}" as varchar) from "{rule.schema}"."{rule.table}" '
+            f'where coalesce("{rule.when}", false)'
+        )
+        for (key,) in rows:
+            if key is not None:
+                skipped.setdefault(str(key).strip(), rule.reason)
+    return skipped
+
+
 def summarize(plan: SyncPlan) -> dict[str, int]:
     """Counts only: plans are logged and shown in Dagster, and payloads may hold personal data."""
     counts = plan.counts()
@@ -134,4 +160,5 @@ def summarize(plan: SyncPlan) -> dict[str, int]:
         "unchanged": plan.unchanged,
         "conflicting_keys": len(plan.conflicting_keys),
         "null_keys": plan.null_keys,
+        "skipped": sum(plan.skipped.values()),
     }

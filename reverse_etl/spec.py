@@ -25,6 +25,21 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class SkipRule:
+    """Source records the destination must not be written for, looked up in another table.
+
+    E.g. converted leads: a real org refuses updates to them, so sending them would only collect
+    `CANNOT_UPDATE_CONVERTED_LEAD` rejections on every run. `when` names a boolean column.
+    """
+
+    reason: str
+    schema: str
+    table: str
+    key: str
+    when: str
+
+
+@dataclass(frozen=True)
 class SyncSpec:
     name: str
     source_schema: str
@@ -36,6 +51,7 @@ class SyncSpec:
     fields: dict[str, str]
     batch_size: int
     description: str = ""
+    skip: tuple[SkipRule, ...] = ()
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -61,6 +77,16 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             operation=str(destination.get("operation", "update")),
             fields={str(k): str(v) for k, v in raw["fields"].items()},
             batch_size=int(raw.get("batch_size", MAX_BATCH.get(kind, 100))),
+            skip=tuple(
+                SkipRule(
+                    reason=str(rule["reason"]),
+                    schema=str(rule["schema"]),
+                    table=str(rule["table"]),
+                    key=str(rule["key"]),
+                    when=str(rule["when"]),
+                )
+                for rule in raw.get("skip") or []
+            ),
         )
     except (KeyError, TypeError, AttributeError, ValueError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: missing or malformed {exc}") from None
@@ -83,11 +109,16 @@ def _validate(spec: SyncSpec, path: Path) -> None:
         ("source.table", spec.source_table),
         ("source.key", spec.key),
         *(("fields", column) for column in spec.fields),
+        *((f"skip.{label}", value) for rule in spec.skip for label, value in _skip_identifiers(rule)),
     ]:
         if not _IDENTIFIER.match(name):
             raise SpecError(f"{path}: {label} {name!r} is not a plain SQL identifier")
     if len(set(spec.fields.values())) != len(spec.fields):
         raise SpecError(f"{path}: two columns map to the same destination field")
+
+
+def _skip_identifiers(rule: SkipRule) -> list[tuple[str, str]]:
+    return [(name, getattr(rule, name)) for name in ("reason", "schema", "table", "key", "when")]
 
 
 def all_specs() -> list[SyncSpec]:

@@ -50,12 +50,21 @@ class Cursor:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or []
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse([{"message": self.message, "errorCode": self.code, "fields": self.fields}], self.status)
+        body = [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+        return JSONResponse(body, self.status, headers=self.headers or None)
 
 
 class SalesforceApi:
@@ -84,6 +93,14 @@ class SalesforceApi:
             if self.faults.server_error():
                 raise ApiError(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable (sandbox fault)")
             self._authenticate(request)
+            if self.faults.throttled():
+                # What an org's concurrent-request or per-user limit looks like from the client.
+                raise ApiError(
+                    429,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "ConcurrentPerOrgLongTxn Limit exceeded (sandbox fault)",
+                    headers={"Retry-After": str(self.faults.retry_after)},
+                )
             usage = self.store.api_usage()
             if usage >= self.daily_api_limit:
                 raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
@@ -222,6 +239,7 @@ class SalesforceApi:
             self.delete_record(obj, record_id)
             return Response(status_code=204), obj.name, 1
         try:
+            refuse_converted(obj, current)
             values = validate_record(obj, _json(body), creating=False)
         except RecordError as exc:
             raise ApiError(400, exc.code, exc.message, exc.fields) from None
@@ -248,6 +266,7 @@ class SalesforceApi:
             return JSONResponse([m["Id"] for m in matches], 300), obj.name, 0
         try:
             if matches:
+                refuse_converted(obj, matches[0])
                 values = validate_record(obj, payload, creating=False)
                 self._write(obj, matches[0]["Id"], values)
                 return (
@@ -299,6 +318,7 @@ class SalesforceApi:
                             "entity is deleted" if current else "invalid cross reference id",
                             ["Id"],
                         )
+                    refuse_converted(obj, current)
                     self._write(obj, record_id, validate_record(obj, record, creating=False))
                     results.append({"id": record_id, "success": True, "errors": []})
                 except RecordError as exc:
@@ -353,6 +373,13 @@ class SalesforceApi:
                     raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
         stamp = self.store.now()
         self.store.update(obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+
+
+def refuse_converted(obj: SObject, current: dict[str, Any]) -> None:
+    """A converted lead is read-only to an API user without "View and Edit Converted Leads", which
+    an integration user should not have: its data lives on the Contact the conversion made."""
+    if obj.name == "Lead" and current.get("IsConverted"):
+        raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
 
 
 def _rolled_back() -> dict[str, Any]:

@@ -29,17 +29,22 @@ def writes_since(sandbox, request_id: int) -> list[dict]:
 
 def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     live_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]}
+    converted = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = true")["records"]}
+    assert converted
 
     first = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     gold = gold_scores(warehouse)
     assert set(gold) == live_leads
     assert first.leads_scored == len(live_leads)
-    assert first.syncs[SYNC]["succeeded"] == len(live_leads)
+    # A converted lead is read-only in the org: skipped with its reason, never sent.
+    assert first.syncs[SYNC]["succeeded"] == len(live_leads - converted)
+    assert first.syncs[SYNC]["skipped_converted_lead"] == len(converted)
     assert first.syncs[SYNC]["failed"] == 0
     crm = crm_scores(sf)
     for lead_id, (score, grade, reasons, _) in gold.items():
-        assert crm[lead_id] == (float(score), grade, reasons), lead_id
+        expected = (None, None, None) if lead_id in converted else (float(score), grade, reasons)
+        assert crm[lead_id] == expected, lead_id
     # Scores spread over the grades: the rules discriminate rather than give everyone one value.
     assert len(first.grades) >= 3
 
@@ -54,7 +59,7 @@ def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesf
 def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     before = gold_scores(warehouse)
-    leads = sf.query("SELECT Id, Title FROM Lead ORDER BY Id LIMIT 2")["records"]
+    leads = sf.query("SELECT Id, Title FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT 2")["records"]
     promoted, deleted = leads[0]["Id"], leads[1]["Id"]
     # A promotion to CEO at a large tech company must raise the score.
     sf.Lead.update(promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"})
