@@ -78,17 +78,21 @@ def to_destination_value(value: Any) -> Any:
     return str(value)
 
 
-def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
+def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True) -> SyncPlan:
     """Reads the source and the state once each and diffs them in memory.
 
     A record with an open rejection is always planned (as `retry`), even if its value went back
     to the last confirmed one: the rejection row only clears when the destination confirms it.
+    `create_state=False` reads without creating the state tables (a dry run writes nothing).
     """
-    state.ensure_tables(warehouse)
+    if create_state:
+        state.ensure_tables(warehouse)
     columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields])
     rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by 1')
-    confirmed = state.confirmed_hashes(warehouse, spec.name)
-    rejected = state.rejected_keys(warehouse, spec.name)
+    # A preview must not even create the state tables: without them, nothing was ever synced.
+    has_state = create_state or warehouse.table_exists(state.SCHEMA, "sync_state")
+    confirmed = state.confirmed_hashes(warehouse, spec.name) if has_state else {}
+    rejected = state.rejected_keys(warehouse, spec.name) if has_state else set()
     plan = SyncPlan(spec=spec, source_rows=len(rows))
     destination_fields = list(spec.fields.values())
 

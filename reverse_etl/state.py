@@ -9,6 +9,7 @@ can query it next to the data it describes. The SQL is the subset DuckDB and Pos
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -63,6 +64,18 @@ def confirmed_hashes(warehouse: Warehouse, sync_name: str) -> dict[str, str]:
     """One read of the whole state: the planner compares in memory instead of per record."""
     rows = warehouse.query(f"select record_key, payload_hash from {SCHEMA}.sync_state where sync_name = ?", [sync_name])
     return {str(key): str(digest) for key, digest in rows}
+
+
+def confirmed_payloads(warehouse: Warehouse, sync_name: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The last confirmed payload of a few records (for a plan's field-level diffs)."""
+    if not keys:
+        return {}
+    rows = warehouse.query(
+        f"select record_key, payload from {SCHEMA}.sync_state where sync_name = ? "
+        f"and record_key in ({', '.join('?' * len(keys))})",
+        [sync_name, *keys],
+    )
+    return {str(key): json.loads(payload) for key, payload in rows}
 
 
 def rejected_keys(warehouse: Warehouse, sync_name: str) -> set[str]:

@@ -31,7 +31,7 @@ def build_sync_asset(spec: SyncSpec) -> AssetsDefinition:
         warehouse: WarehouseResource,
         salesforce: SalesforceResource,
     ) -> MaterializeResult:
-        destination = SalesforceDestination(salesforce.client())
+        destination = SalesforceDestination(salesforce.client(), bulk_poll_wait=salesforce.bulk_poll_seconds)
         result = run_sync(spec, warehouse.get(), destination, dry_run=config.dry_run, run_id=context.run.run_id)
         if result.failed:
             context.log.warning(

@@ -108,7 +108,9 @@ class SalesforceDestination:
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait)
         # simple-salesforce drops the response headers when it raises, so Retry-After is read by
         # a hook on the client's own session as the response goes by.
-        client.session.hooks.setdefault("response", []).append(self._remember_retry_after)
+        session = getattr(client, "session", None)
+        if session is not None:
+            session.hooks.setdefault("response", []).append(self._remember_retry_after)
         policy = retry(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(attempts),
@@ -121,7 +123,7 @@ class SalesforceDestination:
 
     # ------------------------------------------------------------------ pacing
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code in {429, 503} or response.status_code == 403:
+        if response.status_code in {403, 429, 503}:
             self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
     def _wait(self, state: RetryCallState) -> float:
