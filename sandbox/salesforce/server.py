@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
 import re
 import signal
@@ -28,12 +29,16 @@ from sandbox.faults import NO_FAULTS, Faults
 from sandbox.salesforce.bulk import BulkApi
 from sandbox.salesforce.schema import OBJECTS, SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
-from sandbox.salesforce.store import Store, api_datetime
+from sandbox.salesforce.store import INTEGRATION_USER_ID, REP_USER_ID, Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
 from sandbox.serving import BackgroundServer, SandboxLifecycle
 from sandbox.tls import issue_server_certificate
 
 COLLECTION_LIMIT = 200
+ORGANIZATION_ID = "00D000000000LLpEAA"
+# The user behind the request being handled (set by authentication; the integration user when
+# the API object is driven without a request, as the Bulk job processing is).
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default=INTEGRATION_USER_ID)
 OPEN_CURSORS = 100  # real orgs cap open query cursors per user too; the oldest expire first
 
 
@@ -71,11 +76,19 @@ class SalesforceApi:
     """The request handling, independent of the HTTP server that carries it."""
 
     def __init__(
-        self, store: Store, token: str, daily_api_limit: int, page_size: int, faults: Faults = NO_FAULTS
+        self,
+        store: Store,
+        token: str,
+        daily_api_limit: int,
+        page_size: int,
+        faults: Faults = NO_FAULTS,
+        rep_token: str = "sandbox-rep-token",
     ) -> None:
         self.store = store
         self.faults = faults
         self.token = token
+        # Token -> user: the integration user Leadloop runs as, and a sales rep editing records.
+        self.users = {token: INTEGRATION_USER_ID, rep_token: REP_USER_ID}
         self.daily_api_limit = daily_api_limit
         self.page_size = page_size
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
@@ -117,10 +130,30 @@ class SalesforceApi:
         return self.faults.maybe_drop(response)
 
     def _authenticate(self, request: Request) -> None:
+        """Sets the caller's user for the writes this request makes (`LastModifiedById`)."""
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-sfdc-session", "")
-        if token != self.token:
+        user = self.users.get(token)
+        if user is None:
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        _CALLER.set(user)
+
+    async def userinfo(self, request: Request) -> Response:
+        """`GET /services/oauth2/userinfo`: who the session belongs to (OpenID Connect claims)."""
+        try:
+            self._authenticate(request)
+        except ApiError as exc:
+            return exc.response()
+        user = _CALLER.get()
+        self.store.log_request(request.method, request.url.path, None, 0, 200)
+        return JSONResponse(
+            {
+                "sub": f"https://login.salesforce.com/id/{ORGANIZATION_ID}/{user}",
+                "user_id": user,
+                "organization_id": ORGANIZATION_ID,
+                "preferred_username": f"{user}@leadloop.sandbox",
+            }
+        )
 
     def _route(
         self, method: str, version: str, rest: str, request: Request, body: bytes
@@ -344,7 +377,8 @@ class SalesforceApi:
 
     def delete_record(self, obj: SObject, record_id: str) -> None:
         stamp = self.store.now()
-        self.store.update(obj, record_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+        values = {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": _CALLER.get()}
+        self.store.update(obj, record_id, values)
 
     def _create(self, obj: SObject, payload: dict) -> str:
         values = validate_record(obj, payload, creating=True)
@@ -362,6 +396,7 @@ class SalesforceApi:
         row = {f.name: (0 if f.type == "boolean" else None) for f in obj.fields}
         row.update(values)
         row.update(Id=record_id, IsDeleted=0, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
+        row.update(LastModifiedById=_CALLER.get())
         self.store.insert_many(obj, [row])
         return record_id
 
@@ -372,7 +407,10 @@ class SalesforceApi:
                 if clash:
                     raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
         stamp = self.store.now()
-        self.store.update(obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+        who = _CALLER.get()
+        self.store.update(
+            obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": who}
+        )
 
 
 def refuse_converted(obj: SObject, current: dict[str, Any]) -> None:
@@ -427,12 +465,14 @@ class SalesforceSandbox(SandboxLifecycle):
         host: str = "127.0.0.1",
         port: int = 0,
         token: str = "sandbox-token",
+        rep_token: str = "sandbox-rep-token",
         daily_api_limit: int = 1_000_000,
         page_size: int = 2000,
         faults: Faults | None = None,
     ) -> None:
         self.world_dir = Path(world_dir)
         self.host, self.port, self.token = host, port, token
+        self.rep_token = rep_token  # a sales rep's session: tests make "human" edits with it
         self.daily_api_limit, self.page_size = daily_api_limit, page_size
         self.faults = faults or NO_FAULTS
         self.store: Store | None = None
@@ -445,7 +485,9 @@ class SalesforceSandbox(SandboxLifecycle):
 
     def app(self) -> Starlette:
         assert self.store is not None
-        api = SalesforceApi(self.store, self.token, self.daily_api_limit, self.page_size, self.faults)
+        api = SalesforceApi(
+            self.store, self.token, self.daily_api_limit, self.page_size, self.faults, rep_token=self.rep_token
+        )
 
         async def endpoint(request: Request) -> Response:
             if not _VERSION.match(request.path_params["version"]):
@@ -457,6 +499,7 @@ class SalesforceSandbox(SandboxLifecycle):
                 Route(
                     "/services/data/{version}/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
                 ),
+                Route("/services/oauth2/userinfo", api.userinfo, methods=["GET"]),
             ]
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingestion.crm_clients import salesforce_client
 from orchestration.demo import LoopFailedError, run_lead_loop
 
 pytestmark = pytest.mark.e2e
@@ -61,9 +62,13 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
     before = gold_scores(warehouse)
     leads = sf.query("SELECT Id, Title FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT 2")["records"]
     promoted, deleted = leads[0]["Id"], leads[1]["Id"]
+    # A rep's edits (through their own session: the integration user's writes are not source changes).
+    rep = salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.rep_token, salesforce_sandbox.ca_path)
     # A promotion to CEO at a large tech company must raise the score.
-    sf.Lead.update(promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"})
-    sf.Lead.delete(deleted)
+    rep.Lead.update(
+        promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
+    )
+    rep.Lead.delete(deleted)
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
 
