@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from reverse_etl import state
@@ -28,8 +29,9 @@ class RecordChange:
     payload_hash: str
     reason: Reason
 
-    @property
+    @cached_property
     def payload_json(self) -> str:
+        """Computed once: state, Bulk sizing and the preview all read it (3 × 100k dumps otherwise)."""
         return canonical_json(self.payload)
 
 

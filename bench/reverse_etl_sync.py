@@ -1,0 +1,135 @@
+"""Benchmark: gold lead scores → Salesforce, the sync alone, at 10k and 100k leads.
+
+Prints one JSON object per size: the initial sync's API calls, seconds and records/s (Bulk API
+2.0 at 2,000 records or more), a re-run with nothing changed (calls: 0 expected), a run with 1 %
+changed (calls proportional to the change), converted leads skipped, and the warehouse commits
+the run's state took. Calls are counted in the sandbox's own request log, so they are what
+reached the org, the preflight's describe included.
+
+The sandbox runs in a process of its own, as a real org would be on another machine.
+
+Usage: python bench/reverse_etl_sync.py [--sizes 10000,100000] [--warehouse-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import peak_rss_mb, sandbox_process, world_for_run
+
+from ingestion.crm_clients import salesforce_client
+from reverse_etl.destinations.salesforce import SalesforceDestination
+from reverse_etl.executor import run_sync
+from reverse_etl.spec import load_spec
+from warehouse import Warehouse
+
+SPEC = load_spec("lead_scores_to_salesforce")
+
+
+def _leads(world: Path) -> list[tuple[str, bool]]:
+    with sqlite3.connect(world / "salesforce.sqlite") as conn:
+        rows = conn.execute('select "Id", "IsConverted" from "Lead" where "IsDeleted" = 0 order by "Id"').fetchall()
+    return [(str(i), bool(c)) for i, c in rows]
+
+
+def _calls_since(world: Path, mark: int) -> int:
+    with sqlite3.connect(world / "salesforce.sqlite") as conn:
+        return int(conn.execute("select count(*) from api_requests where id > ?", [mark]).fetchone()[0])
+
+
+def _mark(world: Path) -> int:
+    with sqlite3.connect(world / "salesforce.sqlite") as conn:
+        return int(conn.execute("select coalesce(max(id), 0) from api_requests").fetchone()[0])
+
+
+def _write_gold(warehouse: Warehouse, leads: list[tuple[str, bool]], scores: dict[str, int]) -> None:
+    """gold.lead_scores and the is_converted flag the skip rule reads, as dbt would leave them."""
+    import pyarrow as pa
+
+    ids = [lead_id for lead_id, _ in leads]
+    warehouse.replace_table(
+        "gold",
+        "lead_scores",
+        pa.table(
+            {
+                "lead_id": ids,
+                "score": [scores[i] for i in ids],
+                "grade": ["ABCD"[min(3, (100 - scores[i]) // 25)] for i in ids],
+                "reasons": [f"Title seniority; company size ({scores[i]})" for i in ids],
+                "rules_matched": [2] * len(ids),
+            }
+        ),
+    )
+    warehouse.replace_table(
+        "silver",
+        "stg_salesforce__leads",
+        pa.table({"lead_id": ids, "is_converted": [converted for _, converted in leads]}),
+    )
+
+
+def _timed(world: Path, warehouse: Warehouse, destination: SalesforceDestination) -> dict[str, Any]:
+    mark = _mark(world)
+    started = time.perf_counter()
+    result = run_sync(SPEC, warehouse, destination)
+    seconds = time.perf_counter() - started
+    return {
+        "calls": _calls_since(world, mark),
+        "seconds": round(seconds, 2),
+        "sent": result.sent,
+        "confirmed": result.succeeded,
+        "rejected": result.failed,
+        "skipped_converted": result.skipped_reasons.get("converted_lead", 0),
+        "records_per_s": round(result.succeeded / seconds) if result.succeeded else 0,
+        "state_commits": result.state_transactions,
+    }
+
+
+def bench(size: int, warehouse_url: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        world = world_for_run(Path(tmp), size, None)
+        warehouse = Warehouse.from_url(warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
+        leads = _leads(world)
+        rng = random.Random(size)
+        scores = {lead_id: rng.randint(0, 100) for lead_id, _ in leads}
+        _write_gold(warehouse, leads, scores)
+        with sandbox_process("salesforce", world) as org:
+            sf = salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"]))
+            destination = SalesforceDestination(sf, bulk_poll_wait=0)
+            initial = _timed(world, warehouse, destination)
+            rerun = _timed(world, warehouse, destination)
+            changed = rng.sample(
+                [lead_id for lead_id, converted in leads if not converted], k=max(1, len(leads) // 100)
+            )
+            for lead_id in changed:
+                scores[lead_id] = (scores[lead_id] + 7) % 101
+            _write_gold(warehouse, leads, scores)
+            one_percent = _timed(world, warehouse, destination)
+    return {
+        "benchmark": "reverse_etl_sync",
+        "warehouse": warehouse.kind,
+        "leads": len(leads),
+        "initial": initial,
+        "rerun_unchanged": rerun,
+        "one_percent_changed": {**one_percent, "changed": len(changed)},
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--warehouse-url", default=None)
+    args = parser.parse_args()
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(json.dumps(bench(size, args.warehouse_url)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
