@@ -23,6 +23,9 @@ from warehouse import Warehouse
 
 logger = logging.getLogger(__name__)
 
+# A clear that meets these has nothing left to clear: the CRM record was deleted (or merged away).
+GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+
 
 @dataclass
 class SyncResult:
@@ -38,6 +41,8 @@ class SyncResult:
     planned_new: int = 0
     planned_changed: int = 0
     planned_retry: int = 0
+    planned_clear: int = 0
+    cleared: int = 0
     conflicting_keys: int = 0
     null_keys: int = 0
     skipped: int = 0
@@ -85,7 +90,7 @@ def run_sync(
     if abandoned:
         logger.warning("%s: closed %d earlier run(s) that died while running as abandoned", spec.name, abandoned)
     plan: SyncPlan | None = None
-    progress = {"sent": 0, "succeeded": 0, "failed": 0}
+    progress = {"sent": 0, "succeeded": 0, "failed": 0, "cleared": 0}
     codes: Counter[str] = Counter()
     writer = state.StateWriter(warehouse, run_id, spec.name, flush_rows=flush_rows, flush_seconds=flush_seconds)
     try:
@@ -98,6 +103,8 @@ def run_sync(
             try:
                 if not dry_run:
                     _reject_conflicts(spec, writer, plan, codes, progress)
+                    if plan.forgotten:  # `on_removal: keep`: nothing to send, the state rows go
+                        writer.add([], [], {**summarize(plan), **progress}, cleared=plan.forgotten)
                     size = _write_size(spec, destination, len(plan.changes))
                     for start in range(0, len(plan.changes), size):
                         batch = plan.changes[start : start + size]
@@ -132,6 +139,8 @@ def run_sync(
         planned_new=summary["planned_new"],
         planned_changed=summary["planned_changed"],
         planned_retry=summary["planned_retry"],
+        planned_clear=summary["planned_clear"],
+        cleared=progress["cleared"],
         conflicting_keys=summary["conflicting_keys"],
         null_keys=summary["null_keys"],
         skipped=summary["skipped"],
@@ -207,17 +216,29 @@ def _send_batch(
     by_key: dict[str, RecordResult] = {r.key: r for r in results}
     confirmed: list[tuple[str, str, str]] = []
     rejected: list[tuple[str, str]] = []
+    cleared: list[str] = []
     for change in batch:
         outcome = by_key.get(change.key)
-        if outcome is not None and outcome.success:
+        error = None if outcome is not None and outcome.success else _error(outcome)
+        if change.reason == "clear" and (error is None or _code(error) in GONE_CODES):
+            cleared.append(change.key)  # cleared, or the record itself is gone: nothing left to clear
+        elif error is None:
             confirmed.append((change.key, change.payload_hash, change.payload_json))
         else:
-            error = (outcome.error if outcome else None) or "NO_RESULT: the destination returned no result"
             rejected.append((change.key, error))
-            codes[error.split(":", 1)[0]] += 1
-    progress["succeeded"] += len(confirmed)
+            codes[_code(error)] += 1
+    progress["succeeded"] += len(confirmed) + len(cleared)
+    progress["cleared"] += len(cleared)
     progress["failed"] += len(rejected)
-    writer.add(confirmed, rejected, {**summary, **progress})
+    writer.add(confirmed, rejected, {**summary, **progress}, cleared=cleared)
+
+
+def _error(outcome: RecordResult | None) -> str:
+    return (outcome.error if outcome else None) or "NO_RESULT: the destination returned no result"
+
+
+def _code(error: str) -> str:
+    return error.split(":", 1)[0]
 
 
 def _reject_conflicts(

@@ -19,7 +19,7 @@ from reverse_etl import state
 from reverse_etl.spec import SyncSpec
 from warehouse import Warehouse
 
-Reason = Literal["new", "changed", "retry"]
+Reason = Literal["new", "changed", "retry", "clear"]
 
 
 @dataclass
@@ -49,8 +49,11 @@ class SyncPlan:
     # Skip rules whose lookup table does not exist yet (a warehouse before its first dbt build).
     skip_unavailable: list[str] = field(default_factory=list)
 
+    # Keys that left the source with `on_removal: keep`: their state rows go, nothing is sent.
+    forgotten: list[str] = field(default_factory=list)
+
     def counts(self) -> dict[str, int]:
-        counts = {"new": 0, "changed": 0, "retry": 0}
+        counts = {"new": 0, "changed": 0, "retry": 0, "clear": 0}
         for change in self.changes:
             counts[change.reason] += 1
         return counts
@@ -134,7 +137,23 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
             continue
         plan.changes.append(RecordChange(key, payloads[key], digest, reason))
     plan.conflicting_keys = sorted(conflicting)
+    _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
     return plan
+
+
+def _plan_removals(
+    spec: SyncSpec, plan: SyncPlan, confirmed: dict[str, str], present: set[str], destination_fields: list[str]
+) -> None:
+    """A key the destination confirmed that the source no longer has was erased, deleted or
+    merged away: its fields are cleared (nulls), once. The state row only goes when the CRM
+    confirms, so a failed clear is planned again; a key that comes back is simply `new`."""
+    gone = sorted(key for key in confirmed if key not in present)
+    if spec.on_removal == "keep":
+        plan.forgotten = gone
+        return
+    cleared = {name: None for name in destination_fields}
+    digest = payload_hash(cleared)
+    plan.changes.extend(RecordChange(key, dict(cleared), digest, "clear") for key in gone)
 
 
 def _skipped_keys(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan) -> dict[str, str]:
@@ -163,6 +182,7 @@ def summarize(plan: SyncPlan) -> dict[str, int]:
         "planned_new": counts["new"],
         "planned_changed": counts["changed"],
         "planned_retry": counts["retry"],
+        "planned_clear": counts["clear"],
         "unchanged": plan.unchanged,
         "conflicting_keys": len(plan.conflicting_keys),
         "null_keys": plan.null_keys,

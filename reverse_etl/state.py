@@ -42,9 +42,10 @@ ADDED_COLUMNS = (
     f"alter table {SCHEMA}.sync_runs add column if not exists skipped integer",
     f"alter table {SCHEMA}.sync_runs add column if not exists in_doubt integer",
     f"alter table {SCHEMA}.sync_runs add column if not exists note text",
+    f"alter table {SCHEMA}.sync_runs add column if not exists cleared integer",
 )
 
-RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped")
+RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped", "cleared")
 ROWS_PER_STATEMENT = 500  # state rows per multi-row upsert
 
 
@@ -105,13 +106,25 @@ def write_outcomes(
     sync_name: str,
     confirmed: Iterable[tuple[str, str, str]],
     rejected: Iterable[tuple[str, str]],
+    cleared: Iterable[str] = (),
 ) -> None:
-    """`record_batch` on a cursor the caller holds, inside the caller's transaction."""
+    """`record_batch` on a cursor the caller holds, inside the caller's transaction.
+
+    `cleared` holds keys that left the source and whose fields the destination cleared (or that
+    the destination no longer has): their state and rejection rows go."""
     # Rows go in VALUES lists of up to ROWS_PER_STATEMENT: DuckDB runs an `executemany` upsert
     # row by row (some 3 ms a row, 3 s of a 1,000-record demo sync). A key listed twice would
     # have the upsert touch its row twice, which Postgres refuses: a key's last outcome is kept.
     confirmed_rows = list({key: (key, digest, payload) for key, digest, payload in confirmed}.values())
     rejected_rows = list({key: (key, error) for key, error in rejected}.values())
+    cleared_keys = sorted(set(cleared))
+    for chunk in _chunks(cleared_keys):
+        marks = ", ".join("?" * len(chunk))
+        for table in ("sync_state", "sync_rejections"):
+            cur.execute(
+                warehouse.adapt_sql(f"delete from {SCHEMA}.{table} where sync_name = ? and record_key in ({marks})"),
+                [sync_name, *chunk],
+            )
     if not confirmed_rows and not rejected_rows:
         return
     at = now()
@@ -278,6 +291,7 @@ class StateWriter:
         self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
         self.confirmed: list[tuple[str, str, str]] = []
         self.rejected: list[tuple[str, str]] = []
+        self.cleared: list[str] = []
         self.transactions = 0
         self._stack = ExitStack()
         self._conn: Any = None
@@ -299,10 +313,12 @@ class StateWriter:
         confirmed: Iterable[tuple[str, str, str]],
         rejected: Iterable[tuple[str, str]],
         counts: dict[str, Any],
+        cleared: Iterable[str] = (),
     ) -> None:
         self.confirmed.extend(confirmed)
         self.rejected.extend(rejected)
-        pending = len(self.confirmed) + len(self.rejected)
+        self.cleared.extend(cleared)
+        pending = len(self.confirmed) + len(self.rejected) + len(self.cleared)
         if pending >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush(counts)
 
@@ -311,7 +327,7 @@ class StateWriter:
         cur = self._cur
         if self.warehouse.is_duckdb:
             cur.execute("begin transaction")  # DuckDB autocommits each statement otherwise
-        write_outcomes(self.warehouse, cur, self.sync_name, self.confirmed, self.rejected)
+        write_outcomes(self.warehouse, cur, self.sync_name, self.confirmed, self.rejected, self.cleared)
         if status is None:
             write_progress(self.warehouse, cur, self.run_id, self.sync_name, counts)
         else:
@@ -321,5 +337,5 @@ class StateWriter:
         else:
             self._conn.commit()
         self.transactions += 1
-        self.confirmed, self.rejected = [], []
+        self.confirmed, self.rejected, self.cleared = [], [], []
         self._last_flush = time.monotonic()
