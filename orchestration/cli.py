@@ -152,7 +152,7 @@ def sync(name: str | None, dry_run: bool, sample: int, data_dir: Path) -> None:
     Every run (and every preview) checks first that the CRM has the fields the sync writes, and
     stops with the list of missing ones before anything is sent."""
     from orchestration.resources import SalesforceResource
-    from reverse_etl.destinations.salesforce import PreflightError, SalesforceDestination
+    from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError, SalesforceDestination
     from reverse_etl.executor import run_sync
     from reverse_etl.preview import preview_sync
     from reverse_etl.spec import SpecError, all_specs, load_spec
@@ -181,7 +181,7 @@ def sync(name: str | None, dry_run: bool, sample: int, data_dir: Path) -> None:
                     click.echo(line)
                 continue
             result = run_sync(spec, warehouse, destination)
-        except PreflightError as exc:
+        except (PreflightError, QuotaGuardError) as exc:
             click.echo(f"leadloop: error: {exc}", err=True)
             failed = True
             continue

@@ -21,6 +21,7 @@ import csv
 import io
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -52,6 +53,14 @@ BULK_NULL = "#N/A"
 
 class PreflightError(RuntimeError):
     """The org lacks fields the sync writes; raised before anything is sent."""
+
+
+class QuotaGuardError(RuntimeError):
+    """Sending the next write would take the org past the share of its daily API allowance the
+    sync may use; raised before that write, so what was confirmed so far is kept."""
+
+
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
 def _error_codes(exc: SalesforceError) -> set[str]:
@@ -96,6 +105,7 @@ class SalesforceDestination:
         timeout: float = 120.0,
         bulk_threshold: int = BULK_THRESHOLD,
         bulk_poll_wait: float = 0.5,
+        quota_share: float | None = 0.5,
     ) -> None:
         self.client = client
         self.timeout = timeout
@@ -104,6 +114,10 @@ class SalesforceDestination:
         self.bulk_threshold = bulk_threshold
         self.bulk_poll_wait = bulk_poll_wait
         self.max_retry_after = max_retry_after
+        # The daily API allowance is the org's, shared with every other integration and user: a
+        # sync may use at most this share of it (None: no guard). Read from Sforce-Limit-Info.
+        self.quota_share = quota_share
+        self.api_usage: tuple[int, int] | None = None
         self._retry_after: float | None = None
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait)
         # simple-salesforce drops the response headers when it raises, so Retry-After is read by
@@ -123,6 +137,9 @@ class SalesforceDestination:
 
     # ------------------------------------------------------------------ pacing
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        usage = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
+        if usage:
+            self.api_usage = (int(usage.group(1)), int(usage.group(2)))
         if response.status_code in {403, 429, 503}:
             self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
@@ -176,10 +193,25 @@ class SalesforceDestination:
                 "custom fields Leadloop writes and grant the integration user edit access"
             )
 
+    def _guard_quota(self, spec: SyncSpec, calls: int) -> None:
+        """Stops before a write whose calls would pass `quota_share` of the daily allowance, as
+        last reported by the org (the preflight's describe reports it before the first write)."""
+        if self.quota_share is None or self.api_usage is None:
+            return
+        used, limit = self.api_usage
+        budget = int(limit * self.quota_share)
+        if used + calls > budget:
+            raise QuotaGuardError(
+                f"{spec.name}: stopped before sending: the next write needs {calls} API call(s) and the org has used "
+                f"{used} of {limit} today; this sync may use up to {self.quota_share:.0%} ({budget}). Records not "
+                "sent are planned again on the next run"
+            )
+
     # ------------------------------------------------------------------ writes
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
         if spec.operation != "update":
             raise ValueError(f"{spec.name}: Salesforce operation {spec.operation!r} is not supported yet")
+        self._guard_quota(spec, self.estimate_calls(spec, changes))
         outcomes: dict[str, RecordResult] = {}
         pending: list[RecordChange] = list(changes)
         for attempt in range(self.record_attempts):

@@ -14,7 +14,7 @@ import pytest
 
 from ingestion.crm_clients import salesforce_client
 from reverse_etl import state
-from reverse_etl.destinations.salesforce import PreflightError, SalesforceDestination
+from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError, SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.spec import load_spec
 from sandbox.faults import Faults
@@ -95,7 +95,9 @@ def test_a_spent_api_allowance_is_retried_a_bounded_number_of_times_then_kept_as
     with SalesforceSandbox(world_dir, daily_api_limit=used + 1) as sandbox:
         sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
         mark = sandbox.last_request_id()
-        result = run_sync(SPEC, warehouse, SalesforceDestination(sf, attempts=3, backoff=0.01))
+        # (No quota guard here: it would stop the run before the org refuses it; tested below.)
+        destination = SalesforceDestination(sf, attempts=3, backoff=0.01, quota_share=None)
+        result = run_sync(SPEC, warehouse, destination)
         refused = [r["status"] for r in sandbox.request_log(mark) if r["method"] == "PATCH"]
     assert refused == [403, 403, 403]
     assert (result.succeeded, result.failed) == (0, 10)
@@ -166,3 +168,22 @@ def test_state_is_written_in_one_transaction_and_a_dead_run_is_closed_as_abandon
     assert runs["killed-run"] == ("abandoned", 80)
     assert runs[result.run_id] == ("success", None)
     assert warehouse.query("select count(*) from reverse_etl.sync_state") == [(120,)]
+
+
+def test_the_quota_guard_stops_before_the_sync_takes_more_than_its_share(warehouse: Warehouse, world_dir: Path) -> None:
+    spec = dataclasses.replace(SPEC, batch_size=50)
+    with SalesforceSandbox(world_dir) as clean:
+        ids = _open_ids(salesforce_client(clean.instance_url, clean.token, clean.ca_path), 150)
+        used = clean.store.api_usage()
+    write_lead_scores(warehouse, _rows(ids))
+    # After the describe the org has used `used + 1`; half of this allowance is `used + 2`: room
+    # for one collection call of 50, not for the second.
+    with SalesforceSandbox(world_dir, daily_api_limit=2 * (used + 1) + 2) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        mark = sandbox.last_request_id()
+        with pytest.raises(QuotaGuardError, match="may use up to 50%"):
+            run_sync(spec, warehouse, SalesforceDestination(sf, quota_share=0.5))
+        patches = [r["records"] for r in sandbox.request_log(mark) if r["method"] == "PATCH"]
+    assert patches == [50]
+    assert warehouse.query("select count(*) from reverse_etl.sync_state") == [(50,)]
+    assert warehouse.query("select status, succeeded from reverse_etl.sync_runs") == [("error", 50)]
