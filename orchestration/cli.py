@@ -145,14 +145,14 @@ def erase(emails: tuple[str, ...]) -> None:
 @click.argument("name", required=False)
 @click.option("--dry-run", is_flag=True, help="Print the plan and what it would cost; write nothing anywhere.")
 @click.option("--sample", default=5, show_default=True, help="Records whose field-level diff the plan shows.")
+@click.option("--create-properties", is_flag=True, help="HubSpot: create missing properties (opt-in).")
 @DATA_DIR_OPTION
-def sync(name: str | None, dry_run: bool, sample: int, data_dir: Path) -> None:
+def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, data_dir: Path) -> None:
     """Run one sync (NAME, e.g. lead_scores_to_salesforce) or all of them, or preview with --dry-run.
 
     Every run (and every preview) checks first that the CRM has the fields the sync writes, and
     stops with the list of missing ones before anything is sent."""
-    from orchestration.resources import SalesforceResource
-    from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError, SalesforceDestination
+    from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError
     from reverse_etl.executor import run_sync
     from reverse_etl.preview import preview_sync
     from reverse_etl.spec import SpecError, all_specs, load_spec
@@ -162,19 +162,12 @@ def sync(name: str | None, dry_run: bool, sample: int, data_dir: Path) -> None:
     except SpecError as exc:
         raise click.UsageError(str(exc)) from None
     warehouse = Warehouse.from_env()
-    if os.environ.get("SALESFORCE_INSTANCE_URL") and os.environ.get("SALESFORCE_ACCESS_TOKEN"):
-        # Outside Dagster, the resource's EnvVar fields are not resolved: read them here.
-        resource = SalesforceResource(
-            instance_url=os.environ["SALESFORCE_INSTANCE_URL"],
-            access_token=os.environ["SALESFORCE_ACCESS_TOKEN"],
-            ca_bundle=os.environ.get("SALESFORCE_CA_BUNDLE"),
-            data_dir=str(data_dir),
-        )
-    else:
-        resource = SalesforceResource(data_dir=str(data_dir), bulk_poll_seconds=0.0)
-    destination = SalesforceDestination(resource.client(), bulk_poll_wait=resource.bulk_poll_seconds)
+    destinations: dict[str, Any] = {}
     failed = False
     for spec in specs:
+        if spec.destination not in destinations:
+            destinations[spec.destination] = _destination(spec.destination, data_dir, create_properties)
+        destination = destinations[spec.destination]
         try:
             if dry_run:
                 for line in preview_sync(spec, warehouse, destination, sample=sample).lines():
@@ -187,11 +180,35 @@ def sync(name: str | None, dry_run: bool, sample: int, data_dir: Path) -> None:
             continue
         click.echo(
             f"{spec.name}: {result.status}: {result.sent} sent, {result.succeeded} confirmed, {result.failed} "
-            f"rejected, {result.unchanged} unchanged, {result.skipped} skipped"
+            f"rejected, {result.unchanged} unchanged, {result.skipped} skipped, {result.cleared} cleared"
             + (f" (rejections by code: {result.error_codes})" if result.error_codes else "")
         )
     if failed:
         raise SystemExit(2)
+
+
+def _destination(kind: str, data_dir: Path, create_properties: bool) -> Any:
+    """The CRM a sync writes to, from the environment's credentials or the running sandbox.
+
+    Outside Dagster the resources' EnvVar fields are not resolved, so credentials are read here."""
+    from orchestration.resources import HubSpotResource, SalesforceResource
+    from reverse_etl.destinations.hubspot import HubSpotDestination
+    from reverse_etl.destinations.salesforce import SalesforceDestination
+
+    if kind == "hubspot":
+        token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
+        hubspot = HubSpotResource(access_token=token, host=os.environ.get("HUBSPOT_HOST"), data_dir=str(data_dir))
+        return HubSpotDestination(hubspot.client(), create_properties=create_properties)
+    if os.environ.get("SALESFORCE_INSTANCE_URL") and os.environ.get("SALESFORCE_ACCESS_TOKEN"):
+        salesforce = SalesforceResource(
+            instance_url=os.environ["SALESFORCE_INSTANCE_URL"],
+            access_token=os.environ["SALESFORCE_ACCESS_TOKEN"],
+            ca_bundle=os.environ.get("SALESFORCE_CA_BUNDLE"),
+            data_dir=str(data_dir),
+        )
+    else:
+        salesforce = SalesforceResource(data_dir=str(data_dir), bulk_poll_seconds=0.0)
+    return SalesforceDestination(salesforce.client(), bulk_poll_wait=salesforce.bulk_poll_seconds)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
