@@ -15,7 +15,7 @@ import yaml
 SPECS_DIR = Path(__file__).parent / "specs"
 # Per-call record limits of the APIs (Salesforce sObject Collections, HubSpot batch endpoints).
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
-OPERATIONS = {"salesforce": {"update"}, "hubspot": {"update"}}
+OPERATIONS = {"salesforce": {"update", "upsert"}, "hubspot": {"update"}}
 REMOVAL_MODES = {"clear", "keep"}
 # Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -56,6 +56,9 @@ class SyncSpec:
     # What a record that leaves the source model gets: its mapped fields cleared once ("clear"),
     # or left as they are ("keep"). Either way its state row goes, so a return is sent as new.
     on_removal: str = "clear"
+    # upsert: the destination field holding the key (an external ID), e.g. an action's
+    # idempotency key on Task, so a repeated run updates the one record instead of adding one.
+    external_id: str = ""
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -82,6 +85,7 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             fields={str(k): str(v) for k, v in raw["fields"].items()},
             batch_size=int(raw.get("batch_size", MAX_BATCH.get(kind, 100))),
             on_removal=str(raw.get("on_removal", "clear")),
+            external_id=str(destination.get("external_id", "")),
             skip=tuple(
                 SkipRule(
                     reason=str(rule["reason"]),
@@ -107,6 +111,8 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     limit = MAX_BATCH[spec.destination]
     if not 1 <= spec.batch_size <= limit:
         raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
+    if spec.operation == "upsert" and not _IDENTIFIER.match(spec.external_id):
+        raise SpecError(f"{path}: operation upsert needs destination.external_id, the external ID field")
     if spec.on_removal not in REMOVAL_MODES:
         raise SpecError(f"{path}: on_removal must be one of {sorted(REMOVAL_MODES)}")
     if not spec.fields:

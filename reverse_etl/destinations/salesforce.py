@@ -209,7 +209,7 @@ class SalesforceDestination:
 
     # ------------------------------------------------------------------ writes
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
-        if spec.operation != "update":
+        if spec.operation not in {"update", "upsert"}:
             raise ValueError(f"{spec.name}: Salesforce operation {spec.operation!r} is not supported yet")
         self._guard_quota(spec, self.estimate_calls(spec, changes))
         outcomes: dict[str, RecordResult] = {}
@@ -234,17 +234,20 @@ class SalesforceDestination:
         return results
 
     def _write_batch(self, spec: SyncSpec, batch: Sequence[RecordChange]) -> list[RecordResult]:
+        upsert = spec.operation == "upsert"
+        key_field = spec.external_id if upsert else "Id"
         body = {
             "allOrNone": False,
-            "records": [{"attributes": {"type": spec.object}, **c.payload, "Id": c.key} for c in batch],
+            "records": [{"attributes": {"type": spec.object}, **c.payload, key_field: c.key} for c in batch],
         }
+        path = f"{COLLECTIONS_PATH}/{spec.object}/{spec.external_id}" if upsert else COLLECTIONS_PATH
         try:
-            response = self._send(body)
+            response = self._send(body, path)
         except (SalesforceError, requests.RequestException) as exc:
             error = _describe(exc)
             logger.warning("%s: a batch of %d failed as a whole (%s)", spec.name, len(batch), _code(error))
             return [RecordResult(c.key, False, error) for c in batch]
-        if not _matches(batch, response):
+        if not _matches(batch, response, by_id=not upsert):
             # Results are positional; if they cannot be lined up, nothing in the batch is confirmed.
             error = "UNEXPECTED_RESPONSE: collections response does not line up with the request"
             logger.warning("%s: %s (batch of %d)", spec.name, error, len(batch))
@@ -256,8 +259,8 @@ class SalesforceDestination:
             for c, outcome in zip(batch, response, strict=True)
         ]
 
-    def _send_once(self, body: dict[str, Any]) -> Any:
-        return self.client.restful(COLLECTIONS_PATH, method="PATCH", json=body, timeout=self.timeout)
+    def _send_once(self, body: dict[str, Any], path: str = COLLECTIONS_PATH) -> Any:
+        return self.client.restful(path, method="PATCH", json=body, timeout=self.timeout)
 
     # ------------------------------------------------------------------ bulk
     def _write_bulk(self, spec: SyncSpec, changes: Sequence[RecordChange]) -> list[RecordResult]:
@@ -276,22 +279,35 @@ class SalesforceDestination:
 
         A job that ends Failed or Aborted raises (the client reads `errorMessage`): its records
         are failed and retried, since which of them the org applied is unknown."""
+        upsert = spec.operation == "upsert"
+        key_field = spec.external_id if upsert else "Id"
         records = [
-            {"Id": c.key, **{name: BULK_NULL if value is None else _cell(value) for name, value in c.payload.items()}}
+            {
+                key_field: c.key,
+                **{name: BULK_NULL if value is None else _cell(value) for name, value in c.payload.items()},
+            }
             for c in job
         ]
         handler = getattr(self.client.bulk2, spec.object)
-        (summary,) = handler.update(records=records, batch_size=len(records), wait=self.bulk_poll_wait)
+        if upsert:
+            (summary,) = handler.upsert(
+                records=records,
+                external_id_field=spec.external_id,
+                batch_size=len(records),
+                wait=self.bulk_poll_wait,
+            )
+        else:
+            (summary,) = handler.update(records=records, batch_size=len(records), wait=self.bulk_poll_wait)
         job_id = summary["job_id"]
         outcomes: dict[str, RecordResult] = {}
         for row in _csv_rows(handler.get_successful_records(job_id)):
-            key = row.get("Id") or row.get("sf__Id") or ""
+            key = row.get(key_field) or row.get("sf__Id") or ""
             outcomes[key] = RecordResult(key, True)
         for row in _csv_rows(handler.get_failed_records(job_id)):
-            key = row.get("Id") or row.get("sf__Id") or ""
+            key = row.get(key_field) or row.get("sf__Id") or ""
             outcomes[key] = RecordResult(key, False, _bulk_error(row.get("sf__Error", "")))
         for row in _csv_rows(handler.get_unprocessed_records(job_id)):
-            key = row.get("Id") or ""
+            key = row.get(key_field) or ""
             outcomes[key] = RecordResult(key, False, "UNPROCESSED: the Bulk job did not process this record")
         missing = "NO_RESULT: the Bulk job reported nothing for this record"
         return [outcomes.get(c.key) or RecordResult(c.key, False, missing) for c in job]
@@ -341,12 +357,15 @@ def _batches(items: Sequence[RecordChange], size: int) -> Iterator[Sequence[Reco
         yield items[start : start + size]
 
 
-def _matches(batch: Sequence[RecordChange], response: Any) -> bool:
+def _matches(batch: Sequence[RecordChange], response: Any, by_id: bool = True) -> bool:
+    """Results are positional; with keys that are Ids, each result must also name its record."""
     if not isinstance(response, list) or len(response) != len(batch):
         return False
     for change, outcome in zip(batch, response, strict=True):
         if not isinstance(outcome, dict):
             return False
+        if not by_id:
+            continue
         returned = outcome.get("id")
         # 15- and 18-character forms of one Id share their first 15 characters.
         if returned and str(returned)[:15] != change.key[:15]:

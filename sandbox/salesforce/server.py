@@ -168,6 +168,8 @@ class SalesforceApi:
             return self.query_more(version, parts[1])
         if parts[:2] == ["composite", "sobjects"] and len(parts) == 2 and method in {"POST", "PATCH"}:
             return self.collection(version, method, _json(body))
+        if parts[:2] == ["composite", "sobjects"] and len(parts) == 4 and method == "PATCH":
+            return self.collection_upsert(_sobject(parts[2]), parts[3], _json(body))
         if parts == ["sobjects"] and method == "GET":
             return JSONResponse(_describe_global()), None, 0
         if parts and parts[0] == "sobjects" and len(parts) >= 2:
@@ -367,6 +369,52 @@ class SalesforceApi:
                 results = [r if not r["success"] else _rolled_back() for r in results]
             self.store.conn.execute("release collection")
         return JSONResponse(results), obj_name, len(records)
+
+    def collection_upsert(self, obj: SObject, field_name: str, payload: dict) -> tuple[Response, str | None, int]:
+        """`PATCH composite/sobjects/{Object}/{ExtField}`: each record carries its external id;
+        one that matches is updated, none is created, several is a per-record error."""
+        field = obj.field(field_name)
+        if field is None or not field.external_id:
+            raise ApiError(
+                400, "INVALID_FIELD", f"Provided external ID field does not exist or is not accessible: {field_name}"
+            )
+        records = payload.get("records")
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            raise ApiError(400, "INVALID_FIELD", "records: required and must be a non-empty list of objects")
+        if len(records) > COLLECTION_LIMIT:
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
+        results = []
+        with self.store.transaction():
+            for record in records:
+                record = {k: v for k, v in record.items() if k != "attributes"}
+                key = record.get(field.name)
+                try:
+                    if self.faults.reject_record():
+                        raise RecordError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record", [])
+                    if key in (None, ""):
+                        raise RecordError("MISSING_ARGUMENT", f"{field.name} not specified", [field.name])
+                    matches = self.store.find_by(obj, field.name, key)
+                    if len(matches) > 1:
+                        raise RecordError(
+                            "DUPLICATE_EXTERNAL_ID", f"{field.name} matches several records", [field.name]
+                        )
+                    if matches:
+                        refuse_converted(obj, matches[0])
+                        values = {k: v for k, v in record.items() if k != field.name}
+                        self._write(obj, matches[0]["Id"], validate_record(obj, values, creating=False))
+                        results.append({"id": matches[0]["Id"], "success": True, "errors": [], "created": False})
+                    else:
+                        results.append(
+                            {"id": self._create(obj, record), "success": True, "errors": [], "created": True}
+                        )
+                except RecordError as exc:
+                    error = {"statusCode": exc.code, "message": exc.message, "fields": exc.fields}
+                    results.append({"id": None, "success": False, "errors": [error]})
+        return JSONResponse(results), obj.name, len(records)
 
     # ------------------------------------------------------------------ writes
     def create_record(self, obj: SObject, payload: dict[str, Any]) -> str:
