@@ -46,6 +46,7 @@ class SyncResult:
     conflicting_keys: int = 0
     null_keys: int = 0
     skipped: int = 0
+    below_threshold: int = 0
     estimated_calls: int = 0
     abandoned_runs: int = 0
     state_transactions: int = 0
@@ -144,6 +145,7 @@ def run_sync(
         conflicting_keys=summary["conflicting_keys"],
         null_keys=summary["null_keys"],
         skipped=summary["skipped"],
+        below_threshold=summary["below_threshold"],
         estimated_calls=estimate_calls(spec, destination, plan),
         abandoned_runs=abandoned,
         state_transactions=writer.transactions,

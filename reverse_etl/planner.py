@@ -49,6 +49,8 @@ class SyncPlan:
     # Skip rules whose lookup table does not exist yet (a warehouse before its first dbt build).
     skip_unavailable: list[str] = field(default_factory=list)
 
+    # Changed records whose every difference is under the spec's change threshold: not sent.
+    below_threshold: int = 0
     # Keys that left the source with `on_removal: keep`: their state rows go, nothing is sent.
     forgotten: list[str] = field(default_factory=list)
 
@@ -118,6 +120,8 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
         payloads[key], hashes[key] = payload, digest
 
     skipped = _skipped_keys(spec, warehouse, plan)
+    previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
+    thresholds = {spec.fields[column]: minimum for column, minimum in spec.thresholds}
     for key, digest in hashes.items():
         if key in conflicting:
             continue
@@ -131,6 +135,9 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
         elif previous is None:
             reason = "new"
         elif previous != digest:
+            if thresholds and _below_threshold(previous_payloads.get(key), payloads[key], thresholds):
+                plan.below_threshold += 1
+                continue
             reason = "changed"
         else:
             plan.unchanged += 1
@@ -139,6 +146,22 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     plan.conflicting_keys = sorted(conflicting)
     _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
     return plan
+
+
+def _below_threshold(before: dict[str, Any] | None, after: dict[str, Any], thresholds: dict[str, float]) -> bool:
+    """True when the only differences are numeric ones smaller than their field's threshold."""
+    if before is None:
+        return False
+    for name, value in after.items():
+        old = before.get(name)
+        if old == value:
+            continue
+        minimum = thresholds.get(name)
+        if minimum is None or not isinstance(old, int | float) or not isinstance(value, int | float):
+            return False
+        if abs(value - old) >= minimum:
+            return False
+    return True
 
 
 def _plan_removals(
@@ -187,4 +210,5 @@ def summarize(plan: SyncPlan) -> dict[str, int]:
         "conflicting_keys": len(plan.conflicting_keys),
         "null_keys": plan.null_keys,
         "skipped": sum(plan.skipped.values()),
+        "below_threshold": plan.below_threshold,
     }

@@ -51,7 +51,7 @@ class SyncPreview:
             f"{self.spec.destination} {self.spec.object} ({self.spec.operation})",
             f"  source rows {c['source_rows']}: update {c['planned'] - c['planned_clear']} (new {c['planned_new']}, "
             f"changed {c['planned_changed']}, retry {c['planned_retry']}), clear {c['planned_clear']}, unchanged "
-            f"{c['unchanged']}, skipped "
+            f"{c['unchanged']}, below change threshold {c['below_threshold']}, skipped "
             f"{c['skipped']}, conflicting keys {c['conflicting_keys']}, without key {c['null_keys']}",
         ]
         for reason, count in sorted(self.skipped.items()):

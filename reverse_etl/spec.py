@@ -59,6 +59,10 @@ class SyncSpec:
     # upsert: the destination field holding the key (an external ID), e.g. an action's
     # idempotency key on Task, so a repeated run updates the one record instead of adding one.
     external_id: str = ""
+    # Source column -> smallest change worth a write. A record whose only differences from what
+    # the CRM confirmed are below these is not sent (a score drifting 70 -> 71 -> 72 is sent once
+    # the drift from the confirmed 70 reaches the threshold). Empty: every change is sent.
+    thresholds: tuple[tuple[str, float], ...] = ()
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -86,6 +90,7 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             batch_size=int(raw.get("batch_size", MAX_BATCH.get(kind, 100))),
             on_removal=str(raw.get("on_removal", "clear")),
             external_id=str(destination.get("external_id", "")),
+            thresholds=tuple((str(k), float(v)) for k, v in (raw.get("change_threshold") or {}).items()),
             skip=tuple(
                 SkipRule(
                     reason=str(rule["reason"]),
@@ -113,6 +118,9 @@ def _validate(spec: SyncSpec, path: Path) -> None:
         raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
     if spec.operation == "upsert" and not _IDENTIFIER.match(spec.external_id):
         raise SpecError(f"{path}: operation upsert needs destination.external_id, the external ID field")
+    for column, minimum in spec.thresholds:
+        if column not in spec.fields or minimum <= 0:
+            raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")
     if spec.on_removal not in REMOVAL_MODES:
         raise SpecError(f"{path}: on_removal must be one of {sorted(REMOVAL_MODES)}")
     if not spec.fields:

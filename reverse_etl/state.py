@@ -79,6 +79,12 @@ def confirmed_payloads(warehouse: Warehouse, sync_name: str, keys: list[str]) ->
     return {str(key): json.loads(payload) for key, payload in rows}
 
 
+def confirmed_payloads_all(warehouse: Warehouse, sync_name: str) -> dict[str, dict[str, Any]]:
+    """Every confirmed payload of a sync (for change thresholds, which compare values, not hashes)."""
+    rows = warehouse.query(f"select record_key, payload from {SCHEMA}.sync_state where sync_name = ?", [sync_name])
+    return {str(key): json.loads(payload) for key, payload in rows}
+
+
 def rejected_keys(warehouse: Warehouse, sync_name: str) -> set[str]:
     rows = warehouse.query(f"select record_key from {SCHEMA}.sync_rejections where sync_name = ?", [sync_name])
     return {str(row[0]) for row in rows}

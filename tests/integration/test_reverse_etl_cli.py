@@ -46,7 +46,7 @@ def test_dry_run_prints_the_plan_masked_and_writes_nothing(cli_env, warehouse, s
     mark = salesforce_sandbox.last_request_id()
     preview = runner.invoke(cli, ["sync", SYNC, "--dry-run", "--data-dir", str(cli_env)])
     assert preview.exit_code == 0, preview.output
-    assert "update 5 (new 5, changed 0, retry 0), clear 0, unchanged 0" in preview.output
+    assert "update 5 (new 5, changed 0, retry 0), clear 0, unchanged 0, below change threshold 0" in preview.output
     assert "API calls it would cost: 1" in preview.output
     assert "j***@e***.com" in preview.output and "jane.doe" not in preview.output
     assert _writes(salesforce_sandbox, mark) == []
@@ -59,7 +59,7 @@ def test_dry_run_prints_the_plan_masked_and_writes_nothing(cli_env, warehouse, s
     rows[1] = (ids[1], 99, "A", "reason 1", 1)
     write_lead_scores(warehouse, rows)
     again = runner.invoke(cli, ["sync", "--dry-run", "--data-dir", str(cli_env)])
-    assert "update 1 (new 0, changed 1, retry 0), clear 0, unchanged 4" in again.output
+    assert "update 1 (new 0, changed 1, retry 0), clear 0, unchanged 4, below change threshold 0" in again.output
     assert f'changed {ids[1]}  Lead_Score__c: 61.0 -> 99.0, Lead_Grade__c: "B" -> "A"' in again.output
     assert "API calls it would cost: 1" in again.output
     assert warehouse.query("select count(*) from reverse_etl.sync_runs") == [(1,)]

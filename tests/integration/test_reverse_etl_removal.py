@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from ingestion.crm_clients import salesforce_client
 from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
@@ -76,3 +78,34 @@ def test_keep_leaves_the_crm_alone_and_forgets_the_record(warehouse, sf, salesfo
     assert [r for r in salesforce_sandbox.request_log(mark) if r["method"] != "GET"] == []
     assert _state_keys(warehouse) == set(ids[1:])
     assert _crm(sf, ids[0]) == (30.0, "C", "meh")
+
+
+def test_a_change_under_the_threshold_waits_until_the_drift_reaches_it(warehouse, sf, salesforce_sandbox, tmp_path):
+    from reverse_etl.spec import SpecError
+
+    path = tmp_path / "thresholded.yaml"
+    path.write_text(
+        "name: thresholded\nsource: {schema: gold, table: lead_scores, key: lead_id}\n"
+        "destination: {kind: salesforce, object: Lead}\n"
+        "fields: {score: Lead_Score__c, grade: Lead_Grade__c}\nchange_threshold: {score: 5}\n"
+    )
+    spec = load_spec(path)
+    ids = _ids(sf, 2)
+    write_lead_scores(warehouse, [(ids[0], 50, "B", "r", 1), (ids[1], 50, "B", "r", 1)])
+    run_sync(spec, warehouse, SalesforceDestination(sf))
+
+    write_lead_scores(warehouse, [(ids[0], 53, "B", "r", 1), (ids[1], 50, "A", "r", 1)])
+    mark = salesforce_sandbox.last_request_id()
+    small = run_sync(spec, warehouse, SalesforceDestination(sf))
+    assert (small.below_threshold, small.planned_changed, small.sent) == (1, 1, 1)  # the grade always counts
+    assert [r["records"] for r in salesforce_sandbox.request_log(mark) if r["method"] == "PATCH"] == [1]
+    assert _crm(sf, ids[0])[0] == 50.0
+
+    write_lead_scores(warehouse, [(ids[0], 55, "B", "r", 1), (ids[1], 50, "A", "r", 1)])
+    drifted = run_sync(spec, warehouse, SalesforceDestination(sf))
+    assert (drifted.below_threshold, drifted.succeeded) == (0, 1)  # 55 is 5 from the confirmed 50
+    assert _crm(sf, ids[0])[0] == 55.0
+
+    path.write_text(path.read_text().replace("score: 5}", "rules_matched: 5}"))
+    with pytest.raises(SpecError, match="change_threshold 'rules_matched' must name a mapped column"):
+        load_spec(path)
