@@ -104,6 +104,7 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     destination_fields = list(spec.fields.values())
 
     payloads: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
     hashes: dict[str, str] = {}
     conflicting: set[str] = set()
     for row in rows:
@@ -112,12 +113,13 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
             continue
         key = str(row[0]).strip()
         payload = {name: to_destination_value(value) for name, value in zip(destination_fields, row[1:], strict=True)}
-        digest = payload_hash(payload)
+        text = canonical_json(payload)
+        digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
         if key in hashes:
             if hashes[key] != digest:
                 conflicting.add(key)
             continue  # an exact duplicate row is the same record: send it once
-        payloads[key], hashes[key] = payload, digest
+        payloads[key], hashes[key], texts[key] = payload, digest, text
 
     skipped = _skipped_keys(spec, warehouse, plan)
     previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
@@ -142,7 +144,9 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
         else:
             plan.unchanged += 1
             continue
-        plan.changes.append(RecordChange(key, payloads[key], digest, reason))
+        change = RecordChange(key, payloads[key], digest, reason)
+        change.__dict__["payload_json"] = texts[key]  # fills the cached property: no second dumps
+        plan.changes.append(change)
     plan.conflicting_keys = sorted(conflicting)
     _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
     return plan
