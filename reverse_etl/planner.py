@@ -136,6 +136,10 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
             reason: Reason = "retry"
         elif previous is None:
             reason = "new"
+        elif previous != digest and spec.operation == "insert_once":
+            # Created once, then the CRM's: a rep's edits to the record are never overwritten.
+            plan.unchanged += 1
+            continue
         elif previous != digest:
             if thresholds and _below_threshold(previous_payloads.get(key), payloads[key], thresholds):
                 plan.below_threshold += 1

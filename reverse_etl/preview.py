@@ -61,7 +61,7 @@ class SyncPreview:
             fields = ", ".join(
                 f"{name}: {json.dumps(old)} -> {json.dumps(new)}" for name, (old, new) in diff.changes.items()
             )
-            out.append(f"  {diff.reason:<7} {diff.key}  {fields}")
+            out.append(f"  {diff.reason:<7} {mask(diff.key)}  {fields}")
         return out
 
 

@@ -15,7 +15,7 @@ import yaml
 SPECS_DIR = Path(__file__).parent / "specs"
 # Per-call record limits of the APIs (Salesforce sObject Collections, HubSpot batch endpoints).
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
-OPERATIONS = {"salesforce": {"update", "upsert"}, "hubspot": {"update"}}
+OPERATIONS = {"salesforce": {"update", "upsert", "insert_once"}, "hubspot": {"update"}}
 REMOVAL_MODES = {"clear", "keep"}
 # Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -116,8 +116,10 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     limit = MAX_BATCH[spec.destination]
     if not 1 <= spec.batch_size <= limit:
         raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
-    if spec.operation == "upsert" and not _IDENTIFIER.match(spec.external_id):
-        raise SpecError(f"{path}: operation upsert needs destination.external_id, the external ID field")
+    if spec.operation in {"upsert", "insert_once"} and not _IDENTIFIER.match(spec.external_id):
+        raise SpecError(f"{path}: operation {spec.operation} needs destination.external_id, the external ID field")
+    if spec.external_id and not _IDENTIFIER.match(spec.external_id):
+        raise SpecError(f"{path}: destination.external_id {spec.external_id!r} is not a plain identifier")
     for column, minimum in spec.thresholds:
         if column not in spec.fields or minimum <= 0:
             raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")

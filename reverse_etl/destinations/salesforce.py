@@ -209,7 +209,7 @@ class SalesforceDestination:
 
     # ------------------------------------------------------------------ writes
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
-        if spec.operation not in {"update", "upsert"}:
+        if spec.operation not in {"update", "upsert", "insert_once"}:
             raise ValueError(f"{spec.name}: Salesforce operation {spec.operation!r} is not supported yet")
         self._guard_quota(spec, self.estimate_calls(spec, changes))
         outcomes: dict[str, RecordResult] = {}
@@ -234,7 +234,7 @@ class SalesforceDestination:
         return results
 
     def _write_batch(self, spec: SyncSpec, batch: Sequence[RecordChange]) -> list[RecordResult]:
-        upsert = spec.operation == "upsert"
+        upsert = spec.operation in {"upsert", "insert_once"}  # insert_once: an upsert the planner sends once
         key_field = spec.external_id if upsert else "Id"
         body = {
             "allOrNone": False,
@@ -279,7 +279,7 @@ class SalesforceDestination:
 
         A job that ends Failed or Aborted raises (the client reads `errorMessage`): its records
         are failed and retried, since which of them the org applied is unknown."""
-        upsert = spec.operation == "upsert"
+        upsert = spec.operation in {"upsert", "insert_once"}
         key_field = spec.external_id if upsert else "Id"
         records = [
             {

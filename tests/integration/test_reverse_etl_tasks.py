@@ -137,3 +137,17 @@ def test_sigkill_at_random_moments_leaves_exactly_one_task_per_action(warehouse,
         assert run_sync(SPEC, warehouse, SalesforceDestination(sf)).sent == 0
     runs = Counter(status for (status,) in warehouse.query("select status from reverse_etl.sync_runs"))
     assert runs["running"] == 0 and runs["abandoned"] >= killed - 1
+
+
+def test_insert_once_creates_the_task_and_then_leaves_it_to_the_rep(warehouse, sf, salesforce_sandbox):
+    spec = SyncSpec(**{**SPEC.__dict__, "operation": "insert_once"})
+    rows = _actions(sf, 3)
+    _write_tasks(warehouse, rows)
+    assert run_sync(spec, warehouse, SalesforceDestination(sf)).succeeded == 3
+    rows[0] = (rows[0][0], rows[0][1], "A new subject Leadloop would have written", "Not Started", "Low")
+    _write_tasks(warehouse, rows)
+    mark = salesforce_sandbox.last_request_id()
+    again = run_sync(spec, warehouse, SalesforceDestination(sf))
+    assert (again.planned, again.unchanged) == (0, 3)
+    assert [r for r in salesforce_sandbox.request_log(mark) if r["method"] != "GET"] == []
+    assert _task_counts(sf) == Counter({row[0]: 1 for row in rows})
