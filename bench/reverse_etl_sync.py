@@ -133,6 +133,59 @@ def _under_429_bursts(world: Path, warehouse_url: str | None, tmp: str) -> dict[
     }
 
 
+def _hubspot(world: Path, warehouse: Warehouse) -> dict[str, Any]:
+    """Every HubSpot contact gets a score through the HubSpot destination (batch update, 100 a
+    call); calls counted in the HubSpot sandbox's log. The portal's rate limit is lifted (as in
+    the ingest benchmark), so the figure is the destination's own speed."""
+    import pyarrow as pa
+    from hubspot import HubSpot
+
+    from reverse_etl.destinations.hubspot import HubSpotDestination
+    from reverse_etl.spec import SyncSpec
+
+    with sqlite3.connect(world / "hubspot.sqlite") as conn:
+        ids = [
+            str(i) for (i,) in conn.execute("select id from objects where object_type = 'contacts' and archived = 0")
+        ]
+        mark = int(conn.execute("select coalesce(max(id), 0) from api_requests").fetchone()[0])
+    warehouse.replace_table(
+        "gold",
+        "hubspot_contact_scores",
+        pa.table({"contact_id": ids, "score": [int(i) % 101 for i in ids], "grade": ["ABCD"[int(i) % 4] for i in ids]}),
+    )
+    spec = SyncSpec(
+        name="bench_contact_scores_to_hubspot",
+        source_schema="gold",
+        source_table="hubspot_contact_scores",
+        key="contact_id",
+        destination="hubspot",
+        object="contacts",
+        operation="update",
+        fields={"score": "leadloop_score", "grade": "leadloop_grade"},
+        batch_size=100,
+    )
+    with sandbox_process("hubspot", world) as portal:
+        client = HubSpot(access_token=portal["token"], host=portal["url"])
+        destination = HubSpotDestination(client, create_properties=True, property_types={"leadloop_score": "number"})
+        started = time.perf_counter()
+        result = run_sync(spec, warehouse, destination)
+        seconds = time.perf_counter() - started
+        rerun = run_sync(spec, warehouse, destination)
+    with sqlite3.connect(world / "hubspot.sqlite") as conn:
+        updates = conn.execute(
+            "select count(*) from api_requests where id > ? and path like '%/batch/update'", [mark]
+        ).fetchone()[0]
+    return {
+        "contacts": len(ids),
+        "batch_update_calls": int(updates),
+        "expected_calls": -(-len(ids) // 100),
+        "confirmed": result.succeeded,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(result.succeeded / seconds) if seconds else 0,
+        "rerun_sent": rerun.sent,
+    }
+
+
 def bench(size: int, warehouse_url: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         world = world_for_run(Path(tmp), size, None)
@@ -156,6 +209,7 @@ def bench(size: int, warehouse_url: str | None) -> dict[str, Any]:
             _write_gold(warehouse, leads, scores)
             one_percent = _timed(world, warehouse, destination)
         bursts = _under_429_bursts(world, warehouse_url, tmp) if size <= 10_000 else None
+        hubspot = _hubspot(world, warehouse)
     return {
         "benchmark": "reverse_etl_sync",
         "warehouse": warehouse.kind,
@@ -165,6 +219,7 @@ def bench(size: int, warehouse_url: str | None) -> dict[str, Any]:
         "one_percent_changed": {**one_percent, "changed": len(changed)},
         "bronze_lead_rows_reloaded_after_sync": reloaded_after_sync,
         **({"under_429_bursts": bursts} if bursts else {}),
+        "hubspot": hubspot,
         "peak_rss_mb": peak_rss_mb(),
     }
 
