@@ -137,6 +137,9 @@ def write_outcomes(
     if warehouse.is_duckdb and len(confirmed_rows) > ROWS_PER_STATEMENT:
         _upsert_confirmed_from_arrow(cur, sync_name, confirmed_rows, at)
         confirmed_rows = []
+    elif not warehouse.is_duckdb and len(confirmed_rows) > ROWS_PER_STATEMENT:
+        _upsert_confirmed_by_copy(cur, sync_name, confirmed_rows, at)
+        confirmed_rows = []
     for chunk in _chunks(confirmed_rows):
         cur.execute(
             warehouse.adapt_sql(
@@ -188,6 +191,34 @@ def _upsert_confirmed_from_arrow(cur: Any, sync_name: str, rows: list[tuple[str,
         )
     finally:
         cur.unregister("_confirmed")
+
+
+def _upsert_confirmed_by_copy(cur: Any, sync_name: str, rows: list[tuple[str, str, str]], at: datetime) -> None:
+    """Many confirmations on Postgres: COPY into a temporary table, then one upsert from it."""
+    import csv
+    import io
+
+    cur.execute(
+        "create temporary table if not exists _confirmed (record_key text, payload_hash text, payload text) "
+        "on commit delete rows"
+    )
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    buffer.seek(0)
+    cur.copy_expert("copy _confirmed from stdin with (format csv)", buffer)
+    cur.execute(
+        f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
+        "select %s, record_key, payload_hash, payload, %s from _confirmed "
+        "on conflict (sync_name, record_key) do update set payload_hash = excluded.payload_hash, "
+        "payload = excluded.payload, synced_at = excluded.synced_at",
+        [sync_name, at],
+    )
+    cur.execute(
+        f"delete from {SCHEMA}.sync_rejections where sync_name = %s "
+        "and record_key in (select record_key from _confirmed)",
+        [sync_name],
+    )
+    cur.execute("delete from _confirmed")  # the same transaction may write another window
 
 
 def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
