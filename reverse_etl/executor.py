@@ -107,9 +107,10 @@ def run_sync(
                     if plan.forgotten:  # `on_removal: keep`: nothing to send, the state rows go
                         writer.add([], [], {**summarize(plan), **progress}, cleared=plan.forgotten)
                     size = _write_size(spec, destination, len(plan.changes))
+                    planned = summarize(plan)
                     for start in range(0, len(plan.changes), size):
                         batch = plan.changes[start : start + size]
-                        _send_batch(spec, writer, destination, batch, progress, codes, summarize(plan))
+                        _send_batch(spec, writer, destination, batch, progress, codes, planned)
                 summary = summarize(plan)
                 status = _status(dry_run, progress, summary)
                 writer.flush({**summary, **progress}, status=status)

@@ -83,9 +83,12 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
     # The deletion is a soft-delete flag in bronze: no row lost, none added.
     assert warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == bronze_rows
     assert warehouse.query("select is_deleted from bronze_salesforce.lead where id = ?", [deleted]) == [(True,)]
-    assert summary.syncs[SYNC]["sent"] == 1
+    # The promoted lead's new score, and a clear for the deleted one (it left gold); the CRM
+    # answers ENTITY_IS_DELETED for that, which counts as cleared: nothing of it is left there.
+    assert summary.syncs[SYNC]["sent"] == 2
+    assert summary.syncs[SYNC]["cleared"] == 1
     writes = writes_since(salesforce_sandbox, mark)
-    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 1)]
+    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 2)]
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
 
 
