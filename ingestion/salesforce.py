@@ -75,8 +75,15 @@ def salesforce_source(
     where: str = "sandbox or Salesforce",
     bulk_threshold: int = BULK_THRESHOLD,
     bulk_poll_seconds: float = 2.0,
+    skip_own_writes: tuple[str, ...] = (),
 ) -> list[DltResource]:
     """One merge resource per object; `client_factory` is called only when a resource runs.
+
+    `skip_own_writes` names the objects Leadloop's syncs write: an incremental read of them
+    leaves out rows whose last change was made by this client's own user (the integration user
+    the syncs run as), so a sync's writes do not come back as source changes. The cost: a
+    person's edit followed by a sync write to the same record before the next load is read only
+    at that record's next change by someone else.
 
     Dagster needs the resources at definition time to name the assets, long before any
     credentials or sandbox exist, so the client is a factory, not a value. `where` names the
@@ -84,7 +91,10 @@ def salesforce_source(
     Bulk API 2.0 (CSV straight into Arrow); a small incremental read stays on REST, where a bulk
     job's fixed overhead would dominate.
     """
-    return [_object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds) for sobject in objects]
+    return [
+        _object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds, sobject in skip_own_writes)
+        for sobject in objects
+    ]
 
 
 def _object_resource(
@@ -93,6 +103,7 @@ def _object_resource(
     where: str,
     bulk_threshold: int,
     bulk_poll_seconds: float,
+    skip_own_writes: bool = False,
 ) -> DltResource:
     table_name = resource_name(sobject)
 
@@ -110,6 +121,8 @@ def _object_resource(
             schema = arrow_schema(client, sobject)
             check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())
             changed_since = f"{CURSOR_FIELD} >= {_soql_datetime(window.start)}"
+            if skip_own_writes and not window.is_first_run:
+                changed_since += f" AND LastModifiedById != '{own_user_id(client)}'"
             select = f"SELECT {', '.join(schema.names)} FROM {sobject} WHERE {changed_since}"
             changed = client.query(f"SELECT COUNT() FROM {sobject} WHERE {changed_since}", include_deleted=True)
             if changed["totalSize"] >= bulk_threshold:
@@ -138,6 +151,15 @@ def _object_resource(
         dlt.current.resource_state()[quarantine.RUN_COUNTS_STATE] = counts
 
     return records
+
+
+def own_user_id(client: Salesforce) -> str:
+    """The user the client's session belongs to (OpenID Connect userinfo), quote-safe for SOQL."""
+    info = client.oauth2("userinfo") or {}
+    user_id = str(info.get("user_id", ""))
+    if not re.fullmatch(r"[A-Za-z0-9]{15,18}", user_id):
+        raise SourceUnavailableError("Salesforce userinfo did not name the session's user")
+    return user_id
 
 
 def resource_name(sobject: str) -> str:

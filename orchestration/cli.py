@@ -65,7 +65,7 @@ def generate(leads: int, seed: int, out: Path, days: int) -> None:
     "--faults",
     default="",
     help="Injected faults, e.g. 'seed=1,latency_ms=50,server_error_rate=0.05,drop_connection_rate=0.01,"
-    "record_rejection_rate=0.02,failed_job_rate=0.1,throttle_every=50,throttle_burst=5'.",
+    "record_rejection_rate=0.02,failed_job_rate=0.1,throttle_every=50,throttle_burst=5,retry_after=1'.",
 )
 def sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str) -> None:
     """Serve the sandbox CRMs until interrupted (state persists under DATA_DIR/world)."""
@@ -139,6 +139,76 @@ def erase(emails: tuple[str, ...]) -> None:
     # The addresses themselves are not echoed: the registry keeps only their hashes.
     click.echo(f"{new} new erasure request(s) registered ({len(emails) - new} already known or unusable);")
     click.echo("they take effect on the next run of the identity assets.")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--dry-run", is_flag=True, help="Print the plan and what it would cost; write nothing anywhere.")
+@click.option("--sample", default=5, show_default=True, help="Records whose field-level diff the plan shows.")
+@click.option("--create-properties", is_flag=True, help="HubSpot: create missing properties (opt-in).")
+@DATA_DIR_OPTION
+def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, data_dir: Path) -> None:
+    """Run one sync (NAME, e.g. lead_scores_to_salesforce) or all of them, or preview with --dry-run.
+
+    Every run (and every preview) checks first that the CRM has the fields the sync writes, and
+    stops with the list of missing ones before anything is sent."""
+    from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError
+    from reverse_etl.executor import run_sync
+    from reverse_etl.preview import preview_sync
+    from reverse_etl.spec import SpecError, all_specs, load_spec
+
+    try:
+        specs = [load_spec(name)] if name else all_specs()
+    except SpecError as exc:
+        raise click.UsageError(str(exc)) from None
+    warehouse = Warehouse.from_env()
+    destinations: dict[str, Any] = {}
+    failed = False
+    for spec in specs:
+        if spec.destination not in destinations:
+            destinations[spec.destination] = _destination(spec.destination, data_dir, create_properties)
+        destination = destinations[spec.destination]
+        try:
+            if dry_run:
+                for line in preview_sync(spec, warehouse, destination, sample=sample).lines():
+                    click.echo(line)
+                continue
+            result = run_sync(spec, warehouse, destination)
+        except (PreflightError, QuotaGuardError) as exc:
+            click.echo(f"leadloop: error: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(
+            f"{spec.name}: {result.status}: {result.sent} sent, {result.succeeded} confirmed, {result.failed} "
+            f"rejected, {result.unchanged} unchanged, {result.skipped} skipped, {result.cleared} cleared"
+            + (f" (rejections by code: {result.error_codes})" if result.error_codes else "")
+        )
+    if failed:
+        raise SystemExit(2)
+
+
+def _destination(kind: str, data_dir: Path, create_properties: bool) -> Any:
+    """The CRM a sync writes to, from the environment's credentials or the running sandbox.
+
+    Outside Dagster the resources' EnvVar fields are not resolved, so credentials are read here."""
+    from orchestration.resources import HubSpotResource, SalesforceResource
+    from reverse_etl.destinations.hubspot import HubSpotDestination
+    from reverse_etl.destinations.salesforce import SalesforceDestination
+
+    if kind == "hubspot":
+        token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
+        hubspot = HubSpotResource(access_token=token, host=os.environ.get("HUBSPOT_HOST"), data_dir=str(data_dir))
+        return HubSpotDestination(hubspot.client(), create_properties=create_properties)
+    if os.environ.get("SALESFORCE_INSTANCE_URL") and os.environ.get("SALESFORCE_ACCESS_TOKEN"):
+        salesforce = SalesforceResource(
+            instance_url=os.environ["SALESFORCE_INSTANCE_URL"],
+            access_token=os.environ["SALESFORCE_ACCESS_TOKEN"],
+            ca_bundle=os.environ.get("SALESFORCE_CA_BUNDLE"),
+            data_dir=str(data_dir),
+        )
+    else:
+        salesforce = SalesforceResource(data_dir=str(data_dir), bulk_poll_seconds=0.0)
+    return SalesforceDestination(salesforce.client(), bulk_poll_wait=salesforce.bulk_poll_seconds)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

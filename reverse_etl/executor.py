@@ -1,12 +1,14 @@
-"""Runs a sync: plan, send in batches, commit state only for what the destination confirmed.
+"""Runs a sync: plan, send, commit state only for what the destination confirmed.
 
-State is committed after every batch, so a crash mid-run keeps what the CRM already confirmed and
+State is written on one warehouse connection for the run, committed every few thousand records
+or seconds (and at the end), so a crash keeps what the CRM confirmed up to the last commit and
 the next run resumes with the rest instead of re-sending everything. A record is never marked
 synced on the strength of having been sent; only a per-record success counts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections import Counter
@@ -20,6 +22,9 @@ from reverse_etl.spec import SyncSpec
 from warehouse import Warehouse
 
 logger = logging.getLogger(__name__)
+
+# A clear that meets these has nothing left to clear: the CRM record was deleted (or merged away).
+GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
 
 @dataclass
@@ -36,10 +41,19 @@ class SyncResult:
     planned_new: int = 0
     planned_changed: int = 0
     planned_retry: int = 0
+    planned_clear: int = 0
+    cleared: int = 0
     conflicting_keys: int = 0
     null_keys: int = 0
+    skipped: int = 0
+    below_threshold: int = 0
+    estimated_calls: int = 0
+    abandoned_runs: int = 0
+    state_transactions: int = 0
     # Error code -> records: the codes say what went wrong without quoting any value.
     error_codes: dict[str, int] = field(default_factory=dict)
+    # Skip reason -> records held back by the spec's skip rules (e.g. converted_lead).
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -51,10 +65,13 @@ class SyncResult:
 
     def to_metadata(self) -> dict[str, Any]:
         """Dagster materialization metadata: counts, the status and error codes, never payloads."""
-        metadata: dict[str, Any] = {k: v for k, v in asdict(self).items() if k != "error_codes"}
+        nested = {"error_codes", "skipped_reasons"}
+        metadata: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in nested}
         metadata["status"] = self.status
         if self.error_codes:
             metadata["error_codes"] = dict(self.error_codes)
+        for reason, count in self.skipped_reasons.items():
+            metadata[f"skipped_{reason}"] = count
         return metadata
 
 
@@ -65,20 +82,43 @@ def run_sync(
     *,
     dry_run: bool = False,
     run_id: str | None = None,
+    flush_rows: int = 5_000,
+    flush_seconds: float = 2.0,
 ) -> SyncResult:
     run_id = run_id or uuid.uuid4().hex
     state.ensure_tables(warehouse)
-    state.start_run(warehouse, run_id, spec.name, state.now(), dry_run)
+    abandoned = state.start_run(warehouse, run_id, spec.name, state.now(), dry_run)
+    if abandoned:
+        logger.warning("%s: closed %d earlier run(s) that died while running as abandoned", spec.name, abandoned)
     plan: SyncPlan | None = None
-    progress = {"sent": 0, "succeeded": 0, "failed": 0}
+    progress = {"sent": 0, "succeeded": 0, "failed": 0, "cleared": 0}
     codes: Counter[str] = Counter()
+    writer = state.StateWriter(warehouse, run_id, spec.name, flush_rows=flush_rows, flush_seconds=flush_seconds)
     try:
         plan = plan_sync(spec, warehouse)
-        if not dry_run:
-            _reject_conflicts(spec, warehouse, plan, codes)
-            for start in range(0, len(plan.changes), spec.batch_size):
-                batch = plan.changes[start : start + spec.batch_size]
-                _send_batch(spec, warehouse, destination, batch, progress, codes)
+        for missing in plan.skip_unavailable:
+            logger.warning("%s: skip rule not applied: %s", spec.name, missing)
+        if plan.changes:
+            _preflight(spec, destination)
+        with writer:
+            try:
+                if not dry_run:
+                    _reject_conflicts(spec, writer, plan, codes, progress)
+                    if plan.forgotten:  # `on_removal: keep`: nothing to send, the state rows go
+                        writer.add([], [], {**summarize(plan), **progress}, cleared=plan.forgotten)
+                    size = _write_size(spec, destination, len(plan.changes))
+                    planned = summarize(plan)
+                    for start in range(0, len(plan.changes), size):
+                        batch = plan.changes[start : start + size]
+                        _send_batch(spec, writer, destination, batch, progress, codes, planned)
+                summary = summarize(plan)
+                status = _status(dry_run, progress, summary)
+                writer.flush({**summary, **progress}, status=status)
+            except BaseException:
+                # What the CRM confirmed before the failure is kept: it would be re-sent otherwise.
+                with contextlib.suppress(Exception):
+                    writer.flush({**summarize(plan), **progress}, status="error")
+                raise
     except BaseException:
         counts = {**(summarize(plan) if plan else {}), **progress}
         try:
@@ -88,7 +128,6 @@ def run_sync(
         logger.error("%s: run %s stopped after %d confirmed record(s)", spec.name, run_id, progress["succeeded"])
         raise
 
-    summary = summarize(plan)
     result = SyncResult(
         run_id=run_id,
         sync_name=spec.name,
@@ -102,14 +141,21 @@ def run_sync(
         planned_new=summary["planned_new"],
         planned_changed=summary["planned_changed"],
         planned_retry=summary["planned_retry"],
+        planned_clear=summary["planned_clear"],
+        cleared=progress["cleared"],
         conflicting_keys=summary["conflicting_keys"],
         null_keys=summary["null_keys"],
+        skipped=summary["skipped"],
+        below_threshold=summary["below_threshold"],
+        estimated_calls=estimate_calls(spec, destination, plan),
+        abandoned_runs=abandoned,
+        state_transactions=writer.transactions,
         error_codes=dict(codes),
+        skipped_reasons=dict(plan.skipped),
     )
-    state.finish_run(warehouse, run_id, spec.name, result.status, {**summary, **progress})
     logger.info(
         "%s%s: %d source rows, %d planned (%d new, %d changed, %d retry), %d sent, %d confirmed, %d rejected, "
-        "%d unchanged",
+        "%d unchanged, %d skipped",
         spec.name,
         " (dry run)" if dry_run else "",
         result.source_rows,
@@ -121,6 +167,7 @@ def run_sync(
         result.succeeded,
         result.failed,
         result.unchanged,
+        result.skipped,
     )
     if codes:
         logger.warning("%s: rejections by code: %s", spec.name, dict(codes))
@@ -129,38 +176,82 @@ def run_sync(
     return result
 
 
+def _status(dry_run: bool, progress: dict[str, int], summary: dict[str, int]) -> str:
+    if dry_run:
+        return "dry_run"
+    if progress["failed"] and not progress["succeeded"]:
+        return "failed"
+    return "partial" if progress["failed"] or summary["conflicting_keys"] else "success"
+
+
+def _preflight(spec: SyncSpec, destination: Destination) -> None:
+    """Destinations that can check the org's readiness do so once, before the first record."""
+    check = getattr(destination, "preflight", None)
+    if check is not None:
+        check(spec)
+
+
+def _write_size(spec: SyncSpec, destination: Destination, planned: int) -> int:
+    sizer = getattr(destination, "write_size", None)
+    return max(1, sizer(spec, planned)) if sizer is not None else spec.batch_size
+
+
+def estimate_calls(spec: SyncSpec, destination: Destination, plan: SyncPlan) -> int:
+    """What sending the plan costs in API calls, if nothing is retried (one per batch if the
+    destination cannot say)."""
+    estimator = getattr(destination, "estimate_calls", None)
+    if estimator is not None:
+        return int(estimator(spec, plan.changes))
+    return -(-len(plan.changes) // spec.batch_size)
+
+
 def _send_batch(
     spec: SyncSpec,
-    warehouse: Warehouse,
+    writer: state.StateWriter,
     destination: Destination,
     batch: list[RecordChange],
     progress: dict[str, int],
     codes: Counter[str],
+    summary: dict[str, int],
 ) -> None:
     results = destination.write(spec, batch)
     progress["sent"] += len(batch)
     by_key: dict[str, RecordResult] = {r.key: r for r in results}
     confirmed: list[tuple[str, str, str]] = []
     rejected: list[tuple[str, str]] = []
+    cleared: list[str] = []
     for change in batch:
         outcome = by_key.get(change.key)
-        if outcome is not None and outcome.success:
+        error = None if outcome is not None and outcome.success else _error(outcome)
+        if change.reason == "clear" and (error is None or _code(error) in GONE_CODES):
+            cleared.append(change.key)  # cleared, or the record itself is gone: nothing left to clear
+        elif error is None:
             confirmed.append((change.key, change.payload_hash, change.payload_json))
         else:
-            error = (outcome.error if outcome else None) or "NO_RESULT: the destination returned no result"
             rejected.append((change.key, error))
-            codes[error.split(":", 1)[0]] += 1
-    state.record_batch(warehouse, spec.name, confirmed, rejected)
-    progress["succeeded"] += len(confirmed)
+            codes[_code(error)] += 1
+    progress["succeeded"] += len(confirmed) + len(cleared)
+    progress["cleared"] += len(cleared)
     progress["failed"] += len(rejected)
+    writer.add(confirmed, rejected, {**summary, **progress}, cleared=cleared)
 
 
-def _reject_conflicts(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan, codes: Counter[str]) -> None:
+def _error(outcome: RecordResult | None) -> str:
+    return (outcome.error if outcome else None) or "NO_RESULT: the destination returned no result"
+
+
+def _code(error: str) -> str:
+    return error.split(":", 1)[0]
+
+
+def _reject_conflicts(
+    spec: SyncSpec, writer: state.StateWriter, plan: SyncPlan, codes: Counter[str], progress: dict[str, int]
+) -> None:
     """Keys with contradicting source rows are logged as rejections so they are visible in the
     warehouse next to the CRM's own rejections, and are not sent until the source agrees."""
     if not plan.conflicting_keys:
         return
     error = "DUPLICATE_SOURCE_KEY: several source rows with different values share this key; not sent"
-    state.record_batch(warehouse, spec.name, [], [(key, error) for key in plan.conflicting_keys])
+    writer.add([], [(key, error) for key in plan.conflicting_keys], {**summarize(plan), **progress})
     codes["DUPLICATE_SOURCE_KEY"] += len(plan.conflicting_keys)
     logger.warning("%s: %d key(s) held by conflicting source rows, not sent", spec.name, len(plan.conflicting_keys))

@@ -12,13 +12,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from reverse_etl import state
 from reverse_etl.spec import SyncSpec
 from warehouse import Warehouse
 
-Reason = Literal["new", "changed", "retry"]
+Reason = Literal["new", "changed", "retry", "clear"]
 
 
 @dataclass
@@ -28,8 +29,9 @@ class RecordChange:
     payload_hash: str
     reason: Reason
 
-    @property
+    @cached_property
     def payload_json(self) -> str:
+        """Computed once: state, Bulk sizing and the preview all read it (3 × 100k dumps otherwise)."""
         return canonical_json(self.payload)
 
 
@@ -42,9 +44,18 @@ class SyncPlan:
     # Keys held by several source rows with different values: sending either would be a guess.
     conflicting_keys: list[str] = field(default_factory=list)
     null_keys: int = 0
+    # Reason -> source keys the spec's skip rules held back (e.g. converted leads).
+    skipped: dict[str, int] = field(default_factory=dict)
+    # Skip rules whose lookup table does not exist yet (a warehouse before its first dbt build).
+    skip_unavailable: list[str] = field(default_factory=list)
+
+    # Changed records whose every difference is under the spec's change threshold: not sent.
+    below_threshold: int = 0
+    # Keys that left the source with `on_removal: keep`: their state rows go, nothing is sent.
+    forgotten: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        counts = {"new": 0, "changed": 0, "retry": 0}
+        counts = {"new": 0, "changed": 0, "retry": 0, "clear": 0}
         for change in self.changes:
             counts[change.reason] += 1
         return counts
@@ -74,21 +85,26 @@ def to_destination_value(value: Any) -> Any:
     return str(value)
 
 
-def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
+def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True) -> SyncPlan:
     """Reads the source and the state once each and diffs them in memory.
 
     A record with an open rejection is always planned (as `retry`), even if its value went back
     to the last confirmed one: the rejection row only clears when the destination confirms it.
+    `create_state=False` reads without creating the state tables (a dry run writes nothing).
     """
-    state.ensure_tables(warehouse)
+    if create_state:
+        state.ensure_tables(warehouse)
     columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields])
     rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by 1')
-    confirmed = state.confirmed_hashes(warehouse, spec.name)
-    rejected = state.rejected_keys(warehouse, spec.name)
+    # A preview must not even create the state tables: without them, nothing was ever synced.
+    has_state = create_state or warehouse.table_exists(state.SCHEMA, "sync_state")
+    confirmed = state.confirmed_hashes(warehouse, spec.name) if has_state else {}
+    rejected = state.rejected_keys(warehouse, spec.name) if has_state else set()
     plan = SyncPlan(spec=spec, source_rows=len(rows))
     destination_fields = list(spec.fields.values())
 
     payloads: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
     hashes: dict[str, str] = {}
     conflicting: set[str] = set()
     for row in rows:
@@ -97,29 +113,95 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse) -> SyncPlan:
             continue
         key = str(row[0]).strip()
         payload = {name: to_destination_value(value) for name, value in zip(destination_fields, row[1:], strict=True)}
-        digest = payload_hash(payload)
+        text = canonical_json(payload)
+        digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
         if key in hashes:
             if hashes[key] != digest:
                 conflicting.add(key)
             continue  # an exact duplicate row is the same record: send it once
-        payloads[key], hashes[key] = payload, digest
+        payloads[key], hashes[key], texts[key] = payload, digest, text
 
+    skipped = _skipped_keys(spec, warehouse, plan)
+    previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
+    thresholds = {spec.fields[column]: minimum for column, minimum in spec.thresholds}
     for key, digest in hashes.items():
         if key in conflicting:
+            continue
+        reason_skipped = skipped.get(key)
+        if reason_skipped is not None:
+            plan.skipped[reason_skipped] = plan.skipped.get(reason_skipped, 0) + 1
             continue
         previous = confirmed.get(key)
         if key in rejected:
             reason: Reason = "retry"
         elif previous is None:
             reason = "new"
+        elif previous != digest and spec.operation == "insert_once":
+            # Created once, then the CRM's: a rep's edits to the record are never overwritten.
+            plan.unchanged += 1
+            continue
         elif previous != digest:
+            if thresholds and _below_threshold(previous_payloads.get(key), payloads[key], thresholds):
+                plan.below_threshold += 1
+                continue
             reason = "changed"
         else:
             plan.unchanged += 1
             continue
-        plan.changes.append(RecordChange(key, payloads[key], digest, reason))
+        change = RecordChange(key, payloads[key], digest, reason)
+        change.__dict__["payload_json"] = texts[key]  # fills the cached property: no second dumps
+        plan.changes.append(change)
     plan.conflicting_keys = sorted(conflicting)
+    _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
     return plan
+
+
+def _below_threshold(before: dict[str, Any] | None, after: dict[str, Any], thresholds: dict[str, float]) -> bool:
+    """True when the only differences are numeric ones smaller than their field's threshold."""
+    if before is None:
+        return False
+    for name, value in after.items():
+        old = before.get(name)
+        if old == value:
+            continue
+        minimum = thresholds.get(name)
+        if minimum is None or not isinstance(old, int | float) or not isinstance(value, int | float):
+            return False
+        if abs(value - old) >= minimum:
+            return False
+    return True
+
+
+def _plan_removals(
+    spec: SyncSpec, plan: SyncPlan, confirmed: dict[str, str], present: set[str], destination_fields: list[str]
+) -> None:
+    """A key the destination confirmed that the source no longer has was erased, deleted or
+    merged away: its fields are cleared (nulls), once. The state row only goes when the CRM
+    confirms, so a failed clear is planned again; a key that comes back is simply `new`."""
+    gone = sorted(key for key in confirmed if key not in present)
+    if spec.on_removal == "keep":
+        plan.forgotten = gone
+        return
+    cleared = {name: None for name in destination_fields}
+    digest = payload_hash(cleared)
+    plan.changes.extend(RecordChange(key, dict(cleared), digest, "clear") for key in gone)
+
+
+def _skipped_keys(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan) -> dict[str, str]:
+    """Key -> reason for every source record a skip rule holds back (the first rule wins)."""
+    skipped: dict[str, str] = {}
+    for rule in spec.skip:
+        if not warehouse.table_exists(rule.schema, rule.table):
+            plan.skip_unavailable.append(f"{rule.reason} ({rule.schema}.{rule.table} does not exist)")
+            continue
+        rows = warehouse.query(
+            f'select distinct cast("{rule.key}" as varchar) from "{rule.schema}"."{rule.table}" '
+            f'where coalesce("{rule.when}", false)'
+        )
+        for (key,) in rows:
+            if key is not None:
+                skipped.setdefault(str(key).strip(), rule.reason)
+    return skipped
 
 
 def summarize(plan: SyncPlan) -> dict[str, int]:
@@ -131,7 +213,10 @@ def summarize(plan: SyncPlan) -> dict[str, int]:
         "planned_new": counts["new"],
         "planned_changed": counts["changed"],
         "planned_retry": counts["retry"],
+        "planned_clear": counts["clear"],
         "unchanged": plan.unchanged,
         "conflicting_keys": len(plan.conflicting_keys),
         "null_keys": plan.null_keys,
+        "skipped": sum(plan.skipped.values()),
+        "below_threshold": plan.below_threshold,
     }

@@ -15,13 +15,29 @@ import yaml
 SPECS_DIR = Path(__file__).parent / "specs"
 # Per-call record limits of the APIs (Salesforce sObject Collections, HubSpot batch endpoints).
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
-OPERATIONS = {"salesforce": {"update"}, "hubspot": {"update"}}
+OPERATIONS = {"salesforce": {"update", "upsert", "insert_once"}, "hubspot": {"update"}}
+REMOVAL_MODES = {"clear", "keep"}
 # Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SpecError(ValueError):
     """A sync spec is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class SkipRule:
+    """Source records the destination must not be written for, looked up in another table.
+
+    E.g. converted leads: a real org refuses updates to them, so sending them would only collect
+    `CANNOT_UPDATE_CONVERTED_LEAD` rejections on every run. `when` names a boolean column.
+    """
+
+    reason: str
+    schema: str
+    table: str
+    key: str
+    when: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,17 @@ class SyncSpec:
     fields: dict[str, str]
     batch_size: int
     description: str = ""
+    skip: tuple[SkipRule, ...] = ()
+    # What a record that leaves the source model gets: its mapped fields cleared once ("clear"),
+    # or left as they are ("keep"). Either way its state row goes, so a return is sent as new.
+    on_removal: str = "clear"
+    # upsert: the destination field holding the key (an external ID), e.g. an action's
+    # idempotency key on Task, so a repeated run updates the one record instead of adding one.
+    external_id: str = ""
+    # Source column -> smallest change worth a write. A record whose only differences from what
+    # the CRM confirmed are below these is not sent (a score drifting 70 -> 71 -> 72 is sent once
+    # the drift from the confirmed 70 reaches the threshold). Empty: every change is sent.
+    thresholds: tuple[tuple[str, float], ...] = ()
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -61,6 +88,19 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             operation=str(destination.get("operation", "update")),
             fields={str(k): str(v) for k, v in raw["fields"].items()},
             batch_size=int(raw.get("batch_size", MAX_BATCH.get(kind, 100))),
+            on_removal=str(raw.get("on_removal", "clear")),
+            external_id=str(destination.get("external_id", "")),
+            thresholds=tuple((str(k), float(v)) for k, v in (raw.get("change_threshold") or {}).items()),
+            skip=tuple(
+                SkipRule(
+                    reason=str(rule["reason"]),
+                    schema=str(rule["schema"]),
+                    table=str(rule["table"]),
+                    key=str(rule["key"]),
+                    when=str(rule["when"]),
+                )
+                for rule in raw.get("skip") or []
+            ),
         )
     except (KeyError, TypeError, AttributeError, ValueError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: missing or malformed {exc}") from None
@@ -76,6 +116,15 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     limit = MAX_BATCH[spec.destination]
     if not 1 <= spec.batch_size <= limit:
         raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
+    if spec.operation in {"upsert", "insert_once"} and not _IDENTIFIER.match(spec.external_id):
+        raise SpecError(f"{path}: operation {spec.operation} needs destination.external_id, the external ID field")
+    if spec.external_id and not _IDENTIFIER.match(spec.external_id):
+        raise SpecError(f"{path}: destination.external_id {spec.external_id!r} is not a plain identifier")
+    for column, minimum in spec.thresholds:
+        if column not in spec.fields or minimum <= 0:
+            raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")
+    if spec.on_removal not in REMOVAL_MODES:
+        raise SpecError(f"{path}: on_removal must be one of {sorted(REMOVAL_MODES)}")
     if not spec.fields:
         raise SpecError(f"{path}: fields must map at least one column")
     for label, name in [
@@ -83,11 +132,16 @@ def _validate(spec: SyncSpec, path: Path) -> None:
         ("source.table", spec.source_table),
         ("source.key", spec.key),
         *(("fields", column) for column in spec.fields),
+        *((f"skip.{label}", value) for rule in spec.skip for label, value in _skip_identifiers(rule)),
     ]:
         if not _IDENTIFIER.match(name):
             raise SpecError(f"{path}: {label} {name!r} is not a plain SQL identifier")
     if len(set(spec.fields.values())) != len(spec.fields):
         raise SpecError(f"{path}: two columns map to the same destination field")
+
+
+def _skip_identifiers(rule: SkipRule) -> list[tuple[str, str]]:
+    return [(name, getattr(rule, name)) for name in ("reason", "schema", "table", "key", "when")]
 
 
 def all_specs() -> list[SyncSpec]:

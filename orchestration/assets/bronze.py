@@ -74,7 +74,10 @@ BRONZE_SOURCES: tuple[BronzeSource, ...] = (
         SalesforceResource,
         placeholder=salesforce_source,
         connect=lambda sf: salesforce_source(
-            client_factory=sf.client, where=sf.origin, bulk_poll_seconds=sf.bulk_poll_seconds
+            client_factory=sf.client,
+            where=sf.origin,
+            bulk_poll_seconds=sf.bulk_poll_seconds,
+            skip_own_writes=("Lead",),  # what the syncs write (reverse_etl/specs)
         ),
         cursor_field=SALESFORCE_CURSOR,
     ),

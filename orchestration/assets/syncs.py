@@ -1,57 +1,84 @@
 """Reverse ETL: one Dagster asset per sync spec in `reverse_etl/specs/`, downstream of its gold model."""
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, MaterializeResult, asset
 
-from orchestration.resources import SalesforceResource, WarehouseResource
+from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from reverse_etl.destinations import Destination
+from reverse_etl.destinations.hubspot import HubSpotDestination
 from reverse_etl.destinations.salesforce import SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.spec import SyncSpec, all_specs
+from warehouse import Warehouse
 
 
 class SyncConfig(Config):
     dry_run: bool = False
     """Plan only: count what would be sent, send nothing, keep the sync state as it is."""
+    create_properties: bool = False
+    """HubSpot only: create missing properties through the properties API (opt-in)."""
+
+
+def _asset_args(spec: SyncSpec) -> dict[str, Any]:
+    return {
+        "key": AssetKey(["reverse_etl", spec.name]),
+        "deps": [AssetKey([spec.source_schema, spec.source_table])],
+        "group_name": "reverse_etl",
+        "kinds": {spec.destination},
+        "description": (
+            f"Pushes {spec.source_schema}.{spec.source_table} into {spec.destination} {spec.object} "
+            f"({', '.join(spec.fields.values())}): only records changed since the last confirmed "
+            "sync, in batches (Bulk API 2.0 for large Salesforce ones), rejected records kept and retried, "
+            f"records that leave the source {'cleared' if spec.on_removal == 'clear' else 'forgotten'}."
+        ),
+    }
+
+
+def _materialize(
+    context: AssetExecutionContext, config: SyncConfig, spec: SyncSpec, warehouse: Warehouse, destination: Destination
+) -> MaterializeResult:
+    result = run_sync(spec, warehouse, destination, dry_run=config.dry_run, run_id=context.run.run_id)
+    if result.failed:
+        context.log.warning(
+            "%s: %d record(s) rejected by %s; kept in reverse_etl.sync_rejections and retried next run",
+            spec.name,
+            result.failed,
+            spec.destination,
+        )
+    context.log.info(
+        "%s: %d planned, %d sent, %d confirmed, %d unchanged, %d skipped",
+        spec.name,
+        result.planned,
+        result.sent,
+        result.succeeded,
+        result.unchanged,
+        result.skipped,
+    )
+    return MaterializeResult(metadata=result.to_metadata())
 
 
 def build_sync_asset(spec: SyncSpec) -> AssetsDefinition:
-    @asset(
-        key=AssetKey(["reverse_etl", spec.name]),
-        deps=[AssetKey([spec.source_schema, spec.source_table])],
-        group_name="reverse_etl",
-        kinds={spec.destination},
-        description=(
-            f"Pushes {spec.source_schema}.{spec.source_table} into {spec.destination} {spec.object} "
-            f"({', '.join(spec.fields.values())}): only records changed since the last confirmed "
-            "sync, in batches, rejected records kept and retried."
-        ),
-    )
+    if spec.destination == "hubspot":
+
+        @asset(**_asset_args(spec))
+        def _hubspot_sync(
+            context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource, hubspot: HubSpotResource
+        ) -> MaterializeResult:
+            destination = HubSpotDestination(hubspot.client(), create_properties=config.create_properties)
+            return _materialize(context, config, spec, warehouse.get(), destination)
+
+        return _hubspot_sync
+
+    @asset(**_asset_args(spec))
     def _sync(
-        context: AssetExecutionContext,
-        config: SyncConfig,
-        warehouse: WarehouseResource,
-        salesforce: SalesforceResource,
+        context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource, salesforce: SalesforceResource
     ) -> MaterializeResult:
-        destination = SalesforceDestination(salesforce.client())
-        result = run_sync(spec, warehouse.get(), destination, dry_run=config.dry_run, run_id=context.run.run_id)
-        if result.failed:
-            context.log.warning(
-                "%s: %d record(s) rejected by %s; kept in reverse_etl.sync_rejections and retried next run",
-                spec.name,
-                result.failed,
-                spec.destination,
-            )
-        context.log.info(
-            "%s: %d planned, %d sent, %d confirmed, %d unchanged",
-            spec.name,
-            result.planned,
-            result.sent,
-            result.succeeded,
-            result.unchanged,
-        )
-        return MaterializeResult(metadata=result.to_metadata())
+        destination = SalesforceDestination(salesforce.client(), bulk_poll_wait=salesforce.bulk_poll_seconds)
+        return _materialize(context, config, spec, warehouse.get(), destination)
 
     return _sync
 
 
 def build_sync_assets() -> list[AssetsDefinition]:
-    return [build_sync_asset(spec) for spec in all_specs() if spec.destination == "salesforce"]
+    return [build_sync_asset(spec) for spec in all_specs()]

@@ -104,6 +104,9 @@ def _system_fields() -> list[Field]:
         Field("CreatedDate", "datetime", nillable=False, **readonly),
         Field("LastModifiedDate", "datetime", nillable=False, **readonly),
         Field("SystemModstamp", "datetime", nillable=False, **readonly),
+        # Who made the last change: the API caller's user, or a person in the org for the world's
+        # own changes (null on generated records, as if loaded before the field was tracked).
+        Field("LastModifiedById", "reference", 18, reference_to=("User",), **readonly),
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
 import re
 import signal
@@ -28,12 +29,16 @@ from sandbox.faults import NO_FAULTS, Faults
 from sandbox.salesforce.bulk import BulkApi
 from sandbox.salesforce.schema import OBJECTS, SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
-from sandbox.salesforce.store import Store, api_datetime
+from sandbox.salesforce.store import INTEGRATION_USER_ID, REP_USER_ID, Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
 from sandbox.serving import BackgroundServer, SandboxLifecycle
 from sandbox.tls import issue_server_certificate
 
 COLLECTION_LIMIT = 200
+ORGANIZATION_ID = "00D000000000LLpEAA"
+# The user behind the request being handled (set by authentication; the integration user when
+# the API object is driven without a request, as the Bulk job processing is).
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default=INTEGRATION_USER_ID)
 OPEN_CURSORS = 100  # real orgs cap open query cursors per user too; the oldest expire first
 
 
@@ -50,23 +55,40 @@ class Cursor:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or []
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse([{"message": self.message, "errorCode": self.code, "fields": self.fields}], self.status)
+        body = [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+        return JSONResponse(body, self.status, headers=self.headers or None)
 
 
 class SalesforceApi:
     """The request handling, independent of the HTTP server that carries it."""
 
     def __init__(
-        self, store: Store, token: str, daily_api_limit: int, page_size: int, faults: Faults = NO_FAULTS
+        self,
+        store: Store,
+        token: str,
+        daily_api_limit: int,
+        page_size: int,
+        faults: Faults = NO_FAULTS,
+        rep_token: str = "sandbox-rep-token",
     ) -> None:
         self.store = store
         self.faults = faults
         self.token = token
+        # Token -> user: the integration user Leadloop runs as, and a sales rep editing records.
+        self.users = {token: INTEGRATION_USER_ID, rep_token: REP_USER_ID}
         self.daily_api_limit = daily_api_limit
         self.page_size = page_size
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
@@ -84,6 +106,14 @@ class SalesforceApi:
             if self.faults.server_error():
                 raise ApiError(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable (sandbox fault)")
             self._authenticate(request)
+            if self.faults.throttled():
+                # What an org's concurrent-request or per-user limit looks like from the client.
+                raise ApiError(
+                    429,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "ConcurrentPerOrgLongTxn Limit exceeded (sandbox fault)",
+                    headers={"Retry-After": str(self.faults.retry_after)},
+                )
             usage = self.store.api_usage()
             if usage >= self.daily_api_limit:
                 raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
@@ -100,10 +130,30 @@ class SalesforceApi:
         return self.faults.maybe_drop(response)
 
     def _authenticate(self, request: Request) -> None:
+        """Sets the caller's user for the writes this request makes (`LastModifiedById`)."""
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-sfdc-session", "")
-        if token != self.token:
+        user = self.users.get(token)
+        if user is None:
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        _CALLER.set(user)
+
+    async def userinfo(self, request: Request) -> Response:
+        """`GET /services/oauth2/userinfo`: who the session belongs to (OpenID Connect claims)."""
+        try:
+            self._authenticate(request)
+        except ApiError as exc:
+            return exc.response()
+        user = _CALLER.get()
+        self.store.log_request(request.method, request.url.path, None, 0, 200)
+        return JSONResponse(
+            {
+                "sub": f"https://login.salesforce.com/id/{ORGANIZATION_ID}/{user}",
+                "user_id": user,
+                "organization_id": ORGANIZATION_ID,
+                "preferred_username": f"{user}@leadloop.sandbox",
+            }
+        )
 
     def _route(
         self, method: str, version: str, rest: str, request: Request, body: bytes
@@ -118,6 +168,8 @@ class SalesforceApi:
             return self.query_more(version, parts[1])
         if parts[:2] == ["composite", "sobjects"] and len(parts) == 2 and method in {"POST", "PATCH"}:
             return self.collection(version, method, _json(body))
+        if parts[:2] == ["composite", "sobjects"] and len(parts) == 4 and method == "PATCH":
+            return self.collection_upsert(_sobject(parts[2]), parts[3], _json(body))
         if parts == ["sobjects"] and method == "GET":
             return JSONResponse(_describe_global()), None, 0
         if parts and parts[0] == "sobjects" and len(parts) >= 2:
@@ -222,6 +274,7 @@ class SalesforceApi:
             self.delete_record(obj, record_id)
             return Response(status_code=204), obj.name, 1
         try:
+            refuse_converted(obj, current)
             values = validate_record(obj, _json(body), creating=False)
         except RecordError as exc:
             raise ApiError(400, exc.code, exc.message, exc.fields) from None
@@ -248,6 +301,7 @@ class SalesforceApi:
             return JSONResponse([m["Id"] for m in matches], 300), obj.name, 0
         try:
             if matches:
+                refuse_converted(obj, matches[0])
                 values = validate_record(obj, payload, creating=False)
                 self._write(obj, matches[0]["Id"], values)
                 return (
@@ -299,6 +353,7 @@ class SalesforceApi:
                             "entity is deleted" if current else "invalid cross reference id",
                             ["Id"],
                         )
+                    refuse_converted(obj, current)
                     self._write(obj, record_id, validate_record(obj, record, creating=False))
                     results.append({"id": record_id, "success": True, "errors": []})
                 except RecordError as exc:
@@ -315,6 +370,52 @@ class SalesforceApi:
             self.store.conn.execute("release collection")
         return JSONResponse(results), obj_name, len(records)
 
+    def collection_upsert(self, obj: SObject, field_name: str, payload: dict) -> tuple[Response, str | None, int]:
+        """`PATCH composite/sobjects/{Object}/{ExtField}`: each record carries its external id;
+        one that matches is updated, none is created, several is a per-record error."""
+        field = obj.field(field_name)
+        if field is None or not field.external_id:
+            raise ApiError(
+                400, "INVALID_FIELD", f"Provided external ID field does not exist or is not accessible: {field_name}"
+            )
+        records = payload.get("records")
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            raise ApiError(400, "INVALID_FIELD", "records: required and must be a non-empty list of objects")
+        if len(records) > COLLECTION_LIMIT:
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
+        results = []
+        with self.store.transaction():
+            for record in records:
+                record = {k: v for k, v in record.items() if k != "attributes"}
+                key = record.get(field.name)
+                try:
+                    if self.faults.reject_record():
+                        raise RecordError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record", [])
+                    if key in (None, ""):
+                        raise RecordError("MISSING_ARGUMENT", f"{field.name} not specified", [field.name])
+                    matches = self.store.find_by(obj, field.name, key)
+                    if len(matches) > 1:
+                        raise RecordError(
+                            "DUPLICATE_EXTERNAL_ID", f"{field.name} matches several records", [field.name]
+                        )
+                    if matches:
+                        refuse_converted(obj, matches[0])
+                        values = {k: v for k, v in record.items() if k != field.name}
+                        self._write(obj, matches[0]["Id"], validate_record(obj, values, creating=False))
+                        results.append({"id": matches[0]["Id"], "success": True, "errors": [], "created": False})
+                    else:
+                        results.append(
+                            {"id": self._create(obj, record), "success": True, "errors": [], "created": True}
+                        )
+                except RecordError as exc:
+                    error = {"statusCode": exc.code, "message": exc.message, "fields": exc.fields}
+                    results.append({"id": None, "success": False, "errors": [error]})
+        return JSONResponse(results), obj.name, len(records)
+
     # ------------------------------------------------------------------ writes
     def create_record(self, obj: SObject, payload: dict[str, Any]) -> str:
         return self._create(obj, payload)
@@ -324,7 +425,8 @@ class SalesforceApi:
 
     def delete_record(self, obj: SObject, record_id: str) -> None:
         stamp = self.store.now()
-        self.store.update(obj, record_id, {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+        values = {"IsDeleted": 1, "LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": _CALLER.get()}
+        self.store.update(obj, record_id, values)
 
     def _create(self, obj: SObject, payload: dict) -> str:
         values = validate_record(obj, payload, creating=True)
@@ -342,6 +444,7 @@ class SalesforceApi:
         row = {f.name: (0 if f.type == "boolean" else None) for f in obj.fields}
         row.update(values)
         row.update(Id=record_id, IsDeleted=0, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
+        row.update(LastModifiedById=_CALLER.get())
         self.store.insert_many(obj, [row])
         return record_id
 
@@ -352,7 +455,17 @@ class SalesforceApi:
                 if clash:
                     raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
         stamp = self.store.now()
-        self.store.update(obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp})
+        who = _CALLER.get()
+        self.store.update(
+            obj, record_id, {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": who}
+        )
+
+
+def refuse_converted(obj: SObject, current: dict[str, Any]) -> None:
+    """A converted lead is read-only to an API user without "View and Edit Converted Leads", which
+    an integration user should not have: its data lives on the Contact the conversion made."""
+    if obj.name == "Lead" and current.get("IsConverted"):
+        raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
 
 
 def _rolled_back() -> dict[str, Any]:
@@ -400,12 +513,14 @@ class SalesforceSandbox(SandboxLifecycle):
         host: str = "127.0.0.1",
         port: int = 0,
         token: str = "sandbox-token",
+        rep_token: str = "sandbox-rep-token",
         daily_api_limit: int = 1_000_000,
         page_size: int = 2000,
         faults: Faults | None = None,
     ) -> None:
         self.world_dir = Path(world_dir)
         self.host, self.port, self.token = host, port, token
+        self.rep_token = rep_token  # a sales rep's session: tests make "human" edits with it
         self.daily_api_limit, self.page_size = daily_api_limit, page_size
         self.faults = faults or NO_FAULTS
         self.store: Store | None = None
@@ -418,7 +533,9 @@ class SalesforceSandbox(SandboxLifecycle):
 
     def app(self) -> Starlette:
         assert self.store is not None
-        api = SalesforceApi(self.store, self.token, self.daily_api_limit, self.page_size, self.faults)
+        api = SalesforceApi(
+            self.store, self.token, self.daily_api_limit, self.page_size, self.faults, rep_token=self.rep_token
+        )
 
         async def endpoint(request: Request) -> Response:
             if not _VERSION.match(request.path_params["version"]):
@@ -430,6 +547,7 @@ class SalesforceSandbox(SandboxLifecycle):
                 Route(
                     "/services/data/{version}/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
                 ),
+                Route("/services/oauth2/userinfo", api.userinfo, methods=["GET"]),
             ]
         )
 

@@ -130,6 +130,8 @@ class Store:
     def update(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
         if not values:
             return
+        if "SystemModstamp" in values and "LastModifiedById" not in values and obj.field("LastModifiedById"):
+            values = {**values, "LastModifiedById": WORLD_USER_ID}
         assignments = ", ".join(f'"{name}" = ?' for name in values)
         with self.lock:
             self.conn.execute(f'update "{obj.name}" set {assignments} where "Id" = ?', [*values.values(), record_id])
@@ -184,6 +186,13 @@ def id18(id15: str) -> str:
 _UPPER_BITS = {c: ("1" if chr(c).isupper() else "0") for c in range(128)}
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
+# The sandbox's users. Writes through the API are stamped with the caller's user (the
+# integration user for the sandbox token, a sales rep for the rep token); the world's own moves
+# (`--days`, the generator's history) with a person in the org who is not the integration user.
+INTEGRATION_USER_ID = id18("005000000000Int")
+REP_USER_ID = id18("005000000000Rep")
+WORLD_USER_ID = id18("005000000000Org")
+
 
 _SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real", "percent": "real"}
 
@@ -195,6 +204,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
             for f in obj.fields
         )
         conn.execute(f'create table if not exists "{obj.name}" ({columns})')
+        # A state file from before a field was added gets the column (null on existing rows).
+        present = {row[1] for row in conn.execute(f'pragma table_info("{obj.name}")')}
+        for f in obj.fields:
+            if f.name not in present:
+                conn.execute(f'alter table "{obj.name}" add column "{f.name}" {_SQL_TYPES.get(f.type, "text")}')
         conn.execute(f'create index if not exists "{obj.name}_modstamp" on "{obj.name}" ("SystemModstamp")')
     conn.execute(
         "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"

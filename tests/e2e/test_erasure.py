@@ -25,6 +25,8 @@ def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, sales
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     leads = sf.query_all("SELECT Id, Email FROM Lead WHERE Email != null ORDER BY Id")["records"]
     by_cli, by_file = leads[0], leads[1]
+    scored = sf.query_all("SELECT Id FROM Lead WHERE Lead_Score__c != null")["records"]
+    assert {by_cli["Id"], by_file["Id"]} & {r["Id"] for r in scored}, "at least one of them was synced"
     person, records = person_of(warehouse, by_cli["Id"])
     file_person, file_records = person_of(warehouse, by_file["Id"])
 
@@ -60,6 +62,9 @@ def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, sales
             assert warehouse.query(
                 "select count(*) from silver.stg_web_events__events where email = ?", [lead["Email"].lower()]
             ) == [(0,)]
+            # The sync cleared what it had written: the CRM holds no score for them.
+            crm = sf.Lead.get(lead["Id"])
+            assert (crm["Lead_Score__c"], crm["Lead_Grade__c"], crm["Lead_Score_Reasons__c"]) == (None, None, None)
         # The registry holds hashes only.
         registry = warehouse.query(f"select key_hash, requested_by from {SCHEMA}.{TABLE} order by requested_by")
         assert [by for _, by in registry] == ["cli", "file:requests-2026-11-24.csv"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingestion.crm_clients import salesforce_client
 from orchestration.demo import LoopFailedError, run_lead_loop
 
 pytestmark = pytest.mark.e2e
@@ -30,17 +31,22 @@ def writes_since(sandbox, request_id: int) -> list[dict]:
 
 def test_every_lead_scored_synced_and_second_run_sends_nothing(warehouse, salesforce_sandbox, sf, salesforce, hubspot):
     live_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]}
+    converted = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = true")["records"]}
+    assert converted
 
     first = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     gold = gold_scores(warehouse)
     assert set(gold) == live_leads
     assert first.leads_scored == len(live_leads)
-    assert first.syncs[SYNC]["succeeded"] == len(live_leads)
+    # A converted lead is read-only in the org: skipped with its reason, never sent.
+    assert first.syncs[SYNC]["succeeded"] == len(live_leads - converted)
+    assert first.syncs[SYNC]["skipped_converted_lead"] == len(converted)
     assert first.syncs[SYNC]["failed"] == 0
     crm = crm_scores(sf)
     for lead_id, (score, grade, reasons, _) in gold.items():
-        assert crm[lead_id] == (float(score), grade, reasons), lead_id
+        expected = (None, None, None) if lead_id in converted else (float(score), grade, reasons)
+        assert crm[lead_id] == expected, lead_id
     # Scores spread over the grades: the rules discriminate rather than give everyone one value.
     assert len(first.grades) >= 3
 
@@ -68,11 +74,17 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
         alone_sql + " and person_id not in (select m.person_id from silver.int_person_fit_matches m "
         "join silver.fit_rules r on r.rule_id = m.rule_id where r.attribute = 'title') order by source_id"
     )
-    promoted = next(i for (i,) in untitled if before[i][0] < 100)
-    deleted = next(i for i in alone if i != promoted)
+    # Converted leads are the Contact's now: the sync skips them, so the edit goes to open ones.
+    open_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = false")["records"]}
+    promoted = next(i for (i,) in untitled if before[i][0] < 100 and i in open_leads)
+    deleted = next(i for i in alone if i != promoted and i in open_leads)
+    # A rep's edits (through their own session: the integration user's writes are not source changes).
+    rep = salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.rep_token, salesforce_sandbox.ca_path)
     # A promotion to CEO at a large tech company must raise the score.
-    sf.Lead.update(promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"})
-    sf.Lead.delete(deleted)
+    rep.Lead.update(
+        promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
+    )
+    rep.Lead.delete(deleted)
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
 
@@ -87,9 +99,12 @@ def test_source_change_flows_through_incrementally(warehouse, salesforce_sandbox
     # The deletion is a soft-delete flag in bronze: no row lost, none added.
     assert warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == bronze_rows
     assert warehouse.query("select is_deleted from bronze_salesforce.lead where id = ?", [deleted]) == [(True,)]
-    assert summary.syncs[SYNC]["sent"] == 1
+    # The promoted lead's new score, and a clear for the deleted one (it left gold); the CRM
+    # answers ENTITY_IS_DELETED for that, which counts as cleared: nothing of it is left there.
+    assert summary.syncs[SYNC]["sent"] == 2
+    assert summary.syncs[SYNC]["cleared"] == 1
     writes = writes_since(salesforce_sandbox, mark)
-    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 1)]
+    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 2)]
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
 
 

@@ -41,7 +41,7 @@ def test_the_same_seed_gives_the_same_faults(world_dir):
 def test_per_record_rejections_in_collections(world_dir):
     with SalesforceSandbox(world_dir, faults=Faults(seed=1, record_rejection_rate=0.5)) as sandbox:
         sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
-        ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead LIMIT 20")["records"]]
+        ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead WHERE IsConverted = false LIMIT 20")["records"]]
         body = {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "Id": i, "Title": "x"} for i in ids]}
         results = sf.restful("composite/sobjects", method="PATCH", json=body)
     codes = {r["errors"][0]["statusCode"] for r in results if not r["success"]}
@@ -75,3 +75,19 @@ def test_hubspot_429_bursts_and_latency(world_dir):
 def test_unknown_fault_names_are_refused():
     with pytest.raises(ValueError, match="unknown fault 'gremlins'"):
         Faults.parse("gremlins=1")
+
+
+def test_salesforce_429_bursts_carry_retry_after(world_dir):
+    faults = Faults(throttle_every=3, throttle_burst=2, retry_after=7)
+    with SalesforceSandbox(world_dir, faults=faults) as sandbox:
+        sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
+        answers = []
+        for _ in range(5):
+            response = sf.session.get(
+                f"{sandbox.instance_url}/services/data/v59.0/sobjects/Lead/describe",
+                headers={"Authorization": f"Bearer {sandbox.token}"},
+            )
+            answers.append((response.status_code, response.headers.get("Retry-After")))
+            if response.status_code == 429:
+                assert response.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert answers == [(200, None), (200, None), (429, "7"), (429, "7"), (200, None)]

@@ -264,9 +264,10 @@ def test_records_carry_their_url_even_when_id_is_not_selected(sf):
 def test_a_query_locator_is_a_snapshot_so_writes_between_pages_neither_skip_nor_repeat(world_dir):
     with SalesforceSandbox(world_dir, page_size=50) as sandbox:
         sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
-        first = sf.query("SELECT Id FROM Lead ORDER BY SystemModstamp")
+        first = sf.query("SELECT Id, IsConverted FROM Lead ORDER BY SystemModstamp")
         # Moving the first page to the end of the ordering would shift every later offset.
-        for record in first["records"][:20]:
+        # (Converted leads refuse updates, as in a real org.)
+        for record in [r for r in first["records"] if not r["IsConverted"]][:20]:
             sf.Lead.update(record["Id"], {"Lead_Grade__c": "A"})
         ids = [r["Id"] for r in first["records"]]
         url = first.get("nextRecordsUrl")
@@ -309,3 +310,25 @@ def test_modstamps_never_go_backwards_across_restarts_or_behind_stored_data(worl
                 sf.Lead.update(lead_id, {"Lead_Score__c": 1})
                 stamps.append(sf.Lead.get(lead_id)["SystemModstamp"])
     assert stamps == sorted(set(stamps)) and stamps[0] > "2099-01-01T00:00:00.000+0000"
+
+
+def test_converted_leads_refuse_updates_through_every_write_path(sf):
+    converted = [r["Id"] for r in sf.query("SELECT Id FROM Lead WHERE IsConverted = true LIMIT 2")["records"]]
+    open_lead = sf.query("SELECT Id FROM Lead WHERE IsConverted = false LIMIT 1")["records"][0]["Id"]
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.Lead.update(converted[0], {"Lead_Score__c": 1})
+    assert excinfo.value.content[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+
+    body = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Lead"}, "Id": i, "Lead_Score__c": 2} for i in [converted[1], open_lead]],
+    }
+    results = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert [r["success"] for r in results] == [False, True]
+    assert results[0]["errors"][0]["statusCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+
+    (job,) = sf.bulk2.Lead.update(records=[{"Id": i, "Lead_Score__c": "3"} for i in converted], wait=0)
+    assert job["numberRecordsFailed"] == 2
+    failed = sf.bulk2.Lead.get_failed_records(job["job_id"])
+    assert failed.count("CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead") == 2
+    assert all(sf.Lead.get(i)["Lead_Score__c"] is None for i in converted)
