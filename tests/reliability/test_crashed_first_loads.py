@@ -1,0 +1,126 @@
+"""A first load killed inside dlt's load step, then run again, leaves bronze as one clean load
+would: no duplicate row, no lost row, in the tables and in their quarantines (issue 25).
+
+Each trial SIGKILLs the load at a seeded moment of the load step (`crash_harness.MOMENTS`),
+re-runs it as the next Dagster run would, and compares every bronze table, row by row, with an
+uninterrupted load of the same world. The CI setting is small (2-3 trials per source and
+warehouse); `bench/crash_first_load.py` runs the larger one.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.crash_harness import load, run_killed, seeded_kill
+from warehouse import Warehouse
+
+# The moments most likely to go wrong, then seeded ones.
+PARTNER_TRIALS = [("job_committed", 1), ("after_loads_row", 1), seeded_kill(3)]
+SALESFORCE_TRIALS = [("job_committed", 2), seeded_kill(11)]
+
+
+@pytest.fixture
+def drops(world_dir: Path) -> Path:
+    """The 200-lead world a week on, so every partner file kind holds rows."""
+    from sandbox.advance import advance_world
+
+    advance_world(world_dir, days=7)
+    return world_dir
+
+
+def bronze_rows(warehouse: Warehouse, dataset: str) -> dict[str, collections.Counter[tuple[str, ...]]]:
+    """Every table of `dataset` (dlt's own aside) as a multiset of rows, values as text, so two
+    loads compare across warehouses and a duplicate shows as a count of 2."""
+    tables = [
+        row[0]
+        for row in warehouse.query("select table_name from information_schema.tables where table_schema = ?", [dataset])
+        if not row[0].startswith("_dlt")
+    ]
+    out = {}
+    for table in tables:
+        columns = [
+            row[0]
+            for row in warehouse.query(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                "order by column_name",
+                [dataset, table],
+            )
+            if not row[0].startswith("_dlt")
+        ]
+        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+        out[table] = collections.Counter(
+            tuple(row) for row in warehouse.query(f'select {select} from "{dataset}"."{table}"')
+        )
+    return out
+
+
+def assert_same_rows(got: dict[str, collections.Counter], want: dict[str, collections.Counter], trial: Any) -> None:
+    assert set(got) == set(want), trial
+    for table, rows in want.items():
+        duplicated = sum(n - 1 for n in got[table].values() if n > 1)
+        lost = sum((rows - got[table]).values())
+        extra = sum((got[table] - rows).values())
+        assert (duplicated, lost, extra) == (0, 0, 0), f"{trial} {table}: duplicated, lost, extra"
+
+
+def _fresh(warehouse: Warehouse, dataset: str, run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """An empty `dataset` and no local dlt state: a new DuckDB file, or (one Postgres database per
+    test) the dataset dropped and a new local folder."""
+    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(tmp_path / f"data-{run}"))
+    if warehouse.is_duckdb:
+        return Warehouse.from_url(f"duckdb:///{tmp_path / f'{run}.duckdb'}")
+    warehouse.query(f'drop schema if exists "{dataset}" cascade')
+    warehouse.query(f'drop schema if exists "{dataset}_staging" cascade')
+    return warehouse
+
+
+def _trials(
+    warehouse: Warehouse,
+    spec: dict[str, Any],
+    dataset: str,
+    trials: list[tuple[str, int]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, collections.Counter], int]:
+    """An uninterrupted load (the reference), then the trials, each from an empty dataset; returns
+    the reference and how many trials were killed as planned."""
+    clean = _fresh(warehouse, dataset, "clean", tmp_path, monkeypatch)
+    load({**spec, "warehouse": clean.url})
+    reference = bronze_rows(clean, dataset)
+    killed = 0
+    for i, (moment, nth) in enumerate(trials):
+        target = _fresh(warehouse, dataset, f"trial-{i}", tmp_path, monkeypatch)
+        trial_spec = {**spec, "warehouse": target.url}
+        killed += run_killed(trial_spec, moment, nth)
+        load(trial_spec)  # the next run
+        assert_same_rows(bronze_rows(target, dataset), reference, (moment, nth))
+    return reference, killed
+
+
+def test_a_killed_first_partner_load_reruns_to_the_same_rows(
+    warehouse: Warehouse, drops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = {"source": "partners", "folder": str(drops / "partners")}
+    reference, killed = _trials(warehouse, spec, "bronze_partners", PARTNER_TRIALS, tmp_path, monkeypatch)
+    assert sum(reference["mailed_records"].values()) > 0
+    assert killed >= 2  # the two fixed moments always happen in a first load
+
+
+def test_a_killed_first_salesforce_load_reruns_to_the_same_rows(
+    warehouse: Warehouse, salesforce_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = {
+        "source": "salesforce",
+        "salesforce": {
+            "instance_url": salesforce_sandbox.instance_url,
+            "token": salesforce_sandbox.token,
+            "ca_path": str(salesforce_sandbox.ca_path),
+        },
+    }
+    reference, killed = _trials(warehouse, spec, "bronze_salesforce", SALESFORCE_TRIALS, tmp_path, monkeypatch)
+    assert sum(reference["lead"].values()) > 0
+    assert killed >= 1
