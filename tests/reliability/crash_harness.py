@@ -18,6 +18,7 @@ replaced. The test and the benchmark (`bench/crash_first_load.py`) share this mo
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -58,6 +59,46 @@ def run_killed(spec: dict[str, Any], moment: str, nth: int, env: dict[str, str] 
     if child.returncode != 0:
         raise RuntimeError(f"crash child failed ({child.returncode}):\n{child.stderr[-4000:]}")
     return False
+
+
+def bronze_rows(warehouse: Any, dataset: str) -> dict[str, collections.Counter[tuple[Any, ...]]]:
+    """Every table of `dataset` (dlt's own aside) as a multiset of rows, values as text, so a
+    duplicate shows as a count of 2."""
+    tables = [
+        row[0]
+        for row in warehouse.query("select table_name from information_schema.tables where table_schema = ?", [dataset])
+        if not row[0].startswith("_dlt")
+    ]
+    out = {}
+    for table in tables:
+        columns = [
+            row[0]
+            for row in warehouse.query(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                "order by column_name",
+                [dataset, table],
+            )
+            if not row[0].startswith("_dlt")
+        ]
+        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+        out[table] = collections.Counter(
+            tuple(row) for row in warehouse.query(f'select {select} from "{dataset}"."{table}"')
+        )
+    return out
+
+
+def compare(got: dict[str, collections.Counter], want: dict[str, collections.Counter]) -> dict[str, dict[str, int]]:
+    """Per table of either: rows beyond their first copy (duplicated), rows `want` has and `got`
+    lacks (lost), and rows `got` has beyond `want` (extra; duplicates included)."""
+    out = {}
+    for table in sorted(set(got) | set(want)):
+        have, should = got.get(table, collections.Counter()), want.get(table, collections.Counter())
+        out[table] = {
+            "duplicated": sum(n - 1 for n in have.values() if n > 1),
+            "lost": sum((should - have).values()),
+            "extra": sum((have - should).values()),
+        }
+    return out
 
 
 def load(spec: dict[str, Any]) -> None:

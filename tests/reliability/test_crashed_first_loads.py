@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.crash_harness import load, run_killed, seeded_kill
+from tests.reliability.crash_harness import bronze_rows, compare, load, run_killed, seeded_kill
 from warehouse import Warehouse
 
 # The moments most likely to go wrong, then seeded ones.
@@ -32,39 +32,10 @@ def drops(world_dir: Path) -> Path:
     return world_dir
 
 
-def bronze_rows(warehouse: Warehouse, dataset: str) -> dict[str, collections.Counter[tuple[str, ...]]]:
-    """Every table of `dataset` (dlt's own aside) as a multiset of rows, values as text, so two
-    loads compare across warehouses and a duplicate shows as a count of 2."""
-    tables = [
-        row[0]
-        for row in warehouse.query("select table_name from information_schema.tables where table_schema = ?", [dataset])
-        if not row[0].startswith("_dlt")
-    ]
-    out = {}
-    for table in tables:
-        columns = [
-            row[0]
-            for row in warehouse.query(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                "order by column_name",
-                [dataset, table],
-            )
-            if not row[0].startswith("_dlt")
-        ]
-        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
-        out[table] = collections.Counter(
-            tuple(row) for row in warehouse.query(f'select {select} from "{dataset}"."{table}"')
-        )
-    return out
-
-
 def assert_same_rows(got: dict[str, collections.Counter], want: dict[str, collections.Counter], trial: Any) -> None:
     assert set(got) == set(want), trial
-    for table, rows in want.items():
-        duplicated = sum(n - 1 for n in got[table].values() if n > 1)
-        lost = sum((rows - got[table]).values())
-        extra = sum((got[table] - rows).values())
-        assert (duplicated, lost, extra) == (0, 0, 0), f"{trial} {table}: duplicated, lost, extra"
+    for table, counts in compare(got, want).items():
+        assert counts == {"duplicated": 0, "lost": 0, "extra": 0}, f"{trial} {table}"
 
 
 def _fresh(warehouse: Warehouse, dataset: str, run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
