@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,13 @@ _V1_FIELDS = ("schema_version", "id", "type", "ts", "user_email", "anon_id", "pr
 _STRUCT = "{" + ", ".join(f'"{f}": "JSON"' for f in dict.fromkeys(_FIELDS + _V1_FIELDS)) + "}"
 _TYPES = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
 _MAX_TS = 253402300799  # 9999-12-31T23:59:59Z: the last second both Python and DuckDB can hold
+# Limits on one event, each refused with its reason: no tracker sends a megabyte or 64 levels of
+# nesting, and an event past them is an attack or a bug (a 100,000-deep one would overflow the
+# recursion of any JSON reader downstream). Lines within both bounds by a cheap upper bound (bytes;
+# count of opening brackets) are checked in SQL; only the others are measured exactly in Python.
+MAX_EVENT_CHARS = 1_048_576
+MAX_NESTING = 64
+_KEPT_PAYLOAD_CHARS = 65_536  # of a refused oversized line, only the start is kept in quarantine
 
 
 def _only_keys(fields: tuple[str, ...]) -> str:
@@ -94,7 +102,12 @@ WITH parsed AS (
     SELECT source_file, line_number, line,
            CASE WHEN valid THEN json_transform(line, '{_STRUCT}') END AS f,
            CASE WHEN valid THEN json_keys(line) END AS keys
-    FROM (SELECT *, json_valid(line) AS valid FROM lines)
+    FROM (
+        SELECT *, strlen(line) <= {MAX_EVENT_CHARS}
+                  AND strlen(line) - strlen(replace(replace(line, '{{', ''), '[', '')) <= {MAX_NESTING}
+                  AND json_valid(line) AS valid
+        FROM lines
+    )
 ), checked AS (
     SELECT *, CASE
         WHEN COALESCE(
@@ -125,7 +138,8 @@ WITH parsed AS (
            CASE clean_version WHEN 1 THEN f.type ELSE f.event_type END AS event_type,
            CASE clean_version
                WHEN 1 THEN to_timestamp(CAST(f.ts AS BIGINT))
-               WHEN {CURRENT_VERSION} THEN CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ)
+               -- a well-formed but impossible stamp (month 13) is NULL here and read by Python
+               WHEN {CURRENT_VERSION} THEN TRY_CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ)
            END AS occurred_at,
            CASE clean_version WHEN 1 THEN f.user_email ELSE f.email END AS email,
            CASE clean_version WHEN 1 THEN f.anon_id ELSE f.anonymous_id END AS anonymous_id,
@@ -134,8 +148,8 @@ WITH parsed AS (
     FROM checked
 )
 SELECT source_file, line_number,
-       CASE WHEN clean_version IS NULL THEN line END AS line,  -- only the lines Python still has to read
-       clean_version IS NOT NULL AS clean,
+       CASE WHEN clean_version IS NULL OR occurred_at IS NULL THEN line END AS line,  -- the lines Python reads
+       clean_version IS NOT NULL AND occurred_at IS NOT NULL AS clean,
        event_id ->> '$' AS event_id,
        event_type ->> '$' AS event_type,
        occurred_at,
@@ -267,9 +281,10 @@ def parse_files(
         if not line.strip():
             continue  # a blank line is no event, and no broken one either
         try:
-            event = upgrade(_decode(line))
+            event = upgrade(_decode(_within_limits(line)))
         except EventError as exc:
-            rejected.append(quarantine.Rejected(source=name, row_number=number, raw_payload=line, reason=str(exc)))
+            kept = line if len(line) <= MAX_EVENT_CHARS else line[:_KEPT_PAYLOAD_CHARS]
+            rejected.append(quarantine.Rejected(source=name, row_number=number, raw_payload=kept, reason=str(exc)))
             continue
         index = len(rows["event_id"])
         for column in rows:
@@ -316,8 +331,43 @@ def _lines(files: list[tuple[str, bytes]]) -> pa.Table:
     return pa.Table.from_batches(batches, schema=schema)
 
 
+def _within_limits(line: str) -> str:
+    """`line`, if it is within the event size and nesting limits."""
+    if len(line) > MAX_EVENT_CHARS:
+        raise EventError(
+            f"event of {len(line):,} characters, over the {MAX_EVENT_CHARS:,} limit "
+            f"(raw_payload keeps its first {_KEPT_PAYLOAD_CHARS:,})"
+        )
+    if line.count("{") + line.count("[") > MAX_NESTING:
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:
+            raise EventError(f"nested {depth:,} levels deep, over the limit of {MAX_NESTING}")
+    return line
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply JSON `text` nests objects and arrays, brackets inside strings aside; without
+    recursion, so any depth is measured."""
+    depth = deepest = 0
+    for token in re.findall(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 def _utf8(content: bytes) -> bytes:
-    """`content` if it is valid UTF-8, else with each bad byte replaced (U+FFFD)."""
+    """`content` as UTF-8: a file with a byte-order mark decoded by it (certain evidence of
+    its encoding), else as is if it is valid UTF-8, else with each bad byte replaced (U+FFFD),
+    which the event checks then refuse line by line."""
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(encoding, errors="replace").encode()
     if content.isascii():
         return content
     try:

@@ -23,15 +23,6 @@ PARTNER_TRIALS = [("job_committed", 1), ("after_loads_row", 1), seeded_kill(3)]
 SALESFORCE_TRIALS = [("job_committed", 2), seeded_kill(11)]
 
 
-@pytest.fixture
-def drops(world_dir: Path) -> Path:
-    """The 200-lead world a week on, so every partner file kind holds rows."""
-    from sandbox.advance import advance_world
-
-    advance_world(world_dir, days=7)
-    return world_dir
-
-
 def assert_same_rows(got: dict[str, collections.Counter], want: dict[str, collections.Counter], trial: Any) -> None:
     assert set(got) == set(want), trial
     for table, counts in compare(got, want).items():
