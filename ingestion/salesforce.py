@@ -29,6 +29,7 @@ from simple_salesforce import Salesforce
 
 from ingestion import quarantine
 from ingestion.arrow_cast import array_or_reject, cast_or_reject
+from ingestion.crm_clients import READ_ATTEMPTS, with_read_retries
 from ingestion.cursor_window import CursorWindow
 from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
@@ -75,6 +76,8 @@ def salesforce_source(
     where: str = "sandbox or Salesforce",
     bulk_threshold: int = BULK_THRESHOLD,
     bulk_poll_seconds: float = 2.0,
+    read_attempts: int = READ_ATTEMPTS,
+    retry_backoff_seconds: float = 0.5,
 ) -> list[DltResource]:
     """One merge resource per object; `client_factory` is called only when a resource runs.
 
@@ -82,9 +85,15 @@ def salesforce_source(
     credentials or sandbox exist, so the client is a factory, not a value. `where` names the
     endpoint's origin in errors. A read of at least `bulk_threshold` changed rows goes through
     Bulk API 2.0 (CSV straight into Arrow); a small incremental read stays on REST, where a bulk
-    job's fixed overhead would dominate.
+    job's fixed overhead would dominate. Every read is retried on a transient failure (5xx, 429
+    after its Retry-After, a cut-off response) up to `read_attempts` times, with exponential
+    backoff from `retry_backoff_seconds` (`crm_clients.ReadRetryingSession`).
     """
-    return [_object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds) for sobject in objects]
+    retries = (read_attempts, retry_backoff_seconds)
+    return [
+        _object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds, retries)
+        for sobject in objects
+    ]
 
 
 def _object_resource(
@@ -93,6 +102,7 @@ def _object_resource(
     where: str,
     bulk_threshold: int,
     bulk_poll_seconds: float,
+    retries: tuple[int, float],
 ) -> DltResource:
     table_name = resource_name(sobject)
 
@@ -105,7 +115,7 @@ def _object_resource(
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
         hints = dlt.mark.make_hints(write_disposition="append" if window.is_first_run else "merge")
-        client = client_factory()
+        client = with_read_retries(client_factory(), *retries)
         try:
             schema = arrow_schema(client, sobject)
             check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())

@@ -30,9 +30,11 @@ class Faults:
     failed_job_rate: float = 0.0
     """Share of Bulk API 2.0 jobs that end `Failed`."""
     throttle_every: int = 0
-    """HubSpot: every Nth request starts a burst of 429s …"""
+    """Every Nth request starts a burst of 429s …"""
     throttle_burst: int = 0
     """… this many requests long."""
+    retry_after: int = 1
+    """Salesforce: the `Retry-After` (whole seconds, as HTTP has it) sent with an injected 429."""
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _requests: int = field(init=False, default=0)
@@ -49,7 +51,8 @@ class Faults:
             name, _, raw = item.partition("=")
             if name not in cls.__dataclass_fields__ or name.startswith("_"):
                 raise ValueError(f"unknown fault {name!r}")
-            values[name] = int(raw) if name in {"seed", "throttle_every", "throttle_burst"} else float(raw)
+            whole = {"seed", "throttle_every", "throttle_burst", "retry_after"}
+            values[name] = int(raw) if name in whole else float(raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def _draw(self, rate: float) -> bool:

@@ -50,12 +50,21 @@ class Cursor:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or []
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse([{"message": self.message, "errorCode": self.code, "fields": self.fields}], self.status)
+        body = [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+        return JSONResponse(body, self.status, headers=self.headers or None)
 
 
 class SalesforceApi:
@@ -84,6 +93,14 @@ class SalesforceApi:
             if self.faults.server_error():
                 raise ApiError(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable (sandbox fault)")
             self._authenticate(request)
+            if self.faults.throttled():
+                # What an org's concurrent-request or per-user limit looks like from the client.
+                raise ApiError(
+                    429,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "ConcurrentPerOrgLongTxn Limit exceeded (sandbox fault)",
+                    headers={"Retry-After": str(self.faults.retry_after)},
+                )
             usage = self.store.api_usage()
             if usage >= self.daily_api_limit:
                 raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")

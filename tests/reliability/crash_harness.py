@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# `fresh_target(dataset, run)` (the fixture in conftest): a warehouse with `dataset` empty.
+FreshTarget = Callable[[str, str], Any]
 MOMENTS = ("job_started", "job_committed", "job_done", "before_loads_row", "after_loads_row")
 REPO = Path(__file__).resolve().parents[2]
 

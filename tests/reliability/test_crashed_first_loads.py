@@ -13,10 +13,7 @@ import collections
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.reliability.crash_harness import bronze_rows, compare, load, run_killed, seeded_kill
-from warehouse import Warehouse
+from tests.reliability.crash_harness import FreshTarget, bronze_rows, compare, load, run_killed, seeded_kill
 
 # The moments most likely to go wrong, then seeded ones.
 PARTNER_TRIALS = [("job_committed", 1), ("after_loads_row", 1), seeded_kill(3)]
@@ -29,33 +26,17 @@ def assert_same_rows(got: dict[str, collections.Counter], want: dict[str, collec
         assert counts == {"duplicated": 0, "lost": 0, "extra": 0}, f"{trial} {table}"
 
 
-def _fresh(warehouse: Warehouse, dataset: str, run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    """An empty `dataset` and no local dlt state: a new DuckDB file, or (one Postgres database per
-    test) the dataset dropped and a new local folder."""
-    monkeypatch.setenv("LEADLOOP_DATA_DIR", str(tmp_path / f"data-{run}"))
-    if warehouse.is_duckdb:
-        return Warehouse.from_url(f"duckdb:///{tmp_path / f'{run}.duckdb'}")
-    warehouse.query(f'drop schema if exists "{dataset}" cascade')
-    warehouse.query(f'drop schema if exists "{dataset}_staging" cascade')
-    return warehouse
-
-
 def _trials(
-    warehouse: Warehouse,
-    spec: dict[str, Any],
-    dataset: str,
-    trials: list[tuple[str, int]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fresh_target: FreshTarget, spec: dict[str, Any], dataset: str, trials: list[tuple[str, int]]
 ) -> tuple[dict[str, collections.Counter], int]:
     """An uninterrupted load (the reference), then the trials, each from an empty dataset; returns
     the reference and how many trials were killed as planned."""
-    clean = _fresh(warehouse, dataset, "clean", tmp_path, monkeypatch)
+    clean = fresh_target(dataset, "clean")
     load({**spec, "warehouse": clean.url})
     reference = bronze_rows(clean, dataset)
     killed = 0
     for i, (moment, nth) in enumerate(trials):
-        target = _fresh(warehouse, dataset, f"trial-{i}", tmp_path, monkeypatch)
+        target = fresh_target(dataset, f"trial-{i}")
         trial_spec = {**spec, "warehouse": target.url}
         killed += run_killed(trial_spec, moment, nth)
         load(trial_spec)  # the next run
@@ -63,17 +44,15 @@ def _trials(
     return reference, killed
 
 
-def test_a_killed_first_partner_load_reruns_to_the_same_rows(
-    warehouse: Warehouse, drops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_killed_first_partner_load_reruns_to_the_same_rows(fresh_target: FreshTarget, drops: Path) -> None:
     spec = {"source": "partners", "folder": str(drops / "partners")}
-    reference, killed = _trials(warehouse, spec, "bronze_partners", PARTNER_TRIALS, tmp_path, monkeypatch)
+    reference, killed = _trials(fresh_target, spec, "bronze_partners", PARTNER_TRIALS)
     assert sum(reference["mailed_records"].values()) > 0
     assert killed >= 2  # the two fixed moments always happen in a first load
 
 
 def test_a_killed_first_salesforce_load_reruns_to_the_same_rows(
-    warehouse: Warehouse, salesforce_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_target: FreshTarget, salesforce_sandbox: Any
 ) -> None:
     spec = {
         "source": "salesforce",
@@ -83,6 +62,6 @@ def test_a_killed_first_salesforce_load_reruns_to_the_same_rows(
             "ca_path": str(salesforce_sandbox.ca_path),
         },
     }
-    reference, killed = _trials(warehouse, spec, "bronze_salesforce", SALESFORCE_TRIALS, tmp_path, monkeypatch)
+    reference, killed = _trials(fresh_target, spec, "bronze_salesforce", SALESFORCE_TRIALS)
     assert sum(reference["lead"].values()) > 0
     assert killed >= 1
