@@ -118,6 +118,10 @@ def _source(spec: dict[str, Any]) -> Any:
         from ingestion.partner_files import partner_files_source
 
         return partner_files_source(spec["folder"])
+    if spec["source"] == "web_events":
+        from ingestion.web_events import web_events_source
+
+        return web_events_source(spec["folder"])
     if spec["source"] == "salesforce":
         from ingestion.crm_clients import salesforce_client
         from ingestion.salesforce import salesforce_source

@@ -1,5 +1,6 @@
-"""A first load killed inside dlt's load step, then run again, leaves bronze as one clean load
-would: no duplicate row, no lost row, in the tables and in their quarantines (issue 25).
+"""A load (first or incremental) killed inside dlt's load step, then run again, leaves bronze as
+an uninterrupted load would: no duplicate row, no lost row, in the tables and their quarantines
+(issue 25).
 
 Each trial SIGKILLs the load at a seeded moment of the load step (`crash_harness.MOMENTS`),
 re-runs it as the next Dagster run would, and compares every bronze table, row by row, with an
@@ -18,6 +19,8 @@ from tests.reliability.crash_harness import FreshTarget, bronze_rows, compare, l
 # The moments most likely to go wrong, then seeded ones.
 PARTNER_TRIALS = [("job_committed", 1), ("after_loads_row", 1), seeded_kill(3)]
 SALESFORCE_TRIALS = [("job_committed", 2), seeded_kill(11)]
+WEB_EVENTS_TRIALS = [("job_committed", 1), ("job_done", 2)]
+INCREMENTAL_TRIALS = [("job_committed", 1), ("job_done", 2)]
 
 
 def assert_same_rows(got: dict[str, collections.Counter], want: dict[str, collections.Counter], trial: Any) -> None:
@@ -65,3 +68,37 @@ def test_a_killed_first_salesforce_load_reruns_to_the_same_rows(
     reference, killed = _trials(fresh_target, spec, "bronze_salesforce", SALESFORCE_TRIALS)
     assert sum(reference["lead"].values()) > 0
     assert killed >= 1
+
+
+def test_a_killed_first_web_events_load_reruns_to_the_same_rows(fresh_target: FreshTarget, world_dir: Path) -> None:
+    spec = {"source": "web_events", "folder": str(world_dir / "landing")}
+    reference, killed = _trials(fresh_target, spec, "bronze_web_events", WEB_EVENTS_TRIALS)
+    assert sum(reference["events"].values()) > 0
+    assert killed == len(WEB_EVENTS_TRIALS)
+
+
+def test_a_killed_incremental_partner_load_reruns_to_the_same_rows(
+    fresh_target: FreshTarget, drops: Path, tmp_path: Path
+) -> None:
+    """The redo also holds after a first load: the merge tables are left as they are, the cursor
+    state goes back to the last completed load, and the new day's files are read again."""
+    import shutil
+
+    from sandbox.advance import advance_world
+
+    later = tmp_path / "later"
+    shutil.copytree(drops, later)
+    advance_world(later, days=1)
+    before = {"source": "partners", "folder": str(drops / "partners")}
+    after = {"source": "partners", "folder": str(later / "partners")}
+
+    clean = fresh_target("bronze_partners", "clean")
+    load({**before, "warehouse": clean.url})
+    load({**after, "warehouse": clean.url})
+    reference = bronze_rows(clean, "bronze_partners")
+    for i, (moment, nth) in enumerate(INCREMENTAL_TRIALS):
+        target = fresh_target("bronze_partners", f"trial-{i}")
+        load({**before, "warehouse": target.url})
+        assert run_killed({**after, "warehouse": target.url}, moment, nth)
+        load({**after, "warehouse": target.url})
+        assert_same_rows(bronze_rows(target, "bronze_partners"), reference, (moment, nth))
