@@ -320,6 +320,11 @@ def _decoded(content: bytes, config: PartnerConfig) -> tuple[bytes, str]:
                     f"starts with a {encoding} byte-order mark but is not {encoding}: {exc.reason} at byte {exc.start}"
                 ) from None
             return text.encode("utf-8"), "utf-8"
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        raise UnreadableFileError(
+            f"binary content, not CSV text: a NUL byte at offset {nul} (UTF-16 without a byte-order mark?)"
+        )
     if not content.isascii():
         try:
             content.decode(config.encoding)
@@ -328,9 +333,6 @@ def _decoded(content: bytes, config: PartnerConfig) -> tuple[bytes, str]:
                 f"not {config.encoding} text as {config.partner} declares: {exc.reason} "
                 f"(byte 0x{content[exc.start]:02x} at offset {exc.start})"
             ) from None
-    nul = content.find(b"\x00")
-    if nul >= 0:
-        raise UnreadableFileError(f"binary content, not CSV text: a NUL byte at offset {nul}")
     return content, config.encoding
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import random
 from pathlib import Path
 
 from ingestion.partner_files import partner_files_source
@@ -19,6 +18,7 @@ from ingestion.partner_files.config import KINDS
 from ingestion.pipelines import load_pipeline
 from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.web_events import web_events_source
+from tests.reliability.bad_inputs import spoil_partner_files
 from warehouse import Warehouse
 
 
@@ -39,34 +39,9 @@ def _truth_rows_per_file(world: Path) -> dict[str, int]:
     return per_file
 
 
-def _spoil_partner_files(partners: Path) -> dict[str, str]:
-    """Re-encodes two good files (they must still load) and spoils or adds six bad ones;
-    returns each bad file (relative name) with the start of the reason it must get."""
-    east = sorted((partners / "eastprint").glob("eastprint_mailed_*.csv"))
-    north = sorted((partners / "northmail").glob("northmail_mailed_*.xlsx"))
-    east[0].write_bytes(b"\xff\xfe" + east[0].read_text(encoding="utf-8").encode("utf-16-le"))
-    east[1].write_bytes(b"\xef\xbb\xbf" + east[1].read_bytes())
-    header, rest = east[2].read_bytes().split(b"\n", 1)
-    east[2].write_bytes(header + b"\n" + rest.replace(b",", b",Jos\xe9 ", 1))  # a Latin-1 byte in UTF-8
-    north[0].write_bytes(north[0].read_bytes()[: north[0].stat().st_size // 2])
-    (partners / "northmail" / "northmail_mailed_junk.xlsx").write_bytes(random.Random(1).randbytes(5000))
-    oversized = partners / "eastprint" / "eastprint_mailed_oversized.csv"
-    oversized.write_text(header.decode() + "\n" + "x" * 200_000 + ",rest\n", encoding="utf-8")
-    (partners / "southpost" / "southpost_mailed_junk.csv").write_bytes(random.Random(2).randbytes(3000) + b"\x00")
-    (partners / "southpost" / "southpost_mailed_notes.csv").write_text("hello;world\nfoo;bar\n", encoding="latin-1")
-    return {
-        f"eastprint/{east[2].name}": "not utf-8 text",
-        f"northmail/{north[0].name}": "not a readable XLSX workbook",
-        "northmail/northmail_mailed_junk.xlsx": "not a readable XLSX workbook",
-        "eastprint/eastprint_mailed_oversized.csv": "a field over the 131,072-character limit",
-        "southpost/southpost_mailed_junk.csv": "binary content",
-        "southpost/southpost_mailed_notes.csv": "not a southpost mailed file",
-    }
-
-
 def test_bad_partner_files_are_quarantined_whole_and_the_rest_loads(warehouse: Warehouse, drops: Path) -> None:
     rows_per_file = _truth_rows_per_file(drops)
-    bad = _spoil_partner_files(drops / "partners")
+    bad = spoil_partner_files(drops / "partners")
     counts = _load_partners(warehouse, drops)
 
     refused = warehouse.query(
