@@ -3,6 +3,7 @@ test (`test_bad_files.py`) and the benchmark (`bench/bad_files.py`) spoil worlds
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -32,4 +33,38 @@ def spoil_partner_files(partners: Path, oversized_chars: int = 200_000) -> dict[
         "eastprint/eastprint_mailed_oversized.csv": "a field over the 131,072-character limit",
         "southpost/southpost_mailed_junk.csv": "binary content",
         "southpost/southpost_mailed_notes.csv": "not a southpost mailed file",
+    }
+
+
+BAD_EVENTS_DAY = "9999-12-31"
+
+
+def add_bad_events(landing: Path, huge_chars: int = 2_000_000, depth: int = 100_000) -> dict[str, dict[int, str]]:
+    """Adds a day of events to `landing`: `mixed.jsonl`, good events between an impossible
+    timestamp, a `depth`-deep event and one of `huge_chars` characters, and `utf16.jsonl`, a good
+    event in UTF-16 with a byte-order mark (it must load). Returns, per file, each bad line with
+    the start of the reason it must be quarantined with."""
+    day = landing / "web_events" / BAD_EVENTS_DAY
+    day.mkdir(parents=True)
+
+    def event(event_id: str, **fields: object) -> str:
+        base = {"schema_version": 2, "event_id": event_id, "event_type": "page_view"}
+        return json.dumps({**base, "occurred_at": "2026-01-05T09:00:00Z", **fields})
+
+    lines = [
+        event("impossible", occurred_at="2026-13-45T99:00:00Z"),
+        event("fine-1"),
+        '{"schema_version":2,"event_id":"deep","event_type":"page_view","occurred_at":"2026-01-05T09:00:00Z",'
+        '"properties":' + '{"a":' * depth + "1" + "}" * depth + "}",
+        event("huge", properties={"x": "y" * huge_chars}),
+        event("fine-2"),
+    ]
+    (day / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (day / "utf16.jsonl").write_bytes(b"\xff\xfe" + (event("fine-utf16") + "\n").encode("utf-16-le"))
+    return {
+        f"web_events/{BAD_EVENTS_DAY}/mixed.jsonl": {
+            1: "field occurred_at is not an ISO-8601 timestamp: '2026-13-45T99:00:00Z'",
+            3: f"nested {depth + 1:,} levels deep, over the limit of 64",
+            4: "event of ",
+        }
     }

@@ -10,7 +10,6 @@ of month 13, a 100,000-deep event).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from ingestion.partner_files import partner_files_source
@@ -18,7 +17,7 @@ from ingestion.partner_files.config import KINDS
 from ingestion.pipelines import load_pipeline
 from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.web_events import web_events_source
-from tests.reliability.bad_inputs import spoil_partner_files
+from tests.reliability.bad_inputs import add_bad_events, spoil_partner_files
 from warehouse import Warehouse
 
 
@@ -80,23 +79,7 @@ def test_bad_partner_files_are_quarantined_whole_and_the_rest_loads(warehouse: W
 
 
 def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Warehouse, world_dir: Path) -> None:
-    day = world_dir / "landing" / "web_events" / "9999-12-31"
-    day.mkdir(parents=True)
-
-    def event(event_id: str, **fields: object) -> str:
-        base = {"schema_version": 2, "event_id": event_id, "event_type": "page_view"}
-        return json.dumps({**base, "occurred_at": "2026-01-05T09:00:00Z", **fields})
-
-    lines = [
-        event("impossible", occurred_at="2026-13-45T99:00:00Z"),
-        event("fine-1"),
-        '{"schema_version":2,"event_id":"deep","event_type":"page_view","occurred_at":"2026-01-05T09:00:00Z",'
-        '"properties":' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "}",
-        event("huge", properties={"x": "y" * 2_000_000}),
-        event("fine-2"),
-    ]
-    (day / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (day / "utf16.jsonl").write_bytes(b"\xff\xfe" + (event("fine-utf16") + "\n").encode("utf-16-le"))
+    bad = add_bad_events(world_dir / "landing")
 
     with load_pipeline("web_events", warehouse) as pipeline:
         pipeline.run(web_events_source(str(world_dir / "landing"))).raise_on_failed_jobs()
@@ -106,13 +89,13 @@ def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Wa
     ids = {row[0] for row in warehouse.query("select event_id from bronze_web_events.events")}
     assert {"fine-1", "fine-2", "fine-utf16"} <= ids
     assert not {"impossible", "deep", "huge"} & ids
-    reasons = dict(
-        warehouse.query(
-            "select row_number, reason from bronze_web_events.events_quarantine where source = ?",
-            ["web_events/9999-12-31/mixed.jsonl"],
+    for source, lines in bad.items():
+        reasons = dict(
+            warehouse.query(
+                "select row_number, reason from bronze_web_events.events_quarantine where source = ?", [source]
+            )
         )
-    )
-    assert reasons[1] == "field occurred_at is not an ISO-8601 timestamp: '2026-13-45T99:00:00Z'"
-    assert reasons[3] == "nested 100,001 levels deep, over the limit of 64"
-    assert reasons[4].startswith("event of 2,000,1") and "over the 1,048,576 limit" in reasons[4]
-    assert set(reasons) == {1, 3, 4}
+        assert set(reasons) == set(lines)
+        for number, reason in reasons.items():
+            assert reason.startswith(lines[number]), (number, reason)
+        assert "over the 1,048,576 limit" in reasons[4]
