@@ -41,7 +41,8 @@ BAD_EVENTS_DAY = "9999-12-31"
 
 def add_bad_events(landing: Path, huge_chars: int = 2_000_000, depth: int = 100_000) -> dict[str, dict[int, str]]:
     """Adds a day of events to `landing`: `mixed.jsonl`, good events between an impossible
-    timestamp, a `depth`-deep event and one of `huge_chars` characters, and `utf16.jsonl`, a good
+    timestamp, a `depth`-deep event, one of `huge_chars` characters and one in Latin-1, and
+    `utf16.jsonl`, a good
     event in UTF-16 with a byte-order mark (it must load). Returns, per file, each bad line with
     the start of the reason it must be quarantined with."""
     day = landing / "web_events" / BAD_EVENTS_DAY
@@ -59,12 +60,14 @@ def add_bad_events(landing: Path, huge_chars: int = 2_000_000, depth: int = 100_
         event("huge", properties={"x": "y" * huge_chars}),
         event("fine-2"),
     ]
-    (day / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    latin = event("latin-1", email="jos@example.com").replace("jos@", "jos\u00e9@").encode("latin-1")  # not UTF-8
+    (day / "mixed.jsonl").write_bytes(("\n".join(lines) + "\n").encode("utf-8") + latin + b"\n")
     (day / "utf16.jsonl").write_bytes(b"\xff\xfe" + (event("fine-utf16") + "\n").encode("utf-16-le"))
     return {
         f"web_events/{BAD_EVENTS_DAY}/mixed.jsonl": {
             1: "field occurred_at is not an ISO-8601 timestamp: '2026-13-45T99:00:00Z'",
             3: f"nested {depth + 1:,} levels deep, over the limit of 64",
             4: "event of ",
+            6: "not UTF-8 text: byte 0xe9",
         }
     }

@@ -88,7 +88,7 @@ def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Wa
 
     ids = {row[0] for row in warehouse.query("select event_id from bronze_web_events.events")}
     assert {"fine-1", "fine-2", "fine-utf16"} <= ids
-    assert not {"impossible", "deep", "huge"} & ids
+    assert not {"impossible", "deep", "huge", "latin-1"} & ids
     for source, lines in bad.items():
         reasons = dict(
             warehouse.query(
@@ -99,3 +99,12 @@ def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Wa
         for number, reason in reasons.items():
             assert reason.startswith(lines[number]), (number, reason)
         assert "over the 1,048,576 limit" in reasons[4]
+    payload = warehouse.query(
+        "select raw_payload from bronze_web_events.events_quarantine where reason like 'not UTF-8%'"
+    )
+    assert payload == [
+        (
+            '{"schema_version": 2, "event_id": "latin-1", "event_type": "page_view", '
+            '"occurred_at": "2026-01-05T09:00:00Z", "email": "jos\\xe9@example.com"}',
+        )
+    ]
