@@ -16,6 +16,7 @@ table per record kind (`mailed_records`, `delivery_confirmations`, `callbacks`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
         out: list[pa.Table] = []
         out_rejected: list[quarantine.Rejected] = []
         out_files: list[quarantine.RejectedFile] = []  # files refused whole
+        refused: dict[str, quarantine.RejectedFile] = {}  # content hash → its refusal, for copies
         rows_of: dict[str, int] = {}  # content hash → data rows, for the files parsed in this run
         copies: list[tuple[str, str, str | None]] = []  # second copies of a file parsed in this run
 
@@ -110,9 +112,10 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                 loaded[name], listings[name], rows_of[digest] = digest, listing, rows
                 if index in parsed.unreadable:
                     counts["quarantined_files"] += 1
-                    out_files.append(
-                        quarantine.RejectedFile(name, digest, len(content), table, parsed.unreadable[index])
+                    refused[digest] = quarantine.RejectedFile(
+                        name, digest, len(content), table, parsed.unreadable[index]
                     )
+                    out_files.append(refused[digest])
                 elif rows:  # header-only files look alike: not remembered
                     hashes.append(digest)
                     known.add(digest)
@@ -144,10 +147,13 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
             absorb(batch, parsed)
             if sum(t.num_rows for t in out) + len(out_rejected) + len(out_files) >= BATCH_ROWS:
                 yield from flush()
-        yield from flush()
         for name, digest, listing in copies:
             counts["skipped_files" if rows_of[digest] else "files"] += 1
             loaded[name], listings[name] = digest, listing
+            if digest in refused:  # a copy of a refused file is refused under its own name too
+                counts["quarantined_files"] += 1
+                out_files.append(dataclasses.replace(refused[digest], source=name))
+        yield from flush()
         counts["duplicates"] = counts["read"] - counts["loaded"] - counts["quarantined"]
         state[quarantine.RUN_COUNTS_STATE] = counts
 

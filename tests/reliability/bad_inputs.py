@@ -10,7 +10,7 @@ from pathlib import Path
 
 def spoil_partner_files(partners: Path, oversized_chars: int = 200_000) -> dict[str, str]:
     """Re-encodes two good eastprint files (UTF-16 and UTF-8 with byte-order marks: they must
-    still load) and spoils or adds seven bad ones; returns each bad file (its name below
+    still load) and spoils or adds eight bad ones; returns each bad file (its name below
     `partners`) with the start of the reason it must be quarantined with."""
     east = sorted((partners / "eastprint").glob("eastprint_mailed_*.csv"))
     north = sorted((partners / "northmail").glob("northmail_mailed_*.xlsx"))
@@ -20,7 +20,9 @@ def spoil_partner_files(partners: Path, oversized_chars: int = 200_000) -> dict[
     east[2].write_bytes(header + b"\n" + rest.replace(b",", b",Jos\xe9 ", 1))  # a Latin-1 byte in UTF-8
     east[3].write_bytes(east[3].read_text(encoding="utf-8").encode("utf-16-le"))  # no byte-order mark
     north[0].write_bytes(north[0].read_bytes()[: north[0].stat().st_size // 2])
-    (partners / "northmail" / "northmail_mailed_junk.xlsx").write_bytes(random.Random(1).randbytes(5000))
+    junk = random.Random(1).randbytes(5000)
+    (partners / "northmail" / "northmail_mailed_junk.xlsx").write_bytes(junk)
+    (partners / "northmail" / "northmail_mailed_junk_again.xlsx").write_bytes(junk)  # a copy, refused too
     oversized = partners / "eastprint" / "eastprint_mailed_oversized.csv"
     oversized.write_text(header.decode() + "\n" + "x" * oversized_chars + ",rest\n", encoding="utf-8")
     (partners / "southpost" / "southpost_mailed_junk.csv").write_bytes(random.Random(2).randbytes(3000) + b"\x00")
@@ -30,6 +32,7 @@ def spoil_partner_files(partners: Path, oversized_chars: int = 200_000) -> dict[
         f"eastprint/{east[3].name}": "binary content, not CSV text: a NUL byte at offset 1 (UTF-16",
         f"northmail/{north[0].name}": "not a readable XLSX workbook",
         "northmail/northmail_mailed_junk.xlsx": "not a readable XLSX workbook",
+        "northmail/northmail_mailed_junk_again.xlsx": "not a readable XLSX workbook",
         "eastprint/eastprint_mailed_oversized.csv": "a field over the 131,072-character limit",
         "southpost/southpost_mailed_junk.csv": "binary content",
         "southpost/southpost_mailed_notes.csv": "not a southpost mailed file",
