@@ -118,6 +118,16 @@ def _source(spec: dict[str, Any]) -> Any:
         from ingestion.partner_files import partner_files_source
 
         return partner_files_source(spec["folder"])
+    if spec["source"] == "product":
+        from ingestion.product_db import product_db_source
+
+        return product_db_source(spec["url"])
+    if spec["source"] == "hubspot":
+        from ingestion.crm_clients import hubspot_client
+        from ingestion.hubspot import hubspot_source
+
+        hs = spec["hubspot"]
+        return hubspot_source(client_factory=lambda: hubspot_client(hs["url"], hs["token"]))
     if spec["source"] == "web_events":
         from ingestion.web_events import web_events_source
 

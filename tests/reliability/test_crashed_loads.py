@@ -19,7 +19,9 @@ from tests.reliability.crash_harness import FreshTarget, bronze_rows, compare, l
 # The moments most likely to go wrong, then seeded ones.
 PARTNER_TRIALS = [("job_committed", 1), ("after_loads_row", 1), seeded_kill(3)]
 SALESFORCE_TRIALS = [("job_committed", 2), seeded_kill(11)]
-WEB_EVENTS_TRIALS = [("job_committed", 1), ("job_done", 2)]
+WEB_EVENTS_TRIALS = [("job_committed", 2), ("job_committed", 3)]
+HUBSPOT_TRIALS = [("job_committed", 2), seeded_kill(5)]  # owners is `replace`: emptied and reloaded too
+PRODUCT_TRIALS = [("job_committed", 1), seeded_kill(8)]
 INCREMENTAL_TRIALS = [("job_committed", 1), ("job_done", 2)]
 
 
@@ -75,6 +77,22 @@ def test_a_killed_first_web_events_load_reruns_to_the_same_rows(fresh_target: Fr
     reference, killed = _trials(fresh_target, spec, "bronze_web_events", WEB_EVENTS_TRIALS)
     assert sum(reference["events"].values()) > 0
     assert killed == len(WEB_EVENTS_TRIALS)
+
+
+def test_a_killed_first_hubspot_load_reruns_to_the_same_rows(fresh_target: FreshTarget, hubspot_sandbox: Any) -> None:
+    spec = {"source": "hubspot", "hubspot": {"url": hubspot_sandbox.url, "token": hubspot_sandbox.token}}
+    reference, killed = _trials(fresh_target, spec, "bronze_hubspot", HUBSPOT_TRIALS)
+    assert sum(reference["contacts"].values()) > 0 and sum(reference["owners"].values()) > 0
+    assert killed >= 1
+
+
+def test_a_killed_first_product_load_reruns_to_the_same_rows(fresh_target: FreshTarget, world_dir: Path) -> None:
+    from ingestion.product_db import product_db_url
+
+    spec = {"source": "product", "url": product_db_url(world_dir)}
+    reference, killed = _trials(fresh_target, spec, "bronze_product", PRODUCT_TRIALS)
+    assert sum(sum(rows.values()) for rows in reference.values()) > 0
+    assert killed >= 1
 
 
 def test_a_killed_incremental_partner_load_reruns_to_the_same_rows(
