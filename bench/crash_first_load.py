@@ -1,6 +1,7 @@
 """Benchmark: first loads SIGKILLed inside dlt's load step, then run again (issue 25).
 
-For each source (partner drops; Salesforce, served from its own process), `--trials` first loads
+For each source (partner drops, web events, the product DB; Salesforce and HubSpot, each served
+from its own process), `--trials` first loads
 are killed at seeded moments of the load step (`tests/reliability/crash_harness.py`), each re-run
 once, and bronze compared row by row with an uninterrupted load of the same world. Prints one
 JSON object: trials, how many were killed, duplicated / lost / extra rows per source (all three
@@ -99,27 +100,36 @@ def main() -> None:
         os.environ["LEADLOOP_DATA_DIR"] = str(tmp_path / "data")
         world = world_for_run(tmp_path, args.leads)
         advance(world, days=args.days)
-        results = {
-            "partners": _source_trials(
-                {"source": "partners", "folder": str(world / "partners")},
-                "bronze_partners",
-                args.trials,
-                args.warehouse_url,
-                tmp_path,
-            )
-        }
+        from ingestion.product_db import product_db_url
+
+        results = {}
+        for name, spec in (
+            ("partners", {"folder": str(world / "partners")}),
+            ("web_events", {"folder": str(world / "landing")}),
+            ("product", {"url": product_db_url(world)}),
+        ):
+            spec = {"source": name, **spec}
+            results[name] = _source_trials(spec, f"bronze_{name}", args.trials, args.warehouse_url, tmp_path)
         with sandbox_process("salesforce", world) as org:
-            results["salesforce"] = _source_trials(
-                {"source": "salesforce", "salesforce": org},
-                "bronze_salesforce",
-                args.trials,
-                args.warehouse_url,
-                tmp_path,
-            )
+            spec = {"source": "salesforce", "salesforce": org}
+            results["salesforce"] = _source_trials(spec, "bronze_salesforce", args.trials, args.warehouse_url, tmp_path)
+        with sandbox_process("hubspot", world) as portal:
+            spec = {"source": "hubspot", "hubspot": portal}
+            results["hubspot"] = _source_trials(spec, "bronze_hubspot", args.trials, args.warehouse_url, tmp_path)
+        totals = {
+            key: sum(r[key] for r in results.values())
+            for key in ("trials", "killed", "duplicated_rows", "lost_rows", "extra_rows")
+        }
         kind = Warehouse.from_url(args.warehouse_url).kind if args.warehouse_url else "duckdb"
         print(
             json.dumps(
-                {"benchmark": "crash_first_load", "warehouse": kind, "leads": world_leads(world), "sources": results}
+                {
+                    "benchmark": "crash_first_load",
+                    "warehouse": kind,
+                    "leads": world_leads(world),
+                    "totals": totals,
+                    "sources": results,
+                }
             )
         )
 
