@@ -1,9 +1,9 @@
 """Benchmark: first loads SIGKILLed inside dlt's load step, then run again (issue 25).
 
 For each source (partner drops, web events, the product DB; Salesforce and HubSpot, each served
-from its own process), `--trials` first loads
-are killed at seeded moments of the load step (`tests/reliability/crash_harness.py`), each re-run
-once, and bronze compared row by row with an uninterrupted load of the same world. Prints one
+from its own process), `--trials` first loads are killed at seeded moments of the load step
+(`tests/reliability/crash_harness.py`), each re-run once, and bronze compared row by row with an
+uninterrupted load of the same world. Prints one
 JSON object: trials, how many were killed, duplicated / lost / extra rows per source (all three
 should be 0), and what the safety costs: the clean first load's seconds, the check a run makes
 for a half-done load when there is none (the whole cost on the happy path), and the re-run after
