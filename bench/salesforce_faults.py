@@ -26,7 +26,7 @@ from harness import sandbox_process, world_for_run, world_leads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.reliability
 
-from ingestion.crm_clients import salesforce_client  # noqa: E402
+from ingestion.crm_clients import salesforce_client, with_read_retries  # noqa: E402
 from ingestion.pipelines import load_pipeline  # noqa: E402
 from ingestion.salesforce import salesforce_source  # noqa: E402
 from tests.reliability.crash_harness import bronze_rows, compare  # noqa: E402
@@ -34,10 +34,8 @@ from warehouse import Warehouse  # noqa: E402
 
 
 def _load(warehouse: Warehouse, org: dict[str, str], bulk_threshold: int, read_attempts: int) -> float:
-    sf = salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"]))
-    source = salesforce_source(
-        client_factory=lambda: sf, bulk_threshold=bulk_threshold, bulk_poll_seconds=0, read_attempts=read_attempts
-    )
+    sf = with_read_retries(salesforce_client(org["instance_url"], org["token"], Path(org["ca_path"])), read_attempts)
+    source = salesforce_source(client_factory=lambda: sf, bulk_threshold=bulk_threshold, bulk_poll_seconds=0)
     started = time.perf_counter()
     with load_pipeline("salesforce", warehouse) as pipeline:
         pipeline.run(source).raise_on_failed_jobs()

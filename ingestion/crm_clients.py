@@ -137,9 +137,11 @@ def _log_retry(method: str, url: str, state: tenacity.RetryCallState, attempts: 
 def with_read_retries(client: Salesforce, attempts: int = READ_ATTEMPTS, backoff_seconds: float = 0.5) -> Salesforce:
     """`client` with its session replaced by a `ReadRetryingSession` carrying the same trust,
     headers and proxies. The ingestion sources call this on whatever client they are given, so
-    reads are retried however the client was built; the syncs' writes are left alone."""
+    reads are retried however the client was built; the syncs' writes are left alone. A client
+    whose session already retries reads keeps its own settings (a test's short backoff, or
+    `attempts=1` for none)."""
     old = client.session
-    if isinstance(old, ReadRetryingSession) and (old.attempts, old.backoff_seconds) == (attempts, backoff_seconds):
+    if isinstance(old, ReadRetryingSession):
         return client
     new = ReadRetryingSession(attempts, backoff_seconds, pinned=isinstance(old, PinnedCASession))
     new.verify, new.cert, new.proxies, new.trust_env = old.verify, old.cert, old.proxies, old.trust_env

@@ -1,12 +1,16 @@
 """dlt source for Salesforce objects, on the real `simple-salesforce` client.
 
-dlt's verified Salesforce source is not on PyPI, so this is our own. Two choices matter:
+dlt's verified Salesforce source is not on PyPI, so this is our own. Three choices matter:
 - Pages become Arrow tables typed from `describe`, not Python dicts: dlt normalizes dicts at a
   few thousand rows per second but loads Arrow at hundreds of thousands, and a describe-typed
   schema keeps all-null columns and datetimes correct on every warehouse.
 - Reads go through `queryAll` filtered on `SystemModstamp`, so an incremental run fetches only
   what changed *including deletions*, which arrive as rows with `IsDeleted = true` and are kept
   as a soft-delete flag by the merge on `Id`.
+- Every read is retried on a transient failure (5xx, a 429 after its Retry-After, a response
+  cut off mid-body) with exponential backoff, request by request, so a paged read resumes at
+  the page that failed (`crm_clients.with_read_retries`; a client factory may hand over a client
+  already configured with other attempts or backoff, which is kept).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from simple_salesforce import Salesforce
 
 from ingestion import quarantine
 from ingestion.arrow_cast import array_or_reject, cast_or_reject
-from ingestion.crm_clients import READ_ATTEMPTS, with_read_retries
+from ingestion.crm_clients import with_read_retries
 from ingestion.cursor_window import CursorWindow
 from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
@@ -76,8 +80,6 @@ def salesforce_source(
     where: str = "sandbox or Salesforce",
     bulk_threshold: int = BULK_THRESHOLD,
     bulk_poll_seconds: float = 2.0,
-    read_attempts: int = READ_ATTEMPTS,
-    retry_backoff_seconds: float = 0.5,
 ) -> list[DltResource]:
     """One merge resource per object; `client_factory` is called only when a resource runs.
 
@@ -85,15 +87,9 @@ def salesforce_source(
     credentials or sandbox exist, so the client is a factory, not a value. `where` names the
     endpoint's origin in errors. A read of at least `bulk_threshold` changed rows goes through
     Bulk API 2.0 (CSV straight into Arrow); a small incremental read stays on REST, where a bulk
-    job's fixed overhead would dominate. Every read is retried on a transient failure (5xx, 429
-    after its Retry-After, a cut-off response) up to `read_attempts` times, with exponential
-    backoff from `retry_backoff_seconds` (`crm_clients.ReadRetryingSession`).
+    job's fixed overhead would dominate.
     """
-    retries = (read_attempts, retry_backoff_seconds)
-    return [
-        _object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds, retries)
-        for sobject in objects
-    ]
+    return [_object_resource(client_factory, sobject, where, bulk_threshold, bulk_poll_seconds) for sobject in objects]
 
 
 def _object_resource(
@@ -102,7 +98,6 @@ def _object_resource(
     where: str,
     bulk_threshold: int,
     bulk_poll_seconds: float,
-    retries: tuple[int, float],
 ) -> DltResource:
     table_name = resource_name(sobject)
 
@@ -115,7 +110,7 @@ def _object_resource(
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
         hints = dlt.mark.make_hints(write_disposition="append" if window.is_first_run else "merge")
-        client = with_read_retries(client_factory(), *retries)
+        client = with_read_retries(client_factory())
         try:
             schema = arrow_schema(client, sobject)
             check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())

@@ -27,14 +27,8 @@ BAD_DAY = "seed=1,server_error_rate=0.1,drop_connection_rate=0.05"
 def _load(warehouse: Warehouse, sandbox: SalesforceSandbox, read_attempts: int) -> None:
     """Objects of 100 rows or more read through Bulk API 2.0 (job, polls, result pages), the
     others through REST query pages: both paths meet the faults."""
-    sf = salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path)
-    source = salesforce_source(
-        client_factory=lambda: sf,
-        bulk_threshold=100,
-        bulk_poll_seconds=0,
-        read_attempts=read_attempts,
-        retry_backoff_seconds=0.01,
-    )
+    sf = with_read_retries(salesforce_client(sandbox.instance_url, sandbox.token, sandbox.ca_path), read_attempts, 0.01)
+    source = salesforce_source(client_factory=lambda: sf, bulk_threshold=100, bulk_poll_seconds=0)
     with load_pipeline("salesforce", warehouse) as pipeline:
         pipeline.run(source).raise_on_failed_jobs()
 
