@@ -1,6 +1,7 @@
-"""Property-based tests of the file parsers: whatever a partner file or an event line holds, the
-parser does not crash, every row it reads is either loaded or quarantined with a reason
-(read = loaded + quarantined), rows built valid load, and rows built broken are quarantined.
+"""Property-based tests of the file parsers: whatever a partner file (CSV or workbook) or an
+event line holds, the parser does not crash, every row it reads is either loaded or quarantined
+with a reason (read = loaded + quarantined), rows built valid load, and rows built broken are
+quarantined.
 
 Examples are few and derandomized in CI (the parsers are fast, but the suite must stay short);
 `HYPOTHESIS_PROFILE=deep` runs many more.
@@ -120,6 +121,53 @@ def test_any_bytes_as_a_partner_file_never_crash_the_parser(content: bytes, kind
     else:
         assert parsed.table.num_rows + len(parsed.rejected) == parsed.rows_per_file[0]
         assert all(r.reason for r in parsed.rejected)
+
+
+NORTHMAIL = next(c for c in load_partner_configs() if c.partner == "northmail")
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append([*NORTHMAIL.barcode, *(NORTHMAIL.header(f) for f in MAILED_FIELDS)])
+    for number, cells in enumerate(rows, start=2):
+        for column, text in enumerate(cells, start=1):
+            if text != "":
+                cell = sheet.cell(number, column, text)
+                cell.data_type = "s"  # text as typed: openpyxl would store "=0" as a formula
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@st.composite
+def northmail_row(draw: st.DrawFn) -> tuple[list[str], str | None]:
+    """A mailed row in northmail's workbook (the barcode as its 65 bar states), valid or with
+    one certain break."""
+    from ingestion.imb import encode
+
+    cells, broken = draw(mailed_row())
+    values = dict(zip(CANONICAL, cells, strict=True))
+    tracking, routing = values.pop("imb_tracking"), values.pop("imb_routing")
+    bars = "Q" + "F" * 64 if broken == "imb_tracking" else encode(tracking, routing)  # Q: not a bar state
+    return [bars, *(values[f] for f in MAILED_FIELDS)], broken
+
+
+@settings(max_examples=settings.default.max_examples // 3)  # a workbook per example: some 20 ms to write
+@given(st.lists(northmail_row(), max_size=15))
+def test_workbook_rows_are_loaded_or_quarantined_with_a_reason(rows: list[tuple[list[str], str | None]]) -> None:
+    parsed = parse_batch([("northmail/northmail_mailed_x.xlsx", _xlsx([c for c, _ in rows]))], NORTHMAIL, "mailed")
+    assert not parsed.unreadable
+    assert parsed.table.num_rows + len(parsed.rejected) == parsed.rows_per_file[0] == len(rows)
+    reasons = {r.row_number: r.reason for r in parsed.rejected}
+    assert all(reasons.values()) and set(reasons).isdisjoint(parsed.table["row_number"].to_pylist())
+    for number, (_, broken) in enumerate(rows, start=1):
+        if broken is None:
+            assert number not in reasons, reasons.get(number)
+        else:
+            assert reasons[number].startswith(BREAKS[broken][1]), (broken, reasons[number])
 
 
 stamp = st.datetimes().map(lambda d: d.isoformat(timespec="seconds") + "Z")  # years 1-9999, four digits
