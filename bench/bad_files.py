@@ -31,7 +31,7 @@ from ingestion.partner_files import partner_files_source  # noqa: E402
 from ingestion.partner_files.config import KINDS  # noqa: E402
 from ingestion.pipelines import load_pipeline  # noqa: E402
 from ingestion.web_events import web_events_source  # noqa: E402
-from tests.reliability.bad_inputs import add_bad_events, spoil_partner_files  # noqa: E402
+from tests.reliability.bad_inputs import BAD_EVENT_FILES, add_bad_events, spoil_partner_files  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
 
 
@@ -94,6 +94,10 @@ def main() -> None:
                 )
             )
             events_ok += sum(number in reasons and reasons[number].startswith(why) for number, why in lines.items())
+        refused_events = dict(target.query("select source, reason from bronze_web_events.file_quarantine"))
+        files_ok += sum(
+            name in refused_events and refused_events[name].startswith(why) for name, why in BAD_EVENT_FILES.items()
+        )
         per_file = _per_file(target)
         good_files = {name: rows for name, rows in truth.items() if name not in bad_files}
         unreconciled = sorted(name for name, rows in good_files.items() if per_file.get(name, 0) != rows)
@@ -102,7 +106,7 @@ def main() -> None:
             "benchmark": "bad_files",
             "leads": world_leads(world),
             "field_mb": args.field_mb,
-            "bad_files_tried": len(bad_files),
+            "bad_files_tried": len(bad_files) + len(BAD_EVENT_FILES),
             "bad_files_quarantined_with_reason": files_ok,
             "bad_event_lines_tried": sum(len(lines) for lines in bad_events.values()),
             "bad_event_lines_quarantined_with_reason": events_ok,

@@ -180,8 +180,9 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
         # Into an empty table the first load appends (half the time of a merge); it dedupes the
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
-        counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
+        counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0, "quarantined_files": 0}
         seen: set[str] = set()  # event ids of the run's earlier batches
+        refused: list[quarantine.RejectedFile] = []  # files that are certainly not JSON Lines text
 
         def batches() -> Iterator[list[tuple[str, bytes, str, str | None]]]:
             """New files, read and hashed (name, content, hash, listing), some `batch_bytes` at once."""
@@ -193,6 +194,13 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                 digest = hashlib.sha256(content).hexdigest()
                 if loaded.get(landed.name) == digest:  # touched, not changed
                     listings[landed.name] = landed.listing
+                    continue
+                reason = not_text(content)
+                if reason is not None:  # refused once, whole; a corrected file has another hash
+                    refused.append(quarantine.RejectedFile(landed.name, digest, len(content), "events", reason))
+                    loaded[landed.name], listings[landed.name] = digest, landed.listing
+                    counts["files"] += 1
+                    counts["quarantined_files"] += 1
                     continue
                 batch.append((landed.name, content, digest, landed.listing))
                 size += len(content)
@@ -225,9 +233,26 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                     yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
                 for name, _, digest, listing in batch:
                     loaded[name], listings[name] = digest, listing
+        if refused:
+            yield quarantine.files_hinted(refused)
         state[quarantine.RUN_COUNTS_STATE] = counts
 
     return events
+
+
+def not_text(content: bytes) -> str | None:
+    """Why `content` is certainly not a JSON Lines file, or None. Only certain signs count (a
+    compressed or archive file's magic number, UTF-16 without a byte-order mark): a text file
+    with a few bad lines is read, and those lines are quarantined one by one."""
+    if content.startswith(b"\x1f\x8b"):
+        return "gzip-compressed, not JSON Lines text: decompress it before it lands"
+    if content.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (or a workbook), not JSON Lines text"
+    head = content[:64]
+    has_bom = head.startswith(tuple(bom for bom, _ in _BOMS))
+    if len(head) >= 8 and not has_bom and (not any(head[1::2]) or not any(head[0::2])):
+        return "UTF-16 text without a byte-order mark (every other byte is NUL); resend it as UTF-8"
+    return None
 
 
 def first_occurrences(table: pa.Table, seen: set[str]) -> pa.Table:

@@ -3,6 +3,7 @@ test (`test_bad_files.py`) and the benchmark (`bench/bad_files.py`) spoil worlds
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from pathlib import Path
@@ -40,14 +41,19 @@ def spoil_partner_files(partners: Path, oversized_chars: int = 200_000) -> dict[
 
 
 BAD_EVENTS_DAY = "9999-12-31"
+# The event files `add_bad_events` adds that are refused whole, with the start of their reason.
+BAD_EVENT_FILES = {
+    f"web_events/{BAD_EVENTS_DAY}/utf16-no-bom.jsonl": "UTF-16 text without a byte-order mark",
+    f"web_events/{BAD_EVENTS_DAY}/packed.jsonl": "gzip-compressed, not JSON Lines text",
+}
 
 
 def add_bad_events(landing: Path, huge_chars: int = 2_000_000, depth: int = 100_000) -> dict[str, dict[int, str]]:
     """Adds a day of events to `landing`: `mixed.jsonl`, good events between an impossible
     timestamp, a `depth`-deep event, one of `huge_chars` characters and one in Latin-1, and
-    `utf16.jsonl`, a good
-    event in UTF-16 with a byte-order mark (it must load). Returns, per file, each bad line with
-    the start of the reason it must be quarantined with."""
+    `utf16.jsonl`, a good event in UTF-16 with a byte-order mark (it must load), plus the files
+    of `BAD_EVENT_FILES` (UTF-16 without a mark, gzip). Returns, per file, each bad line with the
+    start of the reason it must be quarantined with."""
     day = landing / "web_events" / BAD_EVENTS_DAY
     day.mkdir(parents=True)
 
@@ -66,6 +72,8 @@ def add_bad_events(landing: Path, huge_chars: int = 2_000_000, depth: int = 100_
     latin = event("latin-1", email="jos@example.com").replace("jos@", "jos\u00e9@").encode("latin-1")  # not UTF-8
     (day / "mixed.jsonl").write_bytes(("\n".join(lines) + "\n").encode("utf-8") + latin + b"\n")
     (day / "utf16.jsonl").write_bytes(b"\xff\xfe" + (event("fine-utf16") + "\n").encode("utf-16-le"))
+    (day / "utf16-no-bom.jsonl").write_bytes((event("no-bom") + "\n").encode("utf-16-le"))
+    (day / "packed.jsonl").write_bytes(gzip.compress((event("gzipped") + "\n").encode()))
     return {
         f"web_events/{BAD_EVENTS_DAY}/mixed.jsonl": {
             1: "field occurred_at is not an ISO-8601 timestamp: '2026-13-45T99:00:00Z'",

@@ -17,7 +17,7 @@ from ingestion.partner_files.config import KINDS
 from ingestion.pipelines import load_pipeline
 from ingestion.quarantine import RUN_COUNTS_STATE
 from ingestion.web_events import web_events_source
-from tests.reliability.bad_inputs import add_bad_events, spoil_partner_files
+from tests.reliability.bad_inputs import BAD_EVENT_FILES, add_bad_events, spoil_partner_files
 from warehouse import Warehouse
 
 
@@ -85,10 +85,14 @@ def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Wa
         pipeline.run(web_events_source(str(world_dir / "landing"))).raise_on_failed_jobs()
     counts = pipeline.state["sources"]["web_events"]["resources"]["events"][RUN_COUNTS_STATE]
     assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["duplicates"]
+    refused = dict(warehouse.query("select source, reason from bronze_web_events.file_quarantine"))
+    assert set(refused) == set(BAD_EVENT_FILES) and counts["quarantined_files"] == len(BAD_EVENT_FILES)
+    for source, reason in refused.items():
+        assert reason.startswith(BAD_EVENT_FILES[source]), (source, reason)
 
     ids = {row[0] for row in warehouse.query("select event_id from bronze_web_events.events")}
     assert {"fine-1", "fine-2", "fine-utf16"} <= ids
-    assert not {"impossible", "deep", "huge", "latin-1"} & ids
+    assert not {"impossible", "deep", "huge", "latin-1", "no-bom", "gzipped"} & ids
     for source, lines in bad.items():
         reasons = dict(
             warehouse.query(
