@@ -25,7 +25,9 @@ SALESFORCE_API_VERSION = "59.0"
 # Answers that say "try again": throttled, or the server (or a proxy in front of it) failing.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 READ_ATTEMPTS = 6  # with the default backoff, some 15 s of waiting before a read gives up
-MAX_WAIT_SECONDS = 60.0  # the longest Retry-After honoured; a longer one fails the read instead
+# The longest wait between attempts: a longer Retry-After is cut to it (the attempts are few, so
+# a read still gives up in minutes). A Retry-After given as an HTTP date falls back to backoff.
+MAX_WAIT_SECONDS = 60.0
 
 
 class PinnedCASession(requests.Session):
