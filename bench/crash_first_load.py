@@ -7,9 +7,10 @@ uninterrupted load of the same world. Prints one
 JSON object: trials, how many were killed, duplicated / lost / extra rows per source (all three
 should be 0), and what the safety costs: the clean first load's seconds, the check a run makes
 for a half-done load when there is none (the whole cost on the happy path), and the re-run after
-a kill (the load is redone from the source instead of resumed).
+a kill (the load is redone from the source instead of resumed). `--baseline` also re-runs each
+kill the way it was before (dlt resuming the package) and counts the duplicates that leaves.
 
-Usage: python bench/crash_first_load.py [--leads N] [--days D] [--trials T] [--warehouse-url URL]
+Usage: python bench/crash_first_load.py [--leads N] [--days D] [--trials T] [--warehouse-url URL] [--baseline]
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def _fresh(base: str | None, tmp: Path, dataset: str, run: str) -> Warehouse:
     return warehouse
 
 
-def _source_trials(spec: dict[str, Any], dataset: str, trials: int, base: str | None, tmp: Path) -> dict[str, Any]:
+def _source_trials(
+    spec: dict[str, Any], dataset: str, trials: int, base: str | None, tmp: Path, baseline: bool
+) -> dict[str, Any]:
     clean_seconds = []
     for run in range(2):
         clean = _fresh(base, tmp, dataset, f"{spec['source']}-clean-{run}")
@@ -61,6 +64,7 @@ def _source_trials(spec: dict[str, Any], dataset: str, trials: int, base: str | 
         redo_half_done_loads(pipeline, clean)
         guard.append(time.perf_counter() - started)
     totals = {"duplicated": 0, "lost": 0, "extra": 0}
+    before = {"trials_with_duplicates": 0, "duplicated_rows": 0, "lost_rows": 0}
     killed, rerun_seconds, moments = 0, [], {}
     for seed in range(trials):
         moment, nth = seeded_kill(seed)
@@ -74,6 +78,14 @@ def _source_trials(spec: dict[str, Any], dataset: str, trials: int, base: str | 
         for counts in compare(bronze_rows(target, dataset), reference).values():
             for key, n in counts.items():
                 totals[key] += n
+        if baseline:  # the same kill, re-run the way it was before the redo: dlt resumes the package
+            target = _fresh(base, tmp, dataset, f"{spec['source']}-baseline-{seed}")
+            run_killed({**spec, "warehouse": target.url}, moment, nth)
+            load({**spec, "warehouse": target.url, "redo": False})
+            wrong = compare(bronze_rows(target, dataset), reference).values()
+            before["duplicated_rows"] += sum(c["duplicated"] for c in wrong)
+            before["lost_rows"] += sum(c["lost"] for c in wrong)
+            before["trials_with_duplicates"] += any(c["duplicated"] for c in wrong)
     return {
         "rows": sum(sum(rows.values()) for rows in reference.values()),
         "trials": trials,
@@ -83,6 +95,7 @@ def _source_trials(spec: dict[str, Any], dataset: str, trials: int, base: str | 
         "clean_first_load_seconds": round(min(clean_seconds), 3),
         "half_done_check_ms": round(statistics.median(guard) * 1000, 3),
         "rerun_after_kill_seconds_median": round(statistics.median(rerun_seconds), 3),
+        **({"without_redo": before} if baseline else {}),
     }
 
 
@@ -92,6 +105,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7, help="days the world moves on first (partner files)")
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument("--baseline", action="store_true", help="also re-run each kill without the redo")
     args = parser.parse_args()
     import os
 
@@ -109,13 +123,19 @@ def main() -> None:
             ("product", {"url": product_db_url(world)}),
         ):
             spec = {"source": name, **spec}
-            results[name] = _source_trials(spec, f"bronze_{name}", args.trials, args.warehouse_url, tmp_path)
+            results[name] = _source_trials(
+                spec, f"bronze_{name}", args.trials, args.warehouse_url, tmp_path, args.baseline
+            )
         with sandbox_process("salesforce", world) as org:
             spec = {"source": "salesforce", "salesforce": org}
-            results["salesforce"] = _source_trials(spec, "bronze_salesforce", args.trials, args.warehouse_url, tmp_path)
+            results["salesforce"] = _source_trials(
+                spec, "bronze_salesforce", args.trials, args.warehouse_url, tmp_path, args.baseline
+            )
         with sandbox_process("hubspot", world) as portal:
             spec = {"source": "hubspot", "hubspot": portal}
-            results["hubspot"] = _source_trials(spec, "bronze_hubspot", args.trials, args.warehouse_url, tmp_path)
+            results["hubspot"] = _source_trials(
+                spec, "bronze_hubspot", args.trials, args.warehouse_url, tmp_path, args.baseline
+            )
         totals = {
             key: sum(r[key] for r in results.values())
             for key in ("trials", "killed", "duplicated_rows", "lost_rows", "extra_rows")
