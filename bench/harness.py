@@ -66,11 +66,14 @@ def advance(world: Path, days: int) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
-def _serve(kind: str, world: Path, ready: Any, stop: Any) -> None:
+def _serve(kind: str, world: Path, ready: Any, stop: Any, faults: str | None = None) -> None:
     if kind == "salesforce":
+        from sandbox.faults import Faults
         from sandbox.salesforce.server import SalesforceSandbox
 
-        with SalesforceSandbox(world, daily_api_limit=10**9) as sandbox:
+        with SalesforceSandbox(
+            world, daily_api_limit=10**9, faults=Faults.parse(faults) if faults else None
+        ) as sandbox:
             ready.put({"instance_url": sandbox.instance_url, "token": sandbox.token, "ca_path": str(sandbox.ca_path)})
             stop.wait()
     else:
@@ -88,10 +91,11 @@ def _serve(kind: str, world: Path, ready: Any, stop: Any) -> None:
 
 
 @contextmanager
-def sandbox_process(kind: str, world: Path) -> Iterator[dict[str, str]]:
-    """Serves `world` as `kind` ("salesforce" or "hubspot") from a child; yields its endpoint."""
+def sandbox_process(kind: str, world: Path, faults: str | None = None) -> Iterator[dict[str, str]]:
+    """Serves `world` as `kind` ("salesforce" or "hubspot") from a child; yields its endpoint.
+    `faults` (Salesforce only) is a `--faults` spec for the sandbox's fault injection."""
     ready, stop = _SPAWN.Queue(), _SPAWN.Event()
-    server = _SPAWN.Process(target=_serve, args=(kind, world, ready, stop), daemon=True)
+    server = _SPAWN.Process(target=_serve, args=(kind, world, ready, stop, faults), daemon=True)
     server.start()
     try:
         yield ready.get(timeout=60)

@@ -13,6 +13,7 @@ import dlt
 
 from ingestion import environ_provider
 from ingestion.collector import freeze_startup_heap, spaced_young_collections
+from ingestion.load_recovery import redo_half_done_loads
 from warehouse import Warehouse
 
 # dlt phones home by default; a pipeline that runs in CI or on a closed network should not.
@@ -85,14 +86,18 @@ def load_pipeline(source_name: str, warehouse: Warehouse) -> Iterator[dlt.Pipeli
     between loads would lock out dbt and every other process. On Postgres this is the plain
     pipeline; its connections are dlt's to manage. On both, the cyclic collector runs less often
     for the load's length (`collector.spaced_young_collections`).
+
+    A load the last run left half done is rolled back first and redone by this one
+    (`load_recovery`): dlt alone would load its interrupted job a second time.
     """
     with spaced_young_collections():
+        pipeline = make_pipeline(source_name, warehouse)  # creates the warehouse's folder
+        redo_half_done_loads(pipeline, warehouse)
         if not warehouse.is_duckdb:
-            yield make_pipeline(source_name, warehouse)
+            yield pipeline
             return
         import duckdb
 
-        pipeline = make_pipeline(source_name, warehouse)  # creates the warehouse's folder
         held = duckdb.connect(str(warehouse.path))
         try:
             yield pipeline

@@ -81,3 +81,52 @@ def hinted(rows: pa.Table, table: str) -> Any:
         # the resource's own table name, and its next rows would land in quarantine.
         create_table_variant=True,
     )
+
+
+# A file that cannot be read at all (undecodable, truncated, not the declared format, a field
+# beyond the size limit) is quarantined whole, once, in its dataset's `file_quarantine` table:
+# the rows it holds are unknown, so it cannot be split into good and bad rows. The file itself
+# stays where it landed; the row names it, its content hash and size, the table it was bound
+# for and why it was refused. The source's other files load as usual.
+FILE_TABLE = "file_quarantine"
+FILE_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("size_bytes", pa.int64(), nullable=False),
+        pa.field("bound_for", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+    ]
+)
+FILE_COLUMNS = {
+    "source": {"data_type": "text", "nullable": False},
+    "sha256": {"data_type": "text", "nullable": False},
+    "size_bytes": {"data_type": "bigint", "nullable": False},
+    "bound_for": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+}
+FILE_PRIMARY_KEY = ("source", "sha256")
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    source: str
+    sha256: str
+    size_bytes: int
+    bound_for: str
+    reason: str
+
+
+def files_hinted(files: Iterable[RejectedFile]) -> Any:
+    """Rejected files as a dlt item bound for `file_quarantine`, merged on (source, sha256)."""
+    import dlt
+
+    files = list(files)
+    rows = pa.table({name: [getattr(f, name) for f in files] for name in FILE_SCHEMA.names}, schema=FILE_SCHEMA)
+    return dlt.mark.with_hints(
+        rows,
+        dlt.mark.make_hints(
+            table_name=FILE_TABLE, primary_key=list(FILE_PRIMARY_KEY), write_disposition="merge", columns=FILE_COLUMNS
+        ),
+        create_table_variant=True,
+    )

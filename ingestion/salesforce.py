@@ -1,12 +1,16 @@
 """dlt source for Salesforce objects, on the real `simple-salesforce` client.
 
-dlt's verified Salesforce source is not on PyPI, so this is our own. Two choices matter:
+dlt's verified Salesforce source is not on PyPI, so this is our own. Three choices matter:
 - Pages become Arrow tables typed from `describe`, not Python dicts: dlt normalizes dicts at a
   few thousand rows per second but loads Arrow at hundreds of thousands, and a describe-typed
   schema keeps all-null columns and datetimes correct on every warehouse.
 - Reads go through `queryAll` filtered on `SystemModstamp`, so an incremental run fetches only
   what changed *including deletions*, which arrive as rows with `IsDeleted = true` and are kept
   as a soft-delete flag by the merge on `Id`.
+- Every read is retried on a transient failure (5xx, a 429 after its Retry-After, a response
+  cut off mid-body) with exponential backoff, request by request, so a paged read resumes at
+  the page that failed (`crm_clients.with_read_retries`; a client factory may hand over a client
+  already configured with other attempts or backoff, which is kept).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from simple_salesforce import Salesforce
 
 from ingestion import quarantine
 from ingestion.arrow_cast import array_or_reject, cast_or_reject
+from ingestion.crm_clients import with_read_retries
 from ingestion.cursor_window import CursorWindow
 from ingestion.prefetch import prefetched
 from ingestion.schema_drift import SCHEMA_CONTRACT, check_no_removed_columns, known_columns
@@ -116,7 +121,7 @@ def _object_resource(
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
         hints = dlt.mark.make_hints(write_disposition="append" if window.is_first_run else "merge")
-        client = client_factory()
+        client = with_read_retries(client_factory())
         try:
             schema = arrow_schema(client, sobject)
             check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())

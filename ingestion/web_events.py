@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,13 @@ _V1_FIELDS = ("schema_version", "id", "type", "ts", "user_email", "anon_id", "pr
 _STRUCT = "{" + ", ".join(f'"{f}": "JSON"' for f in dict.fromkeys(_FIELDS + _V1_FIELDS)) + "}"
 _TYPES = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
 _MAX_TS = 253402300799  # 9999-12-31T23:59:59Z: the last second both Python and DuckDB can hold
+# Limits on one event, each refused with its reason: no tracker sends a megabyte or 64 levels of
+# nesting, and an event past them is an attack or a bug (a 100,000-deep one would overflow the
+# recursion of any JSON reader downstream). Lines within both bounds by a cheap upper bound (bytes;
+# count of opening brackets) are checked in SQL; only the others are measured exactly in Python.
+MAX_EVENT_CHARS = 1_048_576
+MAX_NESTING = 64
+_KEPT_PAYLOAD_CHARS = 65_536  # of a refused oversized line, only the start is kept in quarantine
 
 
 def _only_keys(fields: tuple[str, ...]) -> str:
@@ -94,7 +102,12 @@ WITH parsed AS (
     SELECT source_file, line_number, line,
            CASE WHEN valid THEN json_transform(line, '{_STRUCT}') END AS f,
            CASE WHEN valid THEN json_keys(line) END AS keys
-    FROM (SELECT *, json_valid(line) AS valid FROM lines)
+    FROM (
+        SELECT *, strlen(line) <= {MAX_EVENT_CHARS}
+                  AND strlen(line) - strlen(replace(replace(line, '{{', ''), '[', '')) <= {MAX_NESTING}
+                  AND json_valid(line) AS valid
+        FROM lines
+    )
 ), checked AS (
     SELECT *, CASE
         WHEN COALESCE(
@@ -125,7 +138,8 @@ WITH parsed AS (
            CASE clean_version WHEN 1 THEN f.type ELSE f.event_type END AS event_type,
            CASE clean_version
                WHEN 1 THEN to_timestamp(CAST(f.ts AS BIGINT))
-               WHEN {CURRENT_VERSION} THEN CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ)
+               -- a well-formed but impossible stamp (month 13) is NULL here and read by Python
+               WHEN {CURRENT_VERSION} THEN TRY_CAST(f.occurred_at ->> '$' AS TIMESTAMPTZ)
            END AS occurred_at,
            CASE clean_version WHEN 1 THEN f.user_email ELSE f.email END AS email,
            CASE clean_version WHEN 1 THEN f.anon_id ELSE f.anonymous_id END AS anonymous_id,
@@ -134,8 +148,8 @@ WITH parsed AS (
     FROM checked
 )
 SELECT source_file, line_number,
-       CASE WHEN clean_version IS NULL THEN line END AS line,  -- only the lines Python still has to read
-       clean_version IS NOT NULL AS clean,
+       CASE WHEN clean_version IS NULL OR occurred_at IS NULL THEN line END AS line,  -- the lines Python reads
+       clean_version IS NOT NULL AND occurred_at IS NOT NULL AS clean,
        event_id ->> '$' AS event_id,
        event_type ->> '$' AS event_type,
        occurred_at,
@@ -166,8 +180,9 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
         # Into an empty table the first load appends (half the time of a merge); it dedupes the
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
-        counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
+        counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0, "quarantined_files": 0}
         seen: set[str] = set()  # event ids of the run's earlier batches
+        refused: list[quarantine.RejectedFile] = []  # files that are certainly not JSON Lines text
 
         def batches() -> Iterator[list[tuple[str, bytes, str, str | None]]]:
             """New files, read and hashed (name, content, hash, listing), some `batch_bytes` at once."""
@@ -179,6 +194,13 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                 digest = hashlib.sha256(content).hexdigest()
                 if loaded.get(landed.name) == digest:  # touched, not changed
                     listings[landed.name] = landed.listing
+                    continue
+                reason = not_text(content)
+                if reason is not None:  # refused once, whole; a corrected file has another hash
+                    refused.append(quarantine.RejectedFile(landed.name, digest, len(content), "events", reason))
+                    loaded[landed.name], listings[landed.name] = digest, landed.listing
+                    counts["files"] += 1
+                    counts["quarantined_files"] += 1
                     continue
                 batch.append((landed.name, content, digest, landed.listing))
                 size += len(content)
@@ -211,9 +233,26 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                     yield quarantine.hinted(quarantine.to_arrow(rejected), "events")
                 for name, _, digest, listing in batch:
                     loaded[name], listings[name] = digest, listing
+        if refused:
+            yield quarantine.files_hinted(refused)
         state[quarantine.RUN_COUNTS_STATE] = counts
 
     return events
+
+
+def not_text(content: bytes) -> str | None:
+    """Why `content` is certainly not a JSON Lines file, or None. Only certain signs count (a
+    compressed or archive file's magic number, UTF-16 without a byte-order mark): a text file
+    with a few bad lines is read, and those lines are quarantined one by one."""
+    if content.startswith(b"\x1f\x8b"):
+        return "gzip-compressed, not JSON Lines text: decompress it before it lands"
+    if content.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (or a workbook), not JSON Lines text"
+    head = content[:64]
+    has_bom = head.startswith(tuple(bom for bom, _ in _BOMS))
+    if len(head) >= 8 and not has_bom and (not any(head[1::2]) or not any(head[0::2])):
+        return "UTF-16 text without a byte-order mark (every other byte is NUL); resend it as UTF-8"
+    return None
 
 
 def first_occurrences(table: pa.Table, seen: set[str]) -> pa.Table:
@@ -248,18 +287,22 @@ def parse_files(
     The check runs on a cursor of `database` (an in-memory DuckDB) when one is given: starting
     a DuckDB instance costs some 30 ms on this machine, a cursor of a running one under 1 ms.
     """
-    lines = _lines(files)
+    lines, undecodable = _lines(files)
     with contextlib.ExitStack() as stack:
         con = stack.enter_context(database.cursor() if database is not None else duckdb.connect())
         con.execute("SET TimeZone = 'UTC'")
         con.register("lines", lines)
         checked = con.sql(_CHECK_SQL).to_arrow_table()
         con.unregister("lines")
+    if undecodable:  # already rejected: out of both paths
+        gone = {(r.source, r.row_number) for r in undecodable}
+        keys = zip(checked["source_file"].to_pylist(), checked["line_number"].to_pylist(), strict=True)
+        checked = checked.filter(pa.array([key not in gone for key in keys], pa.bool_()))
     fast = checked.filter(checked["clean"]).select(COLUMNS.names).cast(COLUMNS)
     slow = checked.filter(pc.invert(checked["clean"]))
     rows: dict[str, list[Any]] = {f.name: [] for f in COLUMNS}
     extra: dict[str, list[Any]] = {}
-    rejected = []
+    rejected = list(undecodable)
     for name, number, line in zip(
         *(slow.column(c).to_pylist() for c in ("source_file", "line_number", "line")), strict=True
     ):
@@ -267,9 +310,10 @@ def parse_files(
         if not line.strip():
             continue  # a blank line is no event, and no broken one either
         try:
-            event = upgrade(_decode(line))
+            event = upgrade(_decode(_within_limits(line)))
         except EventError as exc:
-            rejected.append(quarantine.Rejected(source=name, row_number=number, raw_payload=line, reason=str(exc)))
+            kept = line if len(line) <= MAX_EVENT_CHARS else line[:_KEPT_PAYLOAD_CHARS]
+            rejected.append(quarantine.Rejected(source=name, row_number=number, raw_payload=kept, reason=str(exc)))
             continue
         index = len(rows["event_id"])
         for column in rows:
@@ -286,17 +330,22 @@ def parse_files(
     return pa.concat_tables([fast, upgraded], promote_options="default"), rejected
 
 
-def _lines(files: list[tuple[str, bytes]]) -> pa.Table:
-    """Every line of `files` with its file and 1-based line number, one record batch per file.
+def _lines(files: list[tuple[str, bytes]]) -> tuple[pa.Table, list[quarantine.Rejected]]:
+    """Every line of `files` with its file and 1-based line number, one record batch per file,
+    and the lines that are not UTF-8 text, rejected (they stay in the table, blank).
 
     Each file's lines are views into its own bytes (each line keeps its newline, which JSON
     reads as whitespace), so nothing is copied; and a batch per file lets DuckDB spread the
     lines over its threads.
     """
     names = pa.array([name for name, _ in files], pa.string())
-    batches = []
-    for index, (_, content) in enumerate(files):
-        content = _utf8(content)
+    batches, undecodable = [], []
+    for index, (name, content) in enumerate(files):
+        content, bad = _utf8(content)
+        undecodable += [
+            quarantine.Rejected(source=name, row_number=number, raw_payload=payload, reason=reason)
+            for number, (reason, payload) in bad.items()
+        ]
         if content and not content.endswith(b"\n"):
             content += b"\n"
         ends = np.flatnonzero(np.frombuffer(content, dtype=np.uint8) == ord("\n")) + 1
@@ -313,18 +362,65 @@ def _lines(files: list[tuple[str, bytes]]) -> pa.Table:
             ("line", pa.large_string()),
         ]
     )
-    return pa.Table.from_batches(batches, schema=schema)
+    return pa.Table.from_batches(batches, schema=schema), undecodable
 
 
-def _utf8(content: bytes) -> bytes:
-    """`content` if it is valid UTF-8, else with each bad byte replaced (U+FFFD)."""
+def _within_limits(line: str) -> str:
+    """`line`, if it is within the event size and nesting limits."""
+    if len(line) > MAX_EVENT_CHARS:
+        raise EventError(
+            f"event of {len(line):,} characters, over the {MAX_EVENT_CHARS:,} limit "
+            f"(raw_payload keeps its first {_KEPT_PAYLOAD_CHARS:,})"
+        )
+    if line.count("{") + line.count("[") > MAX_NESTING:
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:
+            raise EventError(f"nested {depth:,} levels deep, over the limit of {MAX_NESTING}")
+    return line
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply JSON `text` nests objects and arrays, brackets inside strings aside; without
+    recursion, so any depth is measured."""
+    depth = deepest = 0
+    for token in re.findall(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _utf8(content: bytes) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """`content` as UTF-8, and its lines that are not: line number → (reason, the line with its
+    bad bytes escaped). A file with a byte-order mark is decoded by it (certain evidence of its
+    encoding); a line with bytes that are not UTF-8 (Latin-1 from an old collector) is blanked
+    here and quarantined by the caller, never loaded with its characters guessed or replaced."""
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(encoding, errors="replace").encode(), {}
     if content.isascii():
-        return content
+        return content, {}
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
-        return content.decode("utf-8", errors="replace").encode()
-    return content
+        pass
+    else:
+        return content, {}
+    lines, bad = [], {}
+    for number, raw in enumerate(content.split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line"
+            bad[number] = (reason, raw.decode("utf-8", errors="backslashreplace").rstrip("\r"))
+            raw = b""
+        lines.append(raw)
+    return b"\n".join(lines), bad
 
 
 def _decode(line: str) -> dict[str, Any]:

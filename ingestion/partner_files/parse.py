@@ -17,7 +17,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,11 +75,23 @@ def schema(kind: str) -> pa.Schema:
     )
 
 
+# The longest cell a CSV file may hold (Python's `csv` default limit): a larger one is no
+# partner's data, and reading it would hold the whole file in one cell.
+MAX_FIELD_CHARS = 131_072
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+class UnreadableFileError(ValueError):
+    """A file that cannot be read as its partner's format; the message is the reason it is
+    quarantined whole (`quarantine.RejectedFile`)."""
+
+
 @dataclass(frozen=True)
 class Parsed:
     table: pa.Table  # canonical rows, in file and row order
     rejected: list[quarantine.Rejected]
     rows_per_file: list[int]  # data rows read, loaded or rejected
+    unreadable: dict[int, str] = field(default_factory=dict)  # file index → why it was not read at all
 
 
 def parse_file(
@@ -91,8 +103,15 @@ def parse_file(
 
 def parse_batch(files: Sequence[tuple[str, bytes]], config: PartnerConfig, kind: str) -> Parsed:
     """Files of one partner and kind (name, content) as canonical rows plus the rows they
-    reject. Row numbers count a file's non-blank data rows from 1."""
-    read = [_read(content, config) for _, content in files]
+    reject. Row numbers count a file's non-blank data rows from 1. A file that cannot be read
+    at all counts no rows and is named, with the reason, in `unreadable`."""
+    read, unreadable = [], {}
+    for index, (_, content) in enumerate(files):
+        try:
+            read.append(_read(content, config, kind))
+        except UnreadableFileError as exc:
+            read.append(pa.table({}))
+            unreadable[index] = str(exc)
     cells, file_index = _data_rows(read)
     n = cells.num_rows
     per_file = np.bincount(file_index, minlength=len(files)).astype(np.int64)
@@ -140,7 +159,7 @@ def parse_batch(files: Sequence[tuple[str, bytes]], config: PartnerConfig, kind:
                     reason=reasons[i],
                 )
             )
-    return Parsed(table.cast(schema(kind)), rejected, per_file.tolist())
+    return Parsed(table.cast(schema(kind)), rejected, per_file.tolist(), unreadable)
 
 
 def _data_rows(read: list[pa.Table]) -> tuple[pa.Table, np.ndarray]:
@@ -260,25 +279,69 @@ def _reject(reasons: dict[int, str], mask: pa.Array | np.ndarray, reason: Callab
             reasons[i] = reason(i)
 
 
-def _read(content: bytes, config: PartnerConfig) -> pa.Table:
+def _read(content: bytes, config: PartnerConfig, kind: str) -> pa.Table:
     """A file's rows as text columns named by its header (made unique: `a`, `a_1`). Empty
-    cells are null in a workbook and "" in a CSV file."""
-    return _read_xlsx(content) if config.format == "xlsx" else _read_csv(content, config)
+    cells are null in a workbook and "" in a CSV file. Raises `UnreadableFileError` for a file
+    that is not its partner's format, or whose header has none of the kind's columns."""
+    table = _read_xlsx(content) if config.format == "xlsx" else _read_csv(content, config)
+    expected = _raw_headers(config, kind)
+    if table.num_columns and not set(table.column_names) & set(expected):
+        found = ", ".join(table.column_names[:5]) + (", ..." if table.num_columns > 5 else "")
+        raise UnreadableFileError(
+            f"not a {config.partner} {kind} file: its header ({found[:200]}) has none of the columns "
+            f"{', '.join(expected)}"
+        )
+    return table
 
 
 def _read_xlsx(content: bytes) -> pa.Table:
     import fastexcel  # calamine (Rust) straight into Arrow: no Python object per cell
 
-    sheet = fastexcel.read_excel(content).load_sheet(0, dtypes="string")
-    table = pa.Table.from_batches([sheet.to_arrow()])
+    try:
+        sheet = fastexcel.read_excel(content).load_sheet(0, dtypes="string")
+        table = pa.Table.from_batches([sheet.to_arrow()])
+    except fastexcel.FastExcelError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFileError(f"not a readable XLSX workbook (truncated or another format): {detail}") from None
     return table.rename_columns(_unique([name.strip() for name in table.column_names]))
+
+
+def _decoded(content: bytes, config: PartnerConfig) -> tuple[bytes, str]:
+    """The content in an encoding the readers take, and that encoding. A byte-order mark is
+    certain evidence, so a UTF-16 or UTF-8-with-BOM file loads whatever the partner's declared
+    encoding; without one the declared encoding must hold for every byte (a UTF-8 partner's file
+    with Latin-1 bytes is refused, not guessed at)."""
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            try:
+                text = content[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise UnreadableFileError(
+                    f"starts with a {encoding} byte-order mark but is not {encoding}: {exc.reason} at byte {exc.start}"
+                ) from None
+            return text.encode("utf-8"), "utf-8"
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        raise UnreadableFileError(
+            f"binary content, not CSV text: a NUL byte at offset {nul} (UTF-16 without a byte-order mark?)"
+        )
+    if not content.isascii():
+        try:
+            content.decode(config.encoding)
+        except UnicodeDecodeError as exc:
+            raise UnreadableFileError(
+                f"not {config.encoding} text as {config.partner} declares: {exc.reason} "
+                f"(byte 0x{content[exc.start]:02x} at offset {exc.start})"
+            ) from None
+    return content, config.encoding
 
 
 def _read_csv(content: bytes, config: PartnerConfig) -> pa.Table:
     """Read by Arrow's CSV reader, every column as text. A file with a row whose cell count is
     not the header's is read by Python's `csv` instead, which pads a short row with nulls and
-    drops a long row's extra cells, as it always has."""
-    header = _csv_header(content, config)
+    drops a long row's extras, as it always has."""
+    content, encoding = _decoded(content, config)
+    header = _csv_header(content, config, encoding)
     if not header:
         return pa.table({})
     names = [f"column_{i}" for i in range(len(header))]
@@ -291,7 +354,7 @@ def _read_csv(content: bytes, config: PartnerConfig) -> pa.Table:
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(content),
-            read_options=pa_csv.ReadOptions(encoding=config.encoding, column_names=names, skip_rows=1),
+            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=1),
             parse_options=pa_csv.ParseOptions(
                 delimiter=config.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
             ),
@@ -302,12 +365,21 @@ def _read_csv(content: bytes, config: PartnerConfig) -> pa.Table:
     except pa.ArrowInvalid:
         misshapen.append(None)
     if misshapen:
-        return _read_csv_rows(content, config)
+        return _read_csv_rows(content, config, encoding)
+    longest = max((pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns), default=0)
+    if longest > MAX_FIELD_CHARS:
+        raise UnreadableFileError(f"a field over the {MAX_FIELD_CHARS:,}-character limit ({longest:,} characters)")
     return table.rename_columns(_unique(header))
 
 
-def _read_csv_rows(content: bytes, config: PartnerConfig) -> pa.Table:
-    rows = list(csv.reader(io.StringIO(content.decode(config.encoding), newline=""), delimiter=config.delimiter))
+def _read_csv_rows(content: bytes, config: PartnerConfig, encoding: str) -> pa.Table:
+    reader = csv.reader(io.StringIO(content.decode(encoding), newline=""), delimiter=config.delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        limit = "field larger than field limit" in str(exc)
+        reason = f"a field over the {MAX_FIELD_CHARS:,}-character limit" if limit else f"malformed CSV: {exc}"
+        raise UnreadableFileError(f"{reason} (line {reader.line_num})") from None
     if not rows:
         return pa.table({})
     header, data = rows[0], rows[1:]
@@ -318,8 +390,8 @@ def _read_csv_rows(content: bytes, config: PartnerConfig) -> pa.Table:
     return pa.table(dict(zip(_unique([h.strip() for h in header]), [pa.array(v, _TEXT) for v in values], strict=True)))
 
 
-def _csv_header(content: bytes, config: PartnerConfig) -> list[str]:
-    head = content[:65536].decode(config.encoding, errors="ignore")
+def _csv_header(content: bytes, config: PartnerConfig, encoding: str) -> list[str]:
+    head = content[:65536].decode(encoding, errors="ignore")
     first = next(csv.reader(io.StringIO(head, newline=""), delimiter=config.delimiter), [])
     return [h.strip() for h in first]
 

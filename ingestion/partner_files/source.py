@@ -5,6 +5,9 @@ table per record kind (`mailed_records`, `delivery_confirmations`, `callbacks`).
   routing ZIP) through `ingestion.imb`; one that does not decode is quarantined as
   "undecodable barcode", as are rows with a missing required field or an unparseable date or
   number (`ingestion.partner_files.parse`). read = loaded + quarantined + duplicates, per run.
+- A file that cannot be read at all (undecodable bytes, a truncated or junk workbook, a field
+  over the size limit, not the partner's columns) goes whole to `file_quarantine` with its
+  reason, and the partner's other files load; a file with a byte-order mark is decoded by it.
 - Only files whose listing (size, modification stamp) changed since they loaded are read
   (`ingestion.landed_files`); each of those is recognised by its content hash, so a re-sent
   copy under any name is a no-op. Rows merge insert-only on their key: the first delivery
@@ -13,6 +16,7 @@ table per record kind (`mailed_records`, `delivery_confirmations`, `callbacks`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,10 +67,12 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
         # Into an empty table the first load appends (half the time of a merge): the run
         # already keeps each key once, which is all an insert-only merge would add.
         append = dlt.mark.make_hints(write_disposition="append") if not loaded else None
-        counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0}
+        counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0, "quarantined_files": 0}
         seen: set[str] = set()  # keys loaded earlier in the run
         out: list[pa.Table] = []
         out_rejected: list[quarantine.Rejected] = []
+        out_files: list[quarantine.RejectedFile] = []  # files refused whole
+        refused: dict[str, quarantine.RejectedFile] = {}  # content hash → its refusal, for copies
         rows_of: dict[str, int] = {}  # content hash → data rows, for the files parsed in this run
         copies: list[tuple[str, str, str | None]] = []  # second copies of a file parsed in this run
 
@@ -97,10 +103,20 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                     yield batch
 
         def absorb(batch: _Batch, parsed: Parsed) -> None:
-            for (name, _, digest, listing), rows in zip(batch.files, parsed.rows_per_file, strict=True):
+            for index, ((name, content, digest, listing), rows) in enumerate(
+                zip(batch.files, parsed.rows_per_file, strict=True)
+            ):
                 counts["files"] += 1
+                # A refused file is remembered as read (its listing and hash), so it is refused
+                # once, not every run; a corrected copy has another hash and loads.
                 loaded[name], listings[name], rows_of[digest] = digest, listing, rows
-                if rows:  # header-only files look alike: not remembered
+                if index in parsed.unreadable:
+                    counts["quarantined_files"] += 1
+                    refused[digest] = quarantine.RejectedFile(
+                        name, digest, len(content), table, parsed.unreadable[index]
+                    )
+                    out_files.append(refused[digest])
+                elif rows:  # header-only files look alike: not remembered
                     hashes.append(digest)
                     known.add(digest)
             unique = first_occurrences(parsed.table, _keys(parsed.table, kind), seen)
@@ -118,20 +134,26 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                 yield dlt.mark.with_hints(batch, append) if append else batch
             if out_rejected:
                 yield quarantine.hinted(quarantine.to_arrow(out_rejected), table)
+            if out_files:
+                yield quarantine.files_hinted(out_files)
             out.clear()
             out_rejected.clear()
+            out_files.clear()
 
         def parse(batch: _Batch) -> Parsed:
             return parse_batch([(name, content) for name, content, _, _ in batch.files], batch.config, kind)
 
         for batch, parsed in parse_ahead(parse, batches()):
             absorb(batch, parsed)
-            if sum(t.num_rows for t in out) + len(out_rejected) >= BATCH_ROWS:
+            if sum(t.num_rows for t in out) + len(out_rejected) + len(out_files) >= BATCH_ROWS:
                 yield from flush()
-        yield from flush()
         for name, digest, listing in copies:
             counts["skipped_files" if rows_of[digest] else "files"] += 1
             loaded[name], listings[name] = digest, listing
+            if digest in refused:  # a copy of a refused file is refused under its own name too
+                counts["quarantined_files"] += 1
+                out_files.append(dataclasses.replace(refused[digest], source=name))
+        yield from flush()
         counts["duplicates"] = counts["read"] - counts["loaded"] - counts["quarantined"]
         state[quarantine.RUN_COUNTS_STATE] = counts
 

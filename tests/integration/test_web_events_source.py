@@ -49,7 +49,14 @@ def test_full_load_reconciles_with_the_truth_and_rerun_reads_nothing(warehouse, 
     assert all(v1[event_id]["event_type"] == kind and at is not None for event_id, kind, at, _ in rows)
     assert all(isinstance(json.loads(props), dict) for *_, props in rows)
 
-    assert _load(warehouse, world_dir) == {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0}
+    assert _load(warehouse, world_dir) == {
+        "read": 0,
+        "loaded": 0,
+        "quarantined": 0,
+        "duplicates": 0,
+        "files": 0,
+        "quarantined_files": 0,
+    }
     assert warehouse.query("select count(*) from bronze_web_events.events") == [(len(good),)]
 
 
