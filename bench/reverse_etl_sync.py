@@ -52,13 +52,14 @@ def _mark(world: Path) -> int:
 
 
 def _write_gold(warehouse: Warehouse, leads: list[tuple[str, bool]], scores: dict[str, int]) -> None:
-    """gold.lead_scores and the is_converted flag the skip rule reads, as dbt would leave them."""
+    """gold.salesforce_lead_scores (what the lead sync reads) and the is_converted flag the skip
+    rule reads, as dbt would leave them."""
     import pyarrow as pa
 
     ids = [lead_id for lead_id, _ in leads]
     warehouse.replace_table(
         "gold",
-        "lead_scores",
+        "salesforce_lead_scores",
         pa.table(
             {
                 "lead_id": ids,

@@ -68,7 +68,7 @@ def test_dry_run_prints_the_plan_masked_and_writes_nothing(cli_env, warehouse, s
 def test_missing_custom_fields_are_listed_before_anything_is_sent(cli_env, tmp_path, warehouse, sf, salesforce_sandbox):
     spec = tmp_path / "shoe_sizes.yaml"
     spec.write_text(
-        "name: shoe_sizes\nsource: {schema: gold, table: lead_scores, key: lead_id}\n"
+        "name: shoe_sizes\nsource: {schema: gold, table: salesforce_lead_scores, key: lead_id}\n"
         "destination: {kind: salesforce, object: Lead}\n"
         "fields: {score: Shoe_Size__c, grade: Lead_Grade__c, reasons: Favourite_Colour__c}\n"
     )

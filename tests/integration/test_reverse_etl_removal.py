@@ -85,7 +85,7 @@ def test_a_change_under_the_threshold_waits_until_the_drift_reaches_it(warehouse
 
     path = tmp_path / "thresholded.yaml"
     path.write_text(
-        "name: thresholded\nsource: {schema: gold, table: lead_scores, key: lead_id}\n"
+        "name: thresholded\nsource: {schema: gold, table: salesforce_lead_scores, key: lead_id}\n"
         "destination: {kind: salesforce, object: Lead}\n"
         "fields: {score: Lead_Score__c, grade: Lead_Grade__c}\nchange_threshold: {score: 5}\n"
     )
