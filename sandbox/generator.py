@@ -528,7 +528,7 @@ def _hubspot_contacts(
     """Six in ten people also exist in HubSpot, with the noise two systems accumulate: another
     case for the email, a phone typed without formatting, a missing last name, a nickname, a
     typo, a personal address instead of the work one, and for some the Salesforce lead id a
-    sync once copied over."""
+    sync once copied over. Seven in ten carry a postal address, the country as a code or a name."""
     first_lead_of: dict[int, dict[str, Any]] = {}
     for lead, person in zip(leads, person_of_lead, strict=True):
         first_lead_of.setdefault(int(person), lead)
@@ -536,6 +536,8 @@ def _hubspot_contacts(
     chosen = [p for p, pick in zip(people, rng.random(len(people)), strict=True) if pick < 0.6]
     noise = rng.random((len(chosen), 4))
     extra = np.random.default_rng([seed, 4]).random((len(chosen), 4)).tolist()
+    # Side stream: adding the address left every other seeded value where it was.
+    address_draw = np.random.default_rng([seed, 5]).random((len(chosen), 2)).tolist()
     contacts, truth = [], []
     for n, person in enumerate(chosen):
         lead = first_lead_of[person]
@@ -560,12 +562,34 @@ def _hubspot_contacts(
             "hs_email_optout": "true" if lead["HasOptedOutOfEmail"] else "false",
             "salesforceleadid": lead["Id"] if noise[n, 3] < 0.2 else None,
         }
+        if address_draw[n][0] < HUBSPOT_ADDRESS_SHARE:  # forms that asked for the postal address
+            properties.update(
+                {
+                    "address": lead["Street"],
+                    "city": lead["City"],
+                    "state": lead["State"],
+                    "zip": lead["PostalCode"],
+                    # Portals hold the country as typed: the code, or its English name.
+                    "country": COUNTRY_NAMES.get(lead["Country"], lead["Country"])
+                    if address_draw[n][1] < 0.5
+                    else lead["Country"],
+                }
+            )
         stamp = lead["LastModifiedDate"]
         contacts.append(("contacts", contact_id, properties, lead["CreatedDate"], stamp, person, lead))
         truth.append((contact_id, f"P{person:08d}", f"{propensity[person]:.4f}"))
     return contacts, truth
 
 
+HUBSPOT_ADDRESS_SHARE = 0.7
+COUNTRY_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "CA": "Canada",
+    "FR": "France",
+    "AU": "Australia",
+}
 HUBSPOT_COMPANY_ID_BASE = 10_000_000
 HUBSPOT_DEAL_ID_BASE = 20_000_000
 HUBSPOT_DEAL_STAGES = {

@@ -29,7 +29,7 @@ PROFILE_KEYS = (
     "email_key",
     "phone_e164",
     "street_key",
-    "postal5",
+    "postal_key",
     "company_key",
 )
 # How a link explains itself: comparison name → the column of its match-weight contribution.
@@ -38,7 +38,7 @@ EXPLAINED = {
     "email": "email_key",
     "phone": "phone_e164",
     "street": "street_key",
-    "postal_code": "postal5",
+    "postal_code": "postal_key",
     "company": "company_key",
 }
 
@@ -57,11 +57,11 @@ def settings() -> SettingsCreator:
             cl.ExactMatch("email_key"),
             cl.ExactMatch("phone_e164"),
             cl.ExactMatch("street_key"),
-            cl.ExactMatch("postal5"),
+            cl.ExactMatch("postal_key"),
             cl.JaroWinklerAtThresholds("company_key", [0.95, 0.88]),
         ],
         blocking_rules_to_generate_predictions=[
-            block_on("postal5", "street_key"),
+            block_on("postal_key", "street_key"),
             block_on("company_key", "last_name_key"),
             block_on("company_key", "first_name_key"),
             block_on("phone_e164"),
@@ -77,7 +77,7 @@ def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
     and `record_profiles` (record → profile)."""
     keys = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
     # A profile needs something beyond a name: two name-only records are not one person.
-    has_key = "email_key is not null or phone_e164 is not null or postal5 is not null or company_key is not null"
+    has_key = "email_key is not null or phone_e164 is not null or postal_key is not null or company_key is not null"
     con.execute(
         f"""
         create or replace temp table record_profiles as

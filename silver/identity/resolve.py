@@ -25,7 +25,9 @@ OUTPUT_COLUMNS = (
     "first_name_key",
     "last_name_key",
     "street_key",
-    "postal5",
+    "city_key",
+    "postal_key",
+    "country_key",
     "company_key",
     "created_at",
 )
