@@ -188,8 +188,14 @@ def city_key(cities: pa.Array) -> pa.Array:
     return pa.array(values, pa.string())
 
 
+# What forms write when nobody gave a company (Salesforce's web-to-lead fills "[not provided]"):
+# no key, or every such record would share one company.
+NO_COMPANY = {"not provided", "n a", "na", "none", "unknown", "self", "self employed", "private", "individual"}
+
+
 def company_key(companies: pa.Array) -> pa.Array:
-    """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme")."""
+    """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme");
+    a placeholder ("[not provided]", "N/A") is no company."""
     values = []
     for name in companies.to_pylist():
         if not name:
@@ -198,7 +204,8 @@ def company_key(companies: pa.Array) -> pa.Array:
         folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
         folded = re.sub(r"[^a-z0-9 ]", " ", folded)
         folded = re.sub(r"\b(inc|llc|ltd|corp|corporation|co|gmbh|plc|sa|ag)\b", " ", folded)
-        values.append(" ".join(folded.split()) or None)
+        key = " ".join(folded.split())
+        values.append(None if not key or key in NO_COMPANY else key)
     return pa.array(values, pa.string())
 
 

@@ -134,3 +134,5 @@ def test_company_keys():
         "globex",
         None,
     ]
+    # Placeholders for a blank company are no company: they would make one firm of strangers.
+    assert company_key(pa.array(["[not provided]", "N/A", "Unknown"])).to_pylist() == [None, None, None]
