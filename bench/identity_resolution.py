@@ -3,7 +3,8 @@
 Loads a world's people-bearing sources into bronze and staging (both CRMs through the sandbox,
 partner drops, the product DB), then times resolution alone and scores it pairwise: two records
 are a true pair when the generator made them for one person. Prints one JSON object with
-precision, recall, F1, cluster counts and seconds.
+precision, recall, F1, cluster counts and seconds, the same figures for two slices (the pairs
+that share no email, phone or company; people outside the US), and which Splink model scored.
 
 Usage: python bench/identity_resolution.py [--leads N] [--warehouse-url URL]
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from harness import advance, generate, load_people_sources, peak_rss_mb
 
-from sandbox.identity_truth import pairwise, truth_keys
+from sandbox.identity_truth import pairwise, pairwise_slices, truth_keys
 from silver.identity.records import records_sql
 from silver.identity.resolve import resolve
 from warehouse import Warehouse
@@ -39,7 +40,14 @@ def main() -> None:
         started = time.perf_counter()
         resolution = resolve(records)
         seconds = time.perf_counter() - started
-        scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth_keys(world))
+        truth = truth_keys(world)
+        scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth)
+        slices = pairwise_slices(
+            resolution.person_records().select(
+                ["record_key", "person_id", "email_key", "phone_e164", "company_key", "country_key"]
+            ),
+            truth,
+        )
     by_source = records.group_by("source").aggregate([("record_key", "count")])
     print(
         json.dumps(
@@ -53,6 +61,8 @@ def main() -> None:
                     zip(by_source["source"].to_pylist(), by_source["record_key_count"].to_pylist(), strict=True)
                 ),
                 **scores,
+                "slices": slices,
+                "model": resolution.model.as_metadata(),
                 "people": resolution.people,
                 "links_by_rule": resolution.links_by_rule(),
                 "seconds": round(seconds, 2),
