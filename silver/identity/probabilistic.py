@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ class MatchModel:
     profiles: int = 0
     training_pairs: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # step → why
+    seconds: dict[str, float] = field(default_factory=dict)  # training, prediction
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class MatchModel:
             "profiles": self.profiles,
             "training_pairs": self.training_pairs,
             "skipped_training": self.skipped,
+            "model_seconds": self.seconds,
         }
 
 
@@ -353,6 +356,7 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
                 for level in comparison["comparison_levels"]:
                     level.pop("m_probability", None)
         linker = Linker(db_api.register("profiles"), start, log_level=logging.ERROR)
+        started = time.perf_counter()
         try:
             step(linker)
         # SplinkException: a block without pairs; ValueError: a parameter EM drove below what
@@ -362,6 +366,7 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
             logger.warning("identity: Splink training step %s skipped: %s", name, reason)
             report.skipped[name] = reason
             return
+        report.seconds[name] = round(time.perf_counter() - started, 2)
         trained = linker.misc.save_model_to_json()
         # Comparisons the session blocked on (and levels it never saw) keep the model's numbers.
         model = loadable(with_parameters(trained, model_parameters(model), only_missing=True))
@@ -406,11 +411,15 @@ def probabilistic_links(
     config = config or MatchConfig.from_env()
     profiles(con, records)
     db_api = DuckDBAPI(connection=con)
+    started = time.perf_counter()
     model, report = train(db_api, con, config)
+    report.seconds["training"] = round(time.perf_counter() - started, 2)
     if report.profiles < 2:
         return LINK_SCHEMA.empty_table(), report
+    started = time.perf_counter()
     linker = Linker(db_api.register("profiles"), model, log_level=logging.ERROR)
     predictions = linker.inference.predict(threshold_match_probability=config.match_probability)
+    report.seconds["prediction"] = round(time.perf_counter() - started, 2)
     predicted_columns = {row[0] for row in con.sql(f"describe {predictions.physical_name}").fetchall()}
     if f"mw_{EXPLAINED['name']}" not in predicted_columns:  # no pair was blocked: nothing to link
         return LINK_SCHEMA.empty_table(), report
