@@ -96,6 +96,7 @@ class MatchConfig:
     match_probability: float = MATCH_PROBABILITY
     blocking_rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES
     min_training_profiles: int = MIN_TRAINING_PROFILES
+    training_blocks: tuple[tuple[str, tuple[str, ...]], ...] = tuple(TRAINING_BLOCKS.items())
 
     @classmethod
     def from_env(cls) -> MatchConfig:
@@ -382,7 +383,7 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
     else:
         report.skipped["match_rate"] = "no two profiles share an email"
     attempt("u", lambda linker: linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED))
-    for name, columns in TRAINING_BLOCKS.items():
+    for name, columns in config.training_blocks:
         pairs = _block_pairs(con, columns)
         report.training_pairs[name] = pairs
         if pairs < MIN_SESSION_PAIRS:
@@ -395,7 +396,7 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
             ),
             fresh_m=True,
         )
-    trained = len(TRAINING_BLOCKS) + 2 - len(report.skipped)
+    trained = len(config.training_blocks) + 2 - len(report.skipped)
     report.source = "trained" if not report.skipped else "partly trained" if trained else "default"
     # A level no training pair reached keeps the shipped numbers rather than none.
     model = with_parameters(model, json.loads(DEFAULT_MODEL.read_text()), only_missing=True)
