@@ -61,7 +61,9 @@ PROFILE_KEYS = (
 # other fields free, so one typo never keeps two records of a person apart.
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("postal_key",),
-    ("last_name_prefix", "city_key", "first_name_initial"),
+    # Family-name prefix and city (for a postcode with a typo), narrowed by the house number:
+    # with the initial instead, this one block held two thirds of a 1M-record run's pairs.
+    ("last_name_prefix", "city_key", "street_number"),
     ("first_name_key", "street_number"),
     ("phone_e164",),
     ("email_local",),
