@@ -64,7 +64,9 @@ BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     # Family-name prefix and city (for a postcode with a typo), narrowed by the house number:
     # with the initial instead, this one block held two thirds of a 1M-record run's pairs.
     ("last_name_prefix", "city_key", "street_number"),
-    ("first_name_key", "street_number"),
+    # Given name and house number (for a family name with a typo), within a city: colleagues
+    # share an office's street, and without the city this block held 3.2M pairs at 1M records.
+    ("first_name_key", "street_number", "city_key"),
     ("phone_e164",),
     ("email_local",),
     ("company_key", "last_name_key"),
