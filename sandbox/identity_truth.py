@@ -81,12 +81,19 @@ def pairwise_slices(predicted: pa.Table, truth: pa.Table) -> dict[str, dict[str,
         )
         out = {}
         for name, condition in SLICES.items():
+            # Two equi-joins (same predicted person; same true person), not one join on an `or`,
+            # which DuckDB can only answer pair by pair.
             pairs = f"""
-                select l.record_key as a, r.record_key as b, l.person_id = r.person_id as same_predicted,
-                       l.person_key = r.person_key as same_true
-                from scored l join scored r
-                  on l.record_key < r.record_key and (l.person_id = r.person_id or l.person_key = r.person_key)
-                where {condition}
+                select distinct a, b, same_predicted, same_true from (
+                    select l.record_key as a, r.record_key as b, true as same_predicted,
+                           l.person_key = r.person_key as same_true
+                    from scored l join scored r on l.person_id = r.person_id and l.record_key < r.record_key
+                    where {condition}
+                    union all
+                    select l.record_key, r.record_key, l.person_id = r.person_id, true
+                    from scored l join scored r on l.person_key = r.person_key and l.record_key < r.record_key
+                    where {condition}
+                )
             """
             tp, predicted_pairs, true_pairs = con.sql(
                 f"select count(*) filter (same_predicted and same_true), count(*) filter (same_predicted),"
