@@ -3,9 +3,10 @@
 Loads a world's people-bearing sources into bronze and staging (both CRMs through the sandbox,
 partner drops, the product DB), then times resolution alone and scores it pairwise: two records
 are a true pair when the generator made them for one person. Prints one JSON object with
-precision, recall, F1, cluster counts and seconds.
+precision, recall, F1, cluster counts and seconds, the same figures for two slices (the pairs
+that share no email, phone or company; people outside the US), and which Splink model scored.
 
-Usage: python bench/identity_resolution.py [--leads N] [--warehouse-url URL]
+Usage: python bench/identity_resolution.py [--leads N] [--warehouse-url URL] [--keep DIR]
 """
 
 import argparse
@@ -14,9 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from harness import advance, generate, load_people_sources, peak_rss_mb
 
-from sandbox.identity_truth import pairwise, truth_keys
+from sandbox.identity_truth import pairwise, pairwise_slices, truth_keys
 from silver.identity.records import records_sql
 from silver.identity.resolve import resolve
 from warehouse import Warehouse
@@ -27,32 +29,57 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=60_000)
     parser.add_argument("--days", type=int, default=0, help="advance the world first (partner mail backlog)")
     parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the world and the records read from staging in this folder, and reuse them when"
+        " they are there: making and loading a 1M-record world takes longer than resolving it",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = Path(tmp) / "world"
-        generate(world, args.leads)
-        if args.days:
-            advance(world, args.days)
-        warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/bench.duckdb")
-        load_people_sources(warehouse, world)
-        records = warehouse.read_arrow(records_sql())
+        base = args.keep or Path(tmp)
+        world, saved = base / "world", base / "records.parquet"
+        warehouse_kind = "records reused"
+        if args.keep and saved.exists():
+            records = pq.read_table(saved)
+        else:
+            base.mkdir(parents=True, exist_ok=True)
+            generate(world, args.leads)
+            if args.days:
+                advance(world, args.days)
+            warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{base}/bench.duckdb")
+            warehouse_kind = warehouse.kind
+            load_people_sources(warehouse, world)
+            records = warehouse.read_arrow(records_sql())
+            if args.keep:
+                pq.write_table(records, saved)
         started = time.perf_counter()
         resolution = resolve(records)
         seconds = time.perf_counter() - started
-        scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth_keys(world))
+        truth = truth_keys(world)
+        scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth)
+        slices = pairwise_slices(
+            resolution.person_records().select(
+                ["record_key", "person_id", "email_key", "phone_e164", "company_key", "country_key"]
+            ),
+            truth,
+        )
     by_source = records.group_by("source").aggregate([("record_key", "count")])
     print(
         json.dumps(
             {
                 "benchmark": "identity_resolution",
-                "warehouse": warehouse.kind,
-                "leads": args.leads,
+                "warehouse": warehouse_kind,
+                "leads": json.loads((world / "world.json").read_text())["leads"] if args.keep else args.leads,
                 "days": args.days,
                 "source_records": records.num_rows,
                 "records_by_source": dict(
                     zip(by_source["source"].to_pylist(), by_source["record_key_count"].to_pylist(), strict=True)
                 ),
                 **scores,
+                "slices": slices,
+                "model": resolution.model.as_metadata(),
                 "people": resolution.people,
                 "links_by_rule": resolution.links_by_rule(),
                 "seconds": round(seconds, 2),

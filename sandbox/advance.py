@@ -127,7 +127,12 @@ def _one_day(
     new_rows, lead_truth, contact_rows, contact_truth = [], [], [], []
     for k in range(n_new):
         template = store.get(LEAD, live[int(rng.integers(n_live))]) if n_live else None
-        if template is None:
+        # A lead from a name-and-address list has no email to take the company's domain from.
+        for _ in range(20):
+            if template is None or template["Email"]:
+                break
+            template = store.get(LEAD, live[int(rng.integers(n_live))])
+        if template is None or not template["Email"]:
             break
         person = meta["people"]
         meta["people"] += 1

@@ -197,7 +197,6 @@ TITLES = (
 )
 COUNTRIES = (("US", 0.7), ("GB", 0.1), ("DE", 0.07), ("CA", 0.08), ("FR", 0.05))
 US_STATES = ("CA", "NY", "TX", "WA", "MA", "IL", "FL", "CO", "GA", "NC")
-CAPITALS = {"GB": "London", "DE": "Berlin", "CA": "Toronto", "FR": "Paris"}
 PERSONAL_EMAIL_SHARE = 0.1
 # How a person's second lead differs from the first: each is one thing real forms and imports do.
 DUPLICATE_VARIANTS = (
@@ -210,6 +209,35 @@ DUPLICATE_VARIANTS = (
     "swapped names",
     "abbreviated street",
 )
+# Noise real exports carry besides (drawn from their own stream, so the variants above stay put):
+# each is one slip a person or an import makes in a name or an address.
+ADDRESS_VARIANTS = (
+    "typo in first name",
+    "typo in last name",
+    "typo in street",
+    "typo in city",
+    "typo in postcode",
+    "house number changed",
+    "missing first name",
+    "swapped names",
+    "nickname",
+)
+# Of a person's later leads, this share comes from a list with name and postal address only
+# (no email, no phone, the company as Salesforce's web-to-lead fills a blank: "[not provided]"),
+# and carries one of `ADDRESS_VARIANTS`.
+NAME_AND_ADDRESS_ONLY_SHARE = 0.3
+NOT_PROVIDED = "[not provided]"
+# Of US companies, this share is Australian (drawn from a side stream: other countries stay put).
+AUSTRALIAN_SHARE = 0.08
+# Each country's cities with the letters/digits its postcodes start with.
+CITIES_BY_COUNTRY = {
+    "GB": (("London", "SW"), ("Manchester", "M"), ("Leeds", "LS"), ("Bristol", "BS"), ("Glasgow", "G")),
+    "DE": (("Berlin", "10"), ("Hamburg", "20"), ("München", "80"), ("Köln", "50"), ("Frankfurt am Main", "60")),
+    "CA": (("Toronto", "M"), ("Vancouver", "V"), ("Montréal", "H"), ("Calgary", "T"), ("Ottawa", "K")),
+    "AU": (("Sydney", "2"), ("Melbourne", "3"), ("Brisbane", "4"), ("Adelaide", "5"), ("Perth", "6")),
+    "FR": (("Paris", "75"), ("Lyon", "69"), ("Marseille", "13"), ("Toulouse", "31"), ("Nantes", "44")),
+}
+_LETTERS = "ABCEGHJKLMNPRSTVWXYZ"
 OUTCOME_HEADER = [
     "person_key",
     "lead_id",
@@ -314,6 +342,15 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     local_phone = (side.random(people) < 0.3).tolist()
     variant = side.integers(0, len(DUPLICATE_VARIANTS), leads).tolist()
     u_noise = side.random(leads).tolist()
+    # International addresses and the noise of name-and-address lists, from streams of their own.
+    place = np.random.default_rng([seed, 6])
+    australian = (place.random(companies) < AUSTRALIAN_SHARE).tolist()
+    place_pick = place.integers(0, 5, people).tolist()
+    place_code = place.integers(0, 10**6, people).tolist()
+    list_noise = np.random.default_rng([seed, 7])
+    address_only = (list_noise.random(leads) < NAME_AND_ADDRESS_ONLY_SHARE).tolist()
+    address_variant = list_noise.integers(0, len(ADDRESS_VARIANTS), leads).tolist()
+    address_u = list_noise.random(leads).tolist()
 
     # Plain lists: indexing numpy arrays one element at a time is what made this loop slow.
     (person_of_lead, company_of, first, last, title, source, has_phone, phone_digits, employees, revenue) = (
@@ -326,6 +363,7 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank) = (
         a.tolist() for a in (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank)
     )
+    country = ["AU" if cc == "US" and au else cc for cc, au in zip(country, australian, strict=True)]
     domains = ["".join(name.split()[:2]).lower() + ".com" for name in company_names]
     street_types = tuple(STREET_TYPES)
     rows, truth = [], []
@@ -347,9 +385,17 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
             street = f"{street_no[p]} {STREET_NAMES[street_name[p]]} {street_types[street_type[p]]}"
             postal_code = f"{postal[p % leads]:05d}"
         else:
-            city, state, postal_code = CAPITALS[cc], None, None
-            street = f"{street_no[p] % 200 + 1} {STREET_NAMES[street_name[p]]} Road"
-        if duplicate:
+            city, state, postal_code, street = _foreign_address(
+                cc, place_pick[p], place_code[p], street_no[p] % 200 + 1, STREET_NAMES[street_name[p]]
+            )
+        company = company_names[c]
+        if duplicate and address_only[i]:
+            # A list with name and postal address only, and one slip in them.
+            email, phone, company = None, None, NOT_PROVIDED
+            first_name, last_name, street, city, postal_code = _slip(
+                ADDRESS_VARIANTS[address_variant[i]], address_u[i], first_name, last_name, street, city, postal_code
+            )
+        elif duplicate:
             kind = DUPLICATE_VARIANTS[variant[i]]
             u = u_noise[i]
             if kind == "cased email":
@@ -379,7 +425,7 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "SystemModstamp": str(modified_text[i]),
                 "FirstName": first_name,
                 "LastName": last_name,
-                "Company": company_names[c],
+                "Company": company,
                 "Email": email,
                 "Phone": phone,
                 "Title": None if title_blank[p] else str(title[p]),
@@ -502,6 +548,59 @@ def _write_truth(path: Path, header: list[str], rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
+def _foreign_address(country: str, pick: int, code: int, number: int, name: str) -> tuple[str, None, str, str]:
+    """City, state (none), postcode and street line in the country's own formats: "M1 4BT" and
+    "14 Oak Road" in Britain, "10115" and "Eichenstraße 14" in Germany, "M5V 3L9" in Canada,
+    a four-digit code in Australia."""
+    city, prefix = CITIES_BY_COUNTRY[country][pick]
+    letter = _LETTERS[code % len(_LETTERS)]
+    letter2 = _LETTERS[(code // 20) % len(_LETTERS)]
+    if country == "GB":
+        postcode = f"{prefix}{1 + code % 20} {code // 400 % 10}{letter}{letter2}"
+        street = f"{number} {name} {('Road', 'Street', 'Lane')[code % 3]}"
+    elif country == "DE":
+        postcode = f"{prefix}{code % 1000:03d}"
+        street = f"{name}straße {number}"
+    elif country == "CA":
+        postcode = f"{prefix}{code % 10}{letter} {code // 10 % 10}{letter2}{code // 100 % 10}"
+        street = f"{number} {name} Street"
+    elif country == "AU":
+        postcode = f"{prefix}{code % 1000:03d}"
+        street = f"{number} {name} Street"
+    else:
+        postcode = f"{prefix}{code % 1000:03d}"
+        street = f"{number} rue {name}"
+    return city, None, postcode, street
+
+
+def _slip(
+    kind: str, u: float, first: str | None, last: str, street: str, city: str, postcode: str | None
+) -> tuple[str | None, str, str, str, str | None]:
+    """One of `ADDRESS_VARIANTS` applied to a name and an address."""
+    if kind == "typo in first name" and first:
+        first = typo(first, u)
+    elif kind == "typo in last name":
+        last = typo(last, u)
+    elif kind == "typo in street":
+        number, _, rest = street.partition(" ")
+        street = f"{number} {typo(rest, u)}" if number.isdigit() else typo(street, u)
+    elif kind == "typo in city":
+        city = typo(city, u)
+    elif kind == "typo in postcode" and postcode:
+        postcode = typo(postcode, u)
+    elif kind == "house number changed":
+        digits = "".join(ch for ch in street if ch.isdigit())
+        if digits:
+            street = street.replace(digits, str(int(digits) + 1 + int(u * 9)), 1)
+    elif kind == "missing first name":
+        first = None
+    elif kind == "swapped names" and first:
+        first, last = last, first
+    elif kind == "nickname" and first:
+        first = nickname(first)
+    return first, last, street, city, postcode
+
+
 def _phone(country: str, digits: int, local: bool) -> str:
     """A plausible number in the country's own layout, international or as dialled at home."""
     area, exchange, line = 201 + digits % 789, 200 + (digits // 1000) % 800, digits % 10_000
@@ -511,6 +610,8 @@ def _phone(country: str, digits: int, local: bool) -> str:
         return f"020 7{exchange % 1000:03d} {line:04d}" if local else f"+44 20 7{exchange % 1000:03d} {line:04d}"
     if country == "DE":
         return f"030 {exchange}{line:04d}" if local else f"+49 30 {exchange}{line:04d}"
+    if country == "AU":
+        return f"(08) 8{exchange:03d} {line:04d}" if local else f"+61 8 8{exchange:03d} {line:04d}"
     return (
         f"01 {line // 100:02d} {line % 100:02d} {exchange % 100:02d} {area % 100:02d}"
         if local
@@ -528,7 +629,7 @@ def _hubspot_contacts(
     """Six in ten people also exist in HubSpot, with the noise two systems accumulate: another
     case for the email, a phone typed without formatting, a missing last name, a nickname, a
     typo, a personal address instead of the work one, and for some the Salesforce lead id a
-    sync once copied over."""
+    sync once copied over. Seven in ten carry a postal address, the country as a code or a name."""
     first_lead_of: dict[int, dict[str, Any]] = {}
     for lead, person in zip(leads, person_of_lead, strict=True):
         first_lead_of.setdefault(int(person), lead)
@@ -536,6 +637,8 @@ def _hubspot_contacts(
     chosen = [p for p, pick in zip(people, rng.random(len(people)), strict=True) if pick < 0.6]
     noise = rng.random((len(chosen), 4))
     extra = np.random.default_rng([seed, 4]).random((len(chosen), 4)).tolist()
+    # Side stream: adding the address left every other seeded value where it was.
+    address_draw = np.random.default_rng([seed, 5]).random((len(chosen), 2)).tolist()
     contacts, truth = [], []
     for n, person in enumerate(chosen):
         lead = first_lead_of[person]
@@ -560,12 +663,34 @@ def _hubspot_contacts(
             "hs_email_optout": "true" if lead["HasOptedOutOfEmail"] else "false",
             "salesforceleadid": lead["Id"] if noise[n, 3] < 0.2 else None,
         }
+        if address_draw[n][0] < HUBSPOT_ADDRESS_SHARE:  # forms that asked for the postal address
+            properties.update(
+                {
+                    "address": lead["Street"],
+                    "city": lead["City"],
+                    "state": lead["State"],
+                    "zip": lead["PostalCode"],
+                    # Portals hold the country as typed: the code, or its English name.
+                    "country": COUNTRY_NAMES.get(lead["Country"], lead["Country"])
+                    if address_draw[n][1] < 0.5
+                    else lead["Country"],
+                }
+            )
         stamp = lead["LastModifiedDate"]
         contacts.append(("contacts", contact_id, properties, lead["CreatedDate"], stamp, person, lead))
         truth.append((contact_id, f"P{person:08d}", f"{propensity[person]:.4f}"))
     return contacts, truth
 
 
+HUBSPOT_ADDRESS_SHARE = 0.7
+COUNTRY_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "CA": "Canada",
+    "FR": "France",
+    "AU": "Australia",
+}
 HUBSPOT_COMPANY_ID_BASE = 10_000_000
 HUBSPOT_DEAL_ID_BASE = 20_000_000
 HUBSPOT_DEAL_STAGES = {

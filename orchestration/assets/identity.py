@@ -53,6 +53,9 @@ def identity_resolution(  # type: ignore[no-untyped-def]
             "new_erasure_requests_from_files": run.new_requests_from_files,
             "bronze_rows_blanked": run.bronze_rows_blanked,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
+            # Which Splink model scored the pairs (trained, partly trained or the shipped
+            # default), its training pairs per session and every training step skipped.
+            **resolution.model.as_metadata(),
         },
     )
     yield MaterializeResult(

@@ -75,6 +75,12 @@ DEFAULT_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         _prop("phone"),
         _prop("company"),
         _prop("jobtitle"),
+        # The postal address, as HubSpot's standard contact properties hold it.
+        _prop("address"),
+        _prop("city"),
+        _prop("state"),
+        _prop("zip"),
+        _prop("country"),
         _prop("lifecyclestage", "enumeration", "radio", _LIFECYCLE),
         _prop("hs_lead_status", "enumeration", "radio", _LEAD_STATUS),
         _prop("hs_email_optout", "bool", "booleancheckbox", ["true", "false"]),

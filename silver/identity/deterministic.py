@@ -17,8 +17,9 @@ RULES: dict[str, tuple[str, str]] = {
         "phone_e164 is not null and first_name_key is not null and last_name_key is not null",
     ),
     "same_name_and_address": (
-        "first_name_key || '|' || last_name_key || '|' || street_key || '|' || postal5",
-        "first_name_key is not null and last_name_key is not null and street_key is not null and postal5 is not null",
+        "first_name_key || '|' || last_name_key || '|' || street_key || '|' || postal_key",
+        "first_name_key is not null and last_name_key is not null"
+        " and street_key is not null and postal_key is not null",
     ),
 }
 LINK_SCHEMA = pa.schema(

@@ -1,18 +1,33 @@
 """Links for records that share no key: a Splink (Fellegi-Sunter) model over names, email,
-phone, postal address and company, with term-frequency adjustment on names.
+phone, postal address and company, with graded (fuzzy) levels and term-frequency adjustment on
+names and cities.
 
 The model runs on distinct *profiles* (records with identical match keys are scored once: a
 partner mailing one person twelve times is one profile), in an in-process DuckDB whatever the
-warehouse, so both warehouses resolve identically. Its parameters are trained on every run:
-u by seeded random sampling, m by expectation maximisation on two blocking rules that leave
-different fields free (names only where an email is shared), so the same input always trains
-the same model.
+warehouse, so both warehouses resolve identically.
+
+Training cannot silently fail. The model starts from shipped parameters
+(`default_model.json`, trained once on a generated world and reviewed), so data too small to
+train still link. On enough data each training step (u by seeded sampling, m by expectation
+maximisation per blocking rule) runs on a *fresh* linker built from the model so far, and its
+result replaces the model only when it succeeded: Splink 5.0 drops the blocked-on comparisons
+from a linker whose EM session found no pairs, and never puts them back. `MatchModel` says
+which model was used, each session's training pairs, and what was skipped.
 """
 
+from __future__ import annotations
+
+import json
 import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.backends.duckdb import DuckDBAPI
@@ -21,63 +36,237 @@ from splink.internals.exceptions import SplinkException
 from silver.identity.deterministic import LINK_SCHEMA
 
 MATCH_PROBABILITY = 0.995  # a false merge sends one person's score and tasks to another
+MATCH_PROBABILITY_SETTING = "LEADLOOP_IDENTITY_MATCH_PROBABILITY"
+BLOCKING_RULES_SETTING = "LEADLOOP_IDENTITY_BLOCKING_RULES"
 SEED = 7
+DEFAULT_MODEL = Path(__file__).with_name("default_model.json")
+# Below this many profiles the shipped parameters are used as they are: EM on a few hundred
+# pairs learns noise, and u sampled from a small population is mostly zeros.
+MIN_TRAINING_PROFILES = 5_000
+MIN_SESSION_PAIRS = 50  # an EM session with fewer blocked pairs is skipped
+PROBABILITY_FLOOR = 1e-6  # the least m or u a level gets: "never seen" is not "impossible"
 logger = logging.getLogger("leadloop")
+
 PROFILE_KEYS = (
     "first_name_key",
     "last_name_key",
     "email_key",
     "phone_e164",
     "street_key",
-    "postal5",
+    "city_key",
+    "postal_key",
     "company_key",
 )
+# Prediction blocks: pairs sharing any of these column sets are compared. Several, each leaving
+# other fields free, so one typo never keeps two records of a person apart.
+BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
+    ("postal_key",),
+    # Family-name prefix and city (for a postcode with a typo), narrowed by the house number:
+    # with the initial instead, this one block held two thirds of a 1M-record run's pairs.
+    ("last_name_prefix", "city_key", "street_number"),
+    # Given name and house number (for a family name with a typo), within a city: colleagues
+    # share an office's street, and without the city this block held 3.2M pairs at 1M records.
+    ("first_name_key", "street_number", "city_key"),
+    ("phone_e164",),
+    ("email_local",),
+    ("company_key", "last_name_key"),
+    ("company_key", "first_name_key"),
+)
+# EM sessions: each leaves different fields free. Names learn only among records sharing an
+# email: under an address block, colleagues at one office would teach that names may disagree.
+TRAINING_BLOCKS: dict[str, tuple[str, ...]] = {
+    "m_by_email": ("email_key",),
+    # Every comparison but email and company is trained above; email and company are trained here.
+    # (Name and company, the earlier second block, drives an unseen postcode level to an m of
+    # exactly 0, which Splink 5.0 refuses.)
+    "m_by_name_and_postcode": ("first_name_key", "last_name_key", "postal_key"),
+}
 # How a link explains itself: comparison name → the column of its match-weight contribution.
 EXPLAINED = {
     "name": "first_name_key_last_name_key",
     "email": "email_key",
     "phone": "phone_e164",
     "street": "street_key",
-    "postal_code": "postal5",
+    "city": "city_key",
+    "postal_code": "postal_key",
     "company": "company_key",
 }
 
 
-def settings() -> SettingsCreator:
+@dataclass(frozen=True)
+class MatchConfig:
+    """What an operator may tune: the match threshold and the prediction blocks."""
+
+    match_probability: float = MATCH_PROBABILITY
+    blocking_rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES
+    min_training_profiles: int = MIN_TRAINING_PROFILES
+    training_blocks: tuple[tuple[str, tuple[str, ...]], ...] = tuple(TRAINING_BLOCKS.items())
+
+    @classmethod
+    def from_env(cls) -> MatchConfig:
+        """`LEADLOOP_IDENTITY_MATCH_PROBABILITY` (a float) and `LEADLOOP_IDENTITY_BLOCKING_RULES`
+        (JSON: a list of column lists, e.g. `[["postal_key"], ["phone_e164"]]`) override the defaults."""
+        threshold = os.environ.get(MATCH_PROBABILITY_SETTING)
+        rules = os.environ.get(BLOCKING_RULES_SETTING)
+        return cls(
+            match_probability=float(threshold) if threshold else MATCH_PROBABILITY,
+            blocking_rules=tuple(tuple(rule) for rule in json.loads(rules)) if rules else BLOCKING_RULES,
+        )
+
+
+@dataclass
+class MatchModel:
+    """Which model scored the pairs, and how it got its parameters (materialization metadata)."""
+
+    source: str = "default"  # "default" (shipped parameters), "trained" or "partly trained"
+    profiles: int = 0
+    training_pairs: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # step → why
+    seconds: dict[str, float] = field(default_factory=dict)  # training, prediction
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "model": self.source,
+            "profiles": self.profiles,
+            "training_pairs": self.training_pairs,
+            "skipped_training": self.skipped,
+            "model_seconds": self.seconds,
+        }
+
+
+def _graded(column: str, levels: list[Any]) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        comparison_levels=[cll.NullLevel(column), *levels, cll.ElseLevel()], output_column_name=column
+    )
+
+
+def name_comparison() -> cl.CustomComparison:
+    """Given and family name together: exact (TF on the full name) / swapped / both close by
+    Jaro-Winkler / one side without a given name and the family names exact (TF) or close /
+    family name exact but given names differ (relatives: evidence against) / given name exact /
+    else. A missing given name is its own level, so it neither counts as a disagreement nor
+    passes for a relative."""
+    first, last = "first_name_key", "last_name_key"
+    return cl.CustomComparison(
+        output_column_name=f"{first}_{last}",
+        comparison_levels=[
+            cll.And(cll.NullLevel(first), cll.NullLevel(last)),
+            cll.ExactMatchLevel("full_name_key").configure(tf_adjustment_column="full_name_key"),
+            cll.ColumnsReversedLevel(first, last, symmetrical=True),
+            cll.And(cll.JaroWinklerLevel(first, 0.92), cll.JaroWinklerLevel(last, 0.92)),
+            cll.And(cll.JaroWinklerLevel(first, 0.88), cll.JaroWinklerLevel(last, 0.88)),
+            cll.And(cll.NullLevel(first), cll.ExactMatchLevel(last)).configure(tf_adjustment_column=last),
+            cll.And(cll.NullLevel(first), cll.JaroWinklerLevel(last, 0.92)),
+            cll.ExactMatchLevel(last).configure(tf_adjustment_column=last),
+            cll.ExactMatchLevel(first).configure(tf_adjustment_column=first),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def settings(config: MatchConfig = MatchConfig()) -> SettingsCreator:
+    """The comparisons, each graded exact / close / else, with a missing value neutral."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="profile_id",
         probability_two_random_records_match=1e-5,
         comparisons=[
-            cl.ForenameSurnameComparison(
-                "first_name_key", "last_name_key", forename_surname_concat_col_name="full_name_key"
-            ).configure(term_frequency_adjustments=True),
-            # Exact only: colleagues' addresses differ by a digit (greta.walker49@, greta.walker90@),
-            # which a fuzzy username level would count as agreement.
-            cl.ExactMatch("email_key"),
-            cl.ExactMatch("phone_e164"),
-            cl.ExactMatch("street_key"),
-            cl.ExactMatch("postal5"),
+            name_comparison(),
+            _graded(
+                "email_key",
+                [
+                    cll.ExactMatchLevel("email_key"),
+                    cll.ExactMatchLevel("email_local"),  # work and personal address, same mailbox name
+                    cll.DamerauLevenshteinLevel("email_local", 1),
+                ],
+            ),
+            _graded("phone_e164", [cll.ExactMatchLevel("phone_e164"), cll.DamerauLevenshteinLevel("phone_e164", 1)]),
+            _graded(
+                "street_key",
+                [
+                    cll.ExactMatchLevel("street_key"),
+                    cll.DamerauLevenshteinLevel("street_key", 1),
+                    cll.JaroWinklerLevel("street_key", 0.9),
+                ],
+            ),
+            _graded(
+                "city_key",
+                [
+                    cll.ExactMatchLevel("city_key").configure(tf_adjustment_column="city_key"),
+                    cll.JaroWinklerLevel("city_key", 0.9),
+                ],
+            ),
+            _graded("postal_key", [cll.ExactMatchLevel("postal_key"), cll.DamerauLevenshteinLevel("postal_key", 1)]),
             cl.JaroWinklerAtThresholds("company_key", [0.95, 0.88]),
         ],
-        blocking_rules_to_generate_predictions=[
-            block_on("postal5", "street_key"),
-            block_on("company_key", "last_name_key"),
-            block_on("company_key", "first_name_key"),
-            block_on("phone_e164"),
-        ],
+        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in config.blocking_rules],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=[],
     )
 
 
+def model_parameters(model: dict[str, Any]) -> dict[str, Any]:
+    """The trained numbers of a Splink settings dict, by comparison and level label: what
+    `default_model.json` holds."""
+    return {
+        "probability_two_random_records_match": model["probability_two_random_records_match"],
+        "comparisons": {
+            c["output_column_name"]: [
+                {"label": level["label_for_charts"], "m": level.get("m_probability"), "u": level.get("u_probability")}
+                for level in c["comparison_levels"]
+                if not level.get("is_null_level")
+            ]
+            for c in model["comparisons"]
+        },
+    }
+
+
+def with_parameters(model: dict[str, Any], parameters: dict[str, Any], only_missing: bool = False) -> dict[str, Any]:
+    """`model` with the m and u of `parameters` wherever a comparison's level labels agree
+    (`only_missing`: where `model` has none, e.g. a level training never saw)."""
+    model = json.loads(json.dumps(model))
+    if not only_missing:
+        model["probability_two_random_records_match"] = parameters["probability_two_random_records_match"]
+    for comparison in model["comparisons"]:
+        known = parameters["comparisons"].get(comparison["output_column_name"])
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        if not known or [k["label"] for k in known] != [level["label_for_charts"] for level in levels]:
+            logger.warning("identity: no shipped parameters for comparison %s", comparison["output_column_name"])
+            continue
+        for level, values in zip(levels, known, strict=True):
+            for name in ("m", "u"):
+                if values[name] is not None and not (only_missing and level.get(f"{name}_probability") is not None):
+                    level[f"{name}_probability"] = values[name]
+    return model
+
+
+def loadable(model: dict[str, Any]) -> dict[str, Any]:
+    """`model` with every m and u at least `PROBABILITY_FLOOR`: Splink writes a 0.0 it has
+    estimated but refuses to load one."""
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for name in ("m_probability", "u_probability"):
+                if level.get(name) is not None:
+                    level[name] = max(level[name], PROBABILITY_FLOOR)
+    return model
+
+
+def default_model(config: MatchConfig = MatchConfig()) -> dict[str, Any]:
+    """The settings with the shipped parameters."""
+    base = settings(config).create_settings_dict(sql_dialect_str="duckdb")
+    return loadable(with_parameters(base, json.loads(DEFAULT_MODEL.read_text())))
+
+
 def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
-    """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered)
-    and `record_profiles` (record → profile)."""
+    """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered,
+    with the derived columns blocks and comparisons use) and `record_profiles` (record → profile)."""
     keys = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
     # A profile needs something beyond a name: two name-only records are not one person.
-    has_key = "email_key is not null or phone_e164 is not null or postal5 is not null or company_key is not null"
+    has_key = (
+        "email_key is not null or phone_e164 is not null or postal_key is not null"
+        " or company_key is not null or street_key is not null"
+    )
     con.execute(
         f"""
         create or replace temp table record_profiles as
@@ -90,65 +279,155 @@ def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
     con.execute(
         f"""
         create or replace temp table profiles as
-        select any_value(p.profile_id) as profile_id, {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
-               any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
-               min(r.record_key) as first_record_key
-        from {records} r join record_profiles p using (record_key)
-        group by p.profile_id
+        select *,
+               nullif(split_part(email_key, '@', 1), '') as email_local,
+               substr(last_name_key, 1, 3) as last_name_prefix,
+               substr(first_name_key, 1, 1) as first_name_initial,
+               nullif(regexp_extract(street_key, '\\d+[a-z]?', 0), '') as street_number
+        from (
+            select any_value(p.profile_id) as profile_id,
+                   {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
+                   any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
+                   min(r.record_key) as first_record_key
+            from {records} r join record_profiles p using (record_key)
+            group by p.profile_id
+        )
         """
     )
 
 
-def train(linker: Linker, con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Estimates the model's parameters; returns the steps that could not run.
+NO_GIVEN_NAME_LEVELS = {
+    # level label → (P(family names agree this way | one person), | two people): the family name's
+    # own evidence, which a missing given name neither adds to nor takes from.
+    "(first_name_key is NULL) AND (Exact match on last_name_key)": (0.95, None),
+    "(first_name_key is NULL) AND (Jaro-Winkler distance of last_name_key >= 0.92)": (0.03, 0.001),
+}
 
-    A small or lopsided input can leave a training block without a single pair (no two records
-    sharing an email, say). That step is skipped and its parameters keep Splink's defaults;
-    the links still need the names to agree, so a thin model errs toward fewer links.
-    """
-    steps = {
-        "match_rate": lambda: linker.training.estimate_probability_two_random_records_match(
-            [block_on("email_key")], recall=0.8
-        ),
-        "u": lambda: linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED),
-        # Names learn only among records sharing an email: under an address block, colleagues at
-        # one office (one street, one switchboard) would teach the model that names may disagree.
-        "m_by_email": lambda: linker.training.estimate_parameters_using_expectation_maximisation(block_on("email_key")),
-        "m_by_name_and_company": lambda: linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("first_name_key", "last_name_key", "company_key")
-        ),
-    }
-    skipped = []
-    shared_emails = con.sql(
-        "select count(*) from (select email_key from profiles where email_key is not null"
-        " group by 1 having count(*) > 1)"
+
+def with_missing_given_names(model: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """A missing given name is neutral: the levels "no given name, family name agrees" get m and u
+    in proportion to how often a given name is missing in these profiles, so their weight is the
+    family name's alone, however common missing given names are (a fixed m would call them
+    evidence where they are rare and against where they are common)."""
+    share = con.sql(
+        "select avg(case when first_name_key is null and last_name_key is not null then 1.0 else 0 end) from profiles"
     ).fetchall()[0][0]
-    if not shared_emails:  # no match to count: the prior stays at its default, not at zero
-        del steps["match_rate"]
-        skipped.append("match_rate")
-    for name, step in steps.items():
+    if not share:
+        return model
+    either_side = min(1.0, 2 * share)
+    for comparison in model["comparisons"]:
+        if comparison["output_column_name"] != EXPLAINED["name"]:
+            continue
+        levels = {level["label_for_charts"]: level for level in comparison["comparison_levels"]}
+        surname_u = levels["Exact match on last_name_key"].get("u_probability") or 0.02
+        for label, (m, u) in NO_GIVEN_NAME_LEVELS.items():
+            levels[label]["m_probability"] = max(PROBABILITY_FLOOR, either_side * m)
+            levels[label]["u_probability"] = max(PROBABILITY_FLOOR, either_side * (u or surname_u))
+    return model
+
+
+def _block_pairs(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> int:
+    """How many profile pairs share every column of `columns` (none null)."""
+    present = " and ".join(f"{c} is not null" for c in columns)
+    return int(
+        con.sql(
+            f"select coalesce(sum(n * (n - 1) // 2), 0) from"
+            f" (select count(*) as n from profiles where {present} group by {', '.join(columns)})"
+        ).fetchall()[0][0]
+    )
+
+
+def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig) -> tuple[dict[str, Any], MatchModel]:
+    """The model to predict with, and how it was made.
+
+    Starts from the shipped parameters; on enough data, each step runs on a fresh linker built
+    from the model so far, and replaces it only when it succeeded, so a failed or empty session
+    leaves the model as it was.
+    """
+    model = default_model(config)
+    report = MatchModel(profiles=int(con.sql("select count(*) from profiles").fetchall()[0][0]))
+    if report.profiles < config.min_training_profiles:
+        report.skipped["all"] = f"{report.profiles} profiles, fewer than {config.min_training_profiles}"
+        return with_missing_given_names(model, con), report
+
+    def attempt(name: str, step: Any, fresh_m: bool = False) -> None:
+        nonlocal model
+        start = model
+        if fresh_m:
+            # EM starts from Splink's own starting m: from a finished model's, a level no
+            # blocked pair reaches is driven to exactly 0, which Splink 5.0 then refuses.
+            start = json.loads(json.dumps(model))
+            for comparison in start["comparisons"]:
+                for level in comparison["comparison_levels"]:
+                    level.pop("m_probability", None)
+        linker = Linker(db_api.register("profiles"), start, log_level=logging.ERROR)
+        started = time.perf_counter()
         try:
-            step()
-        except SplinkException as exc:
-            logger.warning("identity: Splink training step %s skipped: %s", name, str(exc).splitlines()[0])
-            skipped.append(name)
-    return skipped
+            step(linker)
+        # SplinkException: a block without pairs; ValueError: a parameter EM drove below what
+        # Splink accepts. Either way the session taught nothing the model may keep.
+        except (SplinkException, ValueError, duckdb.Error) as exc:
+            reason = str(exc).splitlines()[0]
+            logger.warning("identity: Splink training step %s skipped: %s", name, reason)
+            report.skipped[name] = reason
+            return
+        report.seconds[name] = round(time.perf_counter() - started, 2)
+        trained = linker.misc.save_model_to_json()
+        # Comparisons the session blocked on (and levels it never saw) keep the model's numbers.
+        model = loadable(with_parameters(trained, model_parameters(model), only_missing=True))
+
+    shared_emails = _block_pairs(con, ("email_key",))
+    if shared_emails:  # no match to count: the prior stays where it was, not at zero
+        attempt(
+            "match_rate",
+            lambda linker: linker.training.estimate_probability_two_random_records_match(
+                [block_on("email_key")], recall=0.8
+            ),
+        )
+    else:
+        report.skipped["match_rate"] = "no two profiles share an email"
+    attempt("u", lambda linker: linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED))
+    for name, columns in config.training_blocks:
+        pairs = _block_pairs(con, columns)
+        report.training_pairs[name] = pairs
+        if pairs < MIN_SESSION_PAIRS:
+            report.skipped[name] = f"{pairs} training pairs, fewer than {MIN_SESSION_PAIRS}"
+            continue
+        attempt(
+            name,
+            lambda linker, columns=columns: linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns)
+            ),
+            fresh_m=True,
+        )
+    trained = len(config.training_blocks) + 2 - len(report.skipped)
+    report.source = "trained" if not report.skipped else "partly trained" if trained else "default"
+    # A level no training pair reached keeps the shipped numbers rather than none.
+    model = with_parameters(model, json.loads(DEFAULT_MODEL.read_text()), only_missing=True)
+    return loadable(with_missing_given_names(model, con)), report
 
 
-def probabilistic_links(con: duckdb.DuckDBPyConnection, records: str = "records") -> pa.Table:
-    """Links between records the model matches at `MATCH_PROBABILITY` or above, one per
+def probabilistic_links(
+    con: duckdb.DuckDBPyConnection, records: str = "records", config: MatchConfig | None = None
+) -> tuple[pa.Table, MatchModel]:
+    """Links between records the model matches at the configured probability or above, one per
     matched pair of profiles (profile's first record to profile's first record), with the match
-    weight and the comparisons that agreed exactly."""
+    weight and the comparisons that spoke for it; and the model that scored them."""
+    config = config or MatchConfig.from_env()
     profiles(con, records)
-    if con.sql("select count(*) from profiles").fetchall()[0][0] < 2:
-        return LINK_SCHEMA.empty_table()
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("profiles"), settings(), log_level=logging.ERROR)
-    train(linker, con)
-    predictions = linker.inference.predict(threshold_match_probability=MATCH_PROBABILITY)
+    started = time.perf_counter()
+    model, report = train(db_api, con, config)
+    report.seconds["training"] = round(time.perf_counter() - started, 2)
+    if report.profiles < 2:
+        return LINK_SCHEMA.empty_table(), report
+    started = time.perf_counter()
+    linker = Linker(db_api.register("profiles"), model, log_level=logging.ERROR)
+    predictions = linker.inference.predict(threshold_match_probability=config.match_probability)
+    report.seconds["prediction"] = round(time.perf_counter() - started, 2)
     predicted_columns = {row[0] for row in con.sql(f"describe {predictions.physical_name}").fetchall()}
     if f"mw_{EXPLAINED['name']}" not in predicted_columns:  # no pair was blocked: nothing to link
-        return LINK_SCHEMA.empty_table()
+        return LINK_SCHEMA.empty_table(), report
     # Each comparison's share of the match weight: the fields that spoke for the match.
     agreed = " || ".join(
         f"case when p.mw_{column} > 0 then '{name},' else '' end" for name, column in EXPLAINED.items()
@@ -165,7 +444,7 @@ def probabilistic_links(con: duckdb.DuckDBPyConnection, records: str = "records"
         where p.mw_{EXPLAINED["name"]} > 0
         """
     ).to_arrow_table()
-    return links.cast(LINK_SCHEMA)
+    return links.cast(LINK_SCHEMA), report
 
 
 def profile_links(con: duckdb.DuckDBPyConnection) -> pa.Table:

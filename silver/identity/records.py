@@ -72,7 +72,12 @@ _SOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "last_name": "last_name",
             "email": "email",
             "phone": "phone",
+            "country": "country",
             "company": "company",
+            "street": "street_normalized",  # USPS suffixes, by the staging macro
+            "city": "city",
+            "state": "state",
+            "postal_code": "postal_code",
             "created_at": "created_at",
             "linked_record_key": "'salesforce_lead:' || salesforce_lead_id",
             "where": "not is_deleted",

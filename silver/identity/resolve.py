@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
-from silver.identity.probabilistic import probabilistic_links, profile_links
+from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
 from silver.identity.standardize import standardize
 
 SUPPRESSED = ("record_key", "source", "source_id")
@@ -25,7 +25,9 @@ OUTPUT_COLUMNS = (
     "first_name_key",
     "last_name_key",
     "street_key",
-    "postal5",
+    "city_key",
+    "postal_key",
+    "country_key",
     "company_key",
     "created_at",
 )
@@ -42,6 +44,8 @@ class Resolution:
     seconds: dict[str, float] = field(default_factory=dict)
     # Records of erased people: only their source ids are kept, so later steps can leave them out.
     suppressed: pa.Table = field(default_factory=no_suppressed)
+    # Which Splink model scored the pairs, its training pairs and any step skipped.
+    model: MatchModel = field(default_factory=MatchModel)
 
     @property
     def people(self) -> int:
@@ -57,7 +61,10 @@ class Resolution:
 
 
 def resolve(
-    records: pa.Table, erased: set[str] | frozenset[str] = frozenset(), suppressed: pa.Table | None = None
+    records: pa.Table,
+    erased: set[str] | frozenset[str] = frozenset(),
+    suppressed: pa.Table | None = None,
+    config: MatchConfig | None = None,
 ) -> Resolution:
     """Resolves `records` into people. A person any of whose records carries an email in
     `erased` (registry hashes, see `erasure`), or is already in `suppressed` (an earlier run's
@@ -73,7 +80,7 @@ def resolve(
         links = deterministic_links(con)
         seconds["deterministic"] = time.perf_counter() - started
         started = time.perf_counter()
-        matched = probabilistic_links(con)
+        matched, model = probabilistic_links(con, config=config)
         links = pa.concat_tables([links, profile_links(con), matched])
         seconds["probabilistic"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -84,8 +91,10 @@ def resolve(
         no_suppressed() if suppressed is None else suppressed.select(list(SUPPRESSED)).cast(no_suppressed().schema)
     )
     if not erased and not earlier.num_rows:
-        return Resolution(records=joined, links=links, seconds=seconds)
-    return _without_erased_people(joined, links, erased, earlier, seconds)
+        return Resolution(records=joined, links=links, seconds=seconds, model=model)
+    resolution = _without_erased_people(joined, links, erased, earlier, seconds)
+    resolution.model = model
+    return resolution
 
 
 def _without_erased_people(

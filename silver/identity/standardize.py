@@ -1,8 +1,13 @@
 """Match keys for each record: the forms under which two records of one person agree.
 
-- Phones become E.164 with `phonenumbers`, read in the record's country (US when unknown); a
-  bare digit string too long for a national number is read as international. Each distinct
-  (phone, country) is parsed once.
+- A record's country is an ISO 3166 alpha-2 code: the record's own (a code or a common name),
+  else the country code of a phone written internationally, else `LEADLOOP_DEFAULT_COUNTRY`
+  (US when unset): a British CRM export without a country column is read as British, not American.
+- Phones become E.164 with `phonenumbers`, read in that country; a bare digit string too long
+  for a national number is read as international. Each distinct (phone, country) is parsed once.
+- Postcodes keep their whole code, upper-cased without spaces or punctuation ("sw1a 1aa" is
+  "SW1A1AA", "K1A 0B1" is "K1A0B1"), since outside the US the letters are the address; a US
+  ZIP+4 becomes its five-digit ZIP, and a US code with fewer than five digits is no key.
 - Emails lose case, padding and plus-address tags (`jane+news@x.com` is `jane@x.com`).
 - Names lose case, accents and punctuation; a common English diminutive becomes its given name
   ("Bob" is "robert"), so a nickname agrees exactly. A diminutive shared by two given names
@@ -10,6 +15,7 @@
 - Streets arrive normalized by staging (USPS suffixes: "Avenue" and "Ave." are "ave").
 """
 
+import os
 import re
 import unicodedata
 
@@ -18,6 +24,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 DEFAULT_REGION = "US"
+DEFAULT_COUNTRY_SETTING = "LEADLOOP_DEFAULT_COUNTRY"
+# Country names and codes as exports write them → ISO 3166 alpha-2 (two-letter codes pass as they are).
+COUNTRY_NAMES = {
+    "usa": "US", "unitedstates": "US", "unitedstatesofamerica": "US", "america": "US",
+    "uk": "GB", "unitedkingdom": "GB", "greatbritain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northernireland": "GB", "britain": "GB",
+    "germany": "DE", "deutschland": "DE", "canada": "CA", "australia": "AU", "france": "FR",
+    "netherlands": "NL", "thenetherlands": "NL", "holland": "NL", "ireland": "IE", "spain": "ES",
+    "italy": "IT", "newzealand": "NZ", "austria": "AT", "switzerland": "CH", "belgium": "BE",
+    "india": "IN", "mexico": "MX", "brazil": "BR", "japan": "JP", "sweden": "SE", "norway": "NO",
+    "denmark": "DK", "poland": "PL",
+}  # fmt: skip
 # What erasure writes over a personal value (see erasure.py): not null, since a staging test may
 # require the column and a reader should see something was there, yet nothing anyone could hold.
 ERASED = "[erased]"
@@ -41,11 +59,55 @@ NICKNAMES = {
 }  # fmt: skip
 
 
+def default_country() -> str:
+    """The country of a record that names none and has no international phone number:
+    `LEADLOOP_DEFAULT_COUNTRY` (an alpha-2 code or a country name), else US."""
+    return country_code(os.environ.get(DEFAULT_COUNTRY_SETTING)) or DEFAULT_REGION
+
+
+def country_code(country: str | None) -> str | None:
+    """`country` as an ISO 3166 alpha-2 code ("United Kingdom", "uk", "GB" are "GB"), or None
+    when it names no country we know."""
+    if not country:
+        return None
+    letters = _ascii_letters(country)
+    if len(letters) == 2:
+        return "GB" if letters == "uk" else letters.upper()
+    return COUNTRY_NAMES.get(letters)
+
+
+def phone_country(phone: str | None) -> str | None:
+    """The country of a phone written internationally (`+44 20 …`, `0044 20 …`), else None:
+    a number dialled at home says nothing about where home is."""
+    if not phone:
+        return None
+    text = phone.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        return None
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else None
+
+
+def countries(record_countries: pa.Array, phones: pa.Array) -> pa.Array:
+    """Each record's country: its own, else its phone's, else the configured default."""
+    fallback = default_country()
+    out = []
+    for country, phone in zip(record_countries.to_pylist(), phones.to_pylist(), strict=True):
+        out.append(country_code(country) or phone_country(phone) or fallback)
+    return pa.array(out, pa.string())
+
+
 def e164(phone: str | None, country: str | None) -> str | None:
     """`phone` as E.164 (`+14155550100`), or None when it cannot be a phone number."""
     if not phone:
         return None
-    region = (country or DEFAULT_REGION).upper()
+    region = country_code(country) or default_country()
     candidates = [phone]
     digits = re.sub(r"\D", "", phone)
     if not phone.lstrip().startswith("+") and len(digits) > 10:
@@ -103,13 +165,37 @@ def street_key(streets: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def postal5(codes: pa.Array) -> pa.Array:
+def postal_key(codes: pa.Array, record_countries: pa.Array) -> pa.Array:
+    """Postcodes per country (`record_countries` as `countries` resolved them): the whole code,
+    upper case, letters and digits only; a US ZIP+4 is its ZIP, a US code short of five digits
+    (or a code with no digit at all) no key."""
+    compact = pc.utf8_upper(pc.replace_substring_regex(codes, pattern=r"[^0-9A-Za-z]", replacement=""))
     digits = pc.utf8_slice_codeunits(pc.replace_substring_regex(codes, pattern=r"\D", replacement=""), 0, 5)
-    return pc.if_else(pc.equal(pc.utf8_length(digits), 5), digits, pa.scalar(None, pa.string()))
+    us = pc.if_else(pc.equal(pc.utf8_length(digits), 5), digits, pa.scalar(None, pa.string()))
+    other = pc.if_else(pc.match_substring_regex(compact, pattern=r"[0-9]"), compact, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.equal(record_countries, "US"), us, other)
+
+
+def city_key(cities: pa.Array) -> pa.Array:
+    """City names as `name_key` keeps names, spaces kept as one: "St. Louis" is "st louis"."""
+    values = []
+    for city in cities.to_pylist():
+        if not city:
+            values.append(None)
+            continue
+        folded = unicodedata.normalize("NFKD", city).encode("ascii", "ignore").decode().lower()
+        values.append(" ".join(re.sub(r"[^a-z ]", "", folded.replace("-", " ")).split()) or None)
+    return pa.array(values, pa.string())
+
+
+# What forms write when nobody gave a company (Salesforce's web-to-lead fills "[not provided]"):
+# no key, or every such record would share one company.
+NO_COMPANY = {"not provided", "n a", "na", "none", "unknown", "self", "self employed", "private", "individual"}
 
 
 def company_key(companies: pa.Array) -> pa.Array:
-    """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme")."""
+    """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme");
+    a placeholder ("[not provided]", "N/A") is no company."""
     values = []
     for name in companies.to_pylist():
         if not name:
@@ -118,25 +204,30 @@ def company_key(companies: pa.Array) -> pa.Array:
         folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
         folded = re.sub(r"[^a-z0-9 ]", " ", folded)
         folded = re.sub(r"\b(inc|llc|ltd|corp|corporation|co|gmbh|plc|sa|ag)\b", " ", folded)
-        values.append(" ".join(folded.split()) or None)
+        key = " ".join(folded.split())
+        values.append(None if not key or key in NO_COMPANY else key)
     return pa.array(values, pa.string())
 
 
 def standardize(records: pa.Table) -> pa.Table:
-    """`records` plus the match keys `email_key`, `phone_e164`, `first_name_key`,
-    `last_name_key`, `street_key`, `postal5` and `company_key`. An erased value matches nothing."""
+    """`records` plus the match keys `country_key`, `email_key`, `phone_e164`, `first_name_key`,
+    `last_name_key`, `street_key`, `city_key`, `postal_key` and `company_key`. An erased value
+    matches nothing."""
     for name in ("first_name", "last_name", "email", "phone", "street"):
         column = records[name]
         records = records.set_column(
             records.schema.get_field_index(name), name, pc.if_else(pc.equal(column, ERASED), None, column)
         )
+    country = countries(records["country"].combine_chunks(), records["phone"].combine_chunks())
     columns = {
+        "country_key": country,
         "email_key": email_key(records["email"].combine_chunks()),
-        "phone_e164": phones_e164(records["phone"].combine_chunks(), records["country"].combine_chunks()),
+        "phone_e164": phones_e164(records["phone"].combine_chunks(), country),
         "first_name_key": given_name_key(records["first_name"].combine_chunks()),
         "last_name_key": name_key(records["last_name"].combine_chunks()),
         "street_key": street_key(records["street"].combine_chunks()),
-        "postal5": postal5(records["postal_code"].combine_chunks()),
+        "city_key": city_key(records["city"].combine_chunks()),
+        "postal_key": postal_key(records["postal_code"].combine_chunks(), country),
         "company_key": company_key(records["company"].combine_chunks()),
     }
     for name, values in columns.items():

@@ -4,11 +4,14 @@ import pyarrow as pa
 import pytest
 
 from silver.identity.standardize import (
+    city_key,
     company_key,
+    countries,
+    country_code,
     e164,
     email_key,
     given_name_key,
-    postal5,
+    postal_key,
     street_key,
 )
 
@@ -48,11 +51,88 @@ def test_street_key_takes_the_staged_street_as_is_but_blank():
     assert streets.to_pylist() == ["12 main st", "12 main st", None, None]
 
 
-def test_postal_and_company_keys():
-    assert postal5(pa.array(["94105-1234", "9410", None])).to_pylist() == ["94105", None, None]
+@pytest.mark.parametrize(
+    ("code", "country", "expected"),
+    [
+        ("94105-1234", "US", "94105"),  # ZIP+4 is its ZIP
+        ("94105", "US", "94105"),
+        ("9410", "US", None),  # short of a ZIP
+        ("sw1a 1aa", "GB", "SW1A1AA"),  # the whole unit postcode, not its first five characters
+        ("EC1A 1BB", "GB", "EC1A1BB"),
+        ("10115", "DE", "10115"),
+        ("k1a 0b1", "CA", "K1A0B1"),
+        ("M5V-3L9", "CA", "M5V3L9"),
+        ("2000", "AU", "2000"),  # four digits is a whole Australian postcode
+        ("1012 AB", "NL", "1012AB"),
+        ("n/a", "GB", None),
+        (None, "GB", None),
+    ],
+)
+def test_postcodes_keep_their_whole_code_per_country(code, country, expected):
+    assert postal_key(pa.array([code], pa.string()), pa.array([country])).to_pylist() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("country", "phone", "default", "expected"),
+    [
+        ("GB", None, None, "GB"),
+        ("United Kingdom", None, None, "GB"),
+        ("uk", None, None, "GB"),
+        ("Deutschland", "+1 415 555 0100", None, "DE"),  # the record's own country wins
+        (None, "+61 8 8635 5218", None, "AU"),  # else the phone's country code
+        (None, "0049 30 1234567", None, "DE"),
+        (None, "08 8635 5218", "AU", "AU"),  # a local number: the configured default
+        (None, "08 8635 5218", None, "US"),  # nothing configured: US
+        ("Narnia", None, "Australia", "AU"),
+    ],
+)
+def test_country_from_record_else_phone_else_default(country, phone, default, expected, monkeypatch):
+    if default is None:
+        monkeypatch.delenv("LEADLOOP_DEFAULT_COUNTRY", raising=False)
+    else:
+        monkeypatch.setenv("LEADLOOP_DEFAULT_COUNTRY", default)
+    resolved = countries(pa.array([country], pa.string()), pa.array([phone], pa.string()))
+    assert resolved.to_pylist() == [expected]
+
+
+def test_country_codes_and_names():
+    assert [country_code(c) for c in ("us", "USA", "Great Britain", "Canada", "", None, "Atlantis")] == [
+        "US",
+        "US",
+        "GB",
+        "CA",
+        None,
+        None,
+        None,
+    ]
+
+
+def test_a_local_phone_reads_in_the_records_country_and_agrees_with_its_international_form(monkeypatch):
+    # The case: one side of an Australian person wrote the number as dialled at home.
+    monkeypatch.setenv("LEADLOOP_DEFAULT_COUNTRY", "AU")
+    local = e164("08 8635 5218", countries(pa.array([None], pa.string()), pa.array(["08 8635 5218"]))[0].as_py())
+    assert local == e164("+61 8 8635 5218", None) == "+61886355218"
+    assert e164("01632 960 001", "GB") == "+441632960001"
+    assert e164("(416) 555-0199", "CA") == "+14165550199"
+    assert e164("089 1234567", "DE") == "+49891234567"
+
+
+def test_city_key_folds_case_accents_and_punctuation():
+    assert city_key(pa.array(["St. Louis", "MÜNCHEN", "Stoke-on-Trent", " ", None])).to_pylist() == [
+        "st louis",
+        "munchen",
+        "stoke on trent",
+        None,
+        None,
+    ]
+
+
+def test_company_keys():
     assert company_key(pa.array(["Acme, Inc.", "ACME inc", "Globex GmbH", None])).to_pylist() == [
         "acme",
         "acme",
         "globex",
         None,
     ]
+    # Placeholders for a blank company are no company: they would make one firm of strangers.
+    assert company_key(pa.array(["[not provided]", "N/A", "Unknown"])).to_pylist() == [None, None, None]

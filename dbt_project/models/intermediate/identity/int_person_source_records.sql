@@ -27,7 +27,7 @@ fields as (
     select
         'hubspot_contact', contact_id,
         first_name, last_name, email, phone, company, company_domain, title,
-        null, null, null, null, null, updated_at
+        street, city, state, postal_code, country, updated_at
     from {{ ref('stg_hubspot__contacts') }}
 
     union all
