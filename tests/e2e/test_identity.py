@@ -5,13 +5,16 @@ import csv
 
 import pytest
 
+from ingestion.crm_clients import salesforce_client
 from orchestration.demo import run_lead_loop
 from sandbox.identity_truth import pairwise, truth_keys
 
 pytestmark = pytest.mark.e2e
 
 
-def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_dir, sf, salesforce, hubspot):
+def test_records_resolve_into_the_true_people_with_stable_ids(
+    warehouse, world_dir, salesforce_sandbox, salesforce, hubspot
+):
     run_lead_loop(warehouse, salesforce, hubspot=hubspot)
     resolved = warehouse.read_arrow("select record_key, person_id from silver.identity_records")
     scores = pairwise(resolved, truth_keys(world_dir))
@@ -40,9 +43,11 @@ def test_records_resolve_into_the_true_people_with_stable_ids(warehouse, world_d
     assert all((vendor[d]["industry"], int(vendor[d]["employees"])) == (i, e) for d, i, e in enriched)
     enrichment_before = warehouse.query("select * from silver.person_enrichment order by person_id")
 
-    # A stranger arrives between the runs: nobody already resolved changes id, and the stranger
-    # is a person of their own.
-    stranger = sf.Lead.create(
+    # A stranger arrives between the runs (entered by a rep: what Leadloop's own integration user
+    # writes is not a source change): nobody already resolved changes id, and the stranger is a
+    # person of their own.
+    rep = salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.rep_token, salesforce_sandbox.ca_path)
+    stranger = rep.Lead.create(
         {
             "FirstName": "Zelda",
             "LastName": "Quartermain",

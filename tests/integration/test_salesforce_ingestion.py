@@ -86,7 +86,8 @@ def test_schema_drift_adds_new_fields_and_stops_on_retyped_or_removed_ones(wareh
 
     retyped = tuple(dataclasses.replace(f, type="double") if f.name == "PostalCode" else f for f in grown.fields)
     monkeypatch.setitem(org.OBJECTS, "lead", dataclasses.replace(grown, fields=retyped))
-    conn.execute('update "Lead" set "SystemModstamp" = \'2030-01-02T00:00:00.000Z\'')
+    # The org now sends numbers there (every value must parse as one, Canadian and British codes too).
+    conn.execute('update "Lead" set "PostalCode" = \'94105\', "SystemModstamp" = \'2030-01-02T00:00:00.000Z\'')
     conn.commit()
     with pytest.raises(PipelineStepFailed, match="postal_code") as retype_error:
         _load(warehouse, sf, 10**9)
