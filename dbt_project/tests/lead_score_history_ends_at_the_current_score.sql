@@ -1,5 +1,7 @@
 {#- The history is only worth reading if its latest row per person is today's score: a person
     scored without a row, or whose last row says another score, means a change was missed. -#}
+{#- Two parents (history and lead_scores): Dagster attaches the test to the history as its check. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'lead_score_history'}}}) }}
 with latest as (
 
     select person_id, score
