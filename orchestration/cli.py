@@ -230,6 +230,19 @@ def dbt(args: tuple[str, ...]) -> None:
     raise SystemExit(subprocess.call(command, env=env))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True)
+@click.option("--max-rows", default=1000, show_default=True, help="Rows an ad-hoc query may return.")
+@click.option("--timeout", "timeout_seconds", default=10.0, show_default=True, help="Seconds a query may run.")
+def report(host: str, port: int, max_rows: int, timeout_seconds: float) -> None:
+    """Serve the read-only reporting app (reports, charts, ad-hoc SQL on gold)."""
+    from reporting.serve import serve
+
+    click.echo(f"Leadloop reports at http://{host}:{port} (Ctrl-C to stop)")
+    serve(Warehouse.from_env(), host=host, port=port, max_rows=max_rows, timeout_seconds=timeout_seconds)
+
+
 @contextmanager
 def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str = "") -> Iterator[Any]:
     """Starts the sandbox on the world in DATA_DIR and advertises it in endpoints.json meanwhile."""
