@@ -219,6 +219,16 @@ def tenant_definitions(tenant: Tenant) -> Any:
     )
 
 
+def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[tuple[Tenant, Any]]:
+    """The demo once per tenant, one after the other, each in its own environment and data folder
+    (a different world per tenant: the seed is offset by its position). Yields (tenant, summary)."""
+    from orchestration.demo import run_demo
+
+    for position, tenant in enumerate(load_tenants(path)):
+        with tenant_environment(tenant):
+            yield tenant, run_demo(tenant.data_dir, leads=leads, seed=seed + position, fresh=fresh)
+
+
 def tenants_file() -> Path:
     return Path(os.environ.get(TENANTS_FILE_ENV) or DEFAULT_TENANTS_FILE)
 
