@@ -7,6 +7,7 @@ import pytest
 
 from ingestion.crm_clients import salesforce_client
 from orchestration.demo import LoopFailedError, run_lead_loop
+from tests.e2e.report_checks import assert_reports_reconcile
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +59,7 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(
     assert writes_since(salesforce_sandbox, mark) == []
     assert second.syncs[SYNC]["sent"] == 0
     assert gold_scores(warehouse) == gold
+    assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
 
     # A rep's change to two leads, loaded incrementally: only what changed moves, and the CRM
     # gets exactly that (the same world and warehouse: the loops above are this scenario's start).
