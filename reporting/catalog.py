@@ -32,8 +32,9 @@ REPORTS: tuple[Report, ...] = (
         "funnel_by_campaign",
         "Funnel by source and campaign",
         "Conversion rates and median days between stages per lead source and campaign.",
-        "select * from gold.funnel_by_source_and_campaign order by leads desc, lead_source, campaign_name",
-        "campaign_name",
+        "select lead_source || ' / ' || campaign_name as segment, * from gold.funnel_by_source_and_campaign "
+        "order by leads desc, lead_source, campaign_name",
+        "segment",
         "lead_to_mql_rate",
         "{:.1%}",
     ),

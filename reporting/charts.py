@@ -29,13 +29,18 @@ def bar_chart(title: str, labels: list[Any], values: list[Any], value_format: st
         length = 0.0 if number is None or largest == 0 else max(number, 0.0) / largest * BAR_AREA
         shown = "–" if number is None else value_format.format(number)
         parts += [
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">{escape(str(label))[:40]}</text>',
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">{escape(_short(str(label)))}</text>',
             f'<rect class="bar" x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="#3b6ea8">'
             f"<title>{escape(str(label))}: {escape(shown)}</title></rect>",
             f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 15}">{escape(shown)}</text>',
         ]
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _short(label: str, width: int = 30) -> str:
+    """A label that fits left of the bars (the full one is in the bar's tooltip)."""
+    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 def _number(value: Any) -> float | None:
