@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestration.demo import LoopFailedError, run_lead_loop
+from tests.e2e.report_checks import assert_reports_reconcile
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +56,7 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert writes_since(salesforce_sandbox, mark) == []
     assert second.syncs[SYNC]["sent"] == 0
     assert gold_scores(warehouse) == gold
+    assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
 
     # A rep's change to two leads, loaded incrementally: only what changed moves, and the CRM
     # gets exactly that (the same world and warehouse: the loops above are this scenario's start).
