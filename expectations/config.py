@@ -193,7 +193,7 @@ def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Cont
             severity=_severity(f"{where} freshness", fr.get("severity"), "warn") or "warn",
         )
     distribution = None
-    if raw.get("distribution"):
+    if "distribution" in raw:
         di = {**defaults.get("distribution", {}), **raw["distribution"]}
         allowed_di = {
             "score_column",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from expectations.config import Severity
 
 Status = Literal["passed", "failed", "errored"]
+MAX_HEADLINE = 600
 
 _EMAIL_LIKE = re.compile(r"([^\s@])[^\s@]*@[^\s@]+")
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}[0-9]")
@@ -80,9 +81,10 @@ class ValidationOutcome:
         if not self.failures:
             return f"contract {self.suite} on {self.target} passed"
         worst = self.blocking_failures or self.failures
-        more = f" (+{len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
         verdict = "failed" if self.blocking_failures else "passed with warnings"
-        return f"contract {self.suite} on {self.target} {verdict}: {worst[0].summary}{more}"
+        what = "; ".join(f.summary for f in worst)
+        what = what if len(what) <= MAX_HEADLINE else what[: MAX_HEADLINE - 1] + "…"
+        return f"contract {self.suite} on {self.target} {verdict}: {what}"
 
     def to_metadata(self) -> dict[str, Any]:
         """Plain JSON values only, so Dagster can store them and the UI can render them."""

@@ -7,8 +7,6 @@ pass. A contract that could not run at all (missing table, refused connection, a
 fails the check's step with the error, rather than claiming the data is bad.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from dagster import (
