@@ -247,6 +247,7 @@ def parse_contracts(document: Any) -> dict[str, Contract]:
     return contracts
 
 
+@cache
 def load_settings(path: Path = CONFIG_PATH) -> dict[str, Any]:
     """The `settings:` section (sampling threshold), with defaults."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -8,6 +8,7 @@ even when the value-level GX expectations run on a sample of a large DuckDB tabl
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -62,6 +63,20 @@ def table_columns(warehouse: Warehouse, schema: str, table: str) -> dict[str, st
         [schema, table],
     )
     return {name: str(data_type) for name, data_type in rows}
+
+
+def fingerprint(warehouse: Warehouse, contract: Contract, schema: str, table: str) -> str:
+    """Content hash of the table (order-independent sum of row hashes), its column names and
+    types (a rename keeps every value), and the contract's own."""
+    relation = f"{quote(schema)}.{quote(table)}"
+    if warehouse.is_duckdb:
+        sql = f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
+    else:
+        sql = f"select count(*), coalesce(sum(hashtext(t::text)::bigint), 0) from {relation} as t"
+    rows, content = warehouse.query(sql)[0]
+    shape = sorted(table_columns(warehouse, schema, table).items())
+    rules = hashlib.sha256(repr((contract, shape)).encode()).hexdigest()[:16]
+    return f"{rows}:{content}:{rules}"
 
 
 def _type_matches(family: str, data_type: str) -> bool:

@@ -17,7 +17,6 @@ Status = Literal["passed", "failed", "errored"]
 MAX_HEADLINE = 600
 
 _EMAIL_LIKE = re.compile(r"([^\s@])[^\s@]*@[^\s@]+")
-_PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}[0-9]")
 
 
 def is_phone_column(column: str | None) -> bool:
@@ -32,7 +31,7 @@ def mask_value(value: Any, column: str | None = None) -> Any:
         return value
     masked = _EMAIL_LIKE.sub(lambda m: f"{m.group(1)}***@***", value)
     if is_phone_column(column):
-        masked = _PHONE_LIKE.sub(lambda m: "***" + m.group(0)[-2:], masked)
+        return "***" + re.sub(r"[^0-9]", "", masked)[-2:]
     return masked
 
 
@@ -63,6 +62,7 @@ class ValidationOutcome:
     error: str | None = None
     row_count: int | None = None
     sampled_rows: int | None = None  # DuckDB: rows the GX part saw when the table was sampled
+    unchanged: bool = False  # same content and contract as the last clean pass: its verdict reused
 
     @property
     def blocking_failures(self) -> list[ExpectationFailure]:
@@ -79,7 +79,8 @@ class ValidationOutcome:
         if self.status == "errored":
             return f"contract {self.suite} on {self.target} could not be evaluated: {self.error}"
         if not self.failures:
-            return f"contract {self.suite} on {self.target} passed"
+            again = " (unchanged since its last clean pass)" if self.unchanged else ""
+            return f"contract {self.suite} on {self.target} passed{again}"
         worst = self.blocking_failures or self.failures
         verdict = "failed" if self.blocking_failures else "passed with warnings"
         what = "; ".join(f.summary for f in worst)
@@ -98,5 +99,6 @@ class ValidationOutcome:
             "failures": [{**asdict(f), "summary": f.summary} for f in self.failures],
             "row_count": self.row_count,
             "sampled_rows": self.sampled_rows,
+            "unchanged_since_last_clean_pass": self.unchanged,
             "error": self.error,
         }
