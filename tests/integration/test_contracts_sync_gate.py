@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dagster import AssetCheckKey, AssetKey, AssetMaterialization, DagsterInstance
+from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetMaterialization, DagsterInstance
 
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
 from orchestration.resources import SalesforceResource
@@ -90,6 +90,15 @@ def test_a_pass_older_than_the_data_is_not_trusted(warehouse, job, rows, salesfo
     write_lead_scores(warehouse, [(r[0], 0, "D", r[3], r[4]) for r in rows])  # every score became 0
     instance.report_runless_asset_event(AssetMaterialization(GOLD))
     mark = salesforce_sandbox.last_request_id()
+    # The check and the sync in one run: the blocking check fails and the sync never starts.
+    both = job.get_subset(asset_selection={SYNC}, asset_check_selection={CHECK})
+    stopped = both.execute_in_process(instance=instance, raise_on_error=False)
+    [evaluation] = stopped.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
+    assert evaluation.metadata["blocking_failed"].value == 3
+    assert stopped.get_asset_materialization_events() == []
+    assert _writes(salesforce_sandbox, mark) == []
+    # And alone, the sync does not trust the pass that is older than the data.
     refused = _sync_alone(job, instance)
     assert not refused.success
     message = _refusal(refused)
@@ -102,3 +111,20 @@ def test_a_pass_older_than_the_data_is_not_trusted(warehouse, job, rows, salesfo
     errored = _sync_alone(job, instance)
     assert "could not be evaluated" in _refusal(errored)
     assert _writes(salesforce_sandbox, mark) == []
+
+
+def test_every_contract_is_a_check_with_its_severity(duckdb_warehouse):
+    """What the Dagster UI shows: one check per contract, blocking exactly for ERROR contracts."""
+    from expectations.config import load_contracts
+
+    graph = build_definitions(duckdb_warehouse).resolve_asset_graph()
+    contracts = load_contracts().values()
+    for contract in contracts:
+        spec = graph.get_check_spec(
+            AssetCheckKey(AssetKey([contract.schema, contract.table]), f"gx_{contract.suite}_contract")
+        )
+        assert spec.blocking == (contract.severity == "error")
+        assert spec.description.startswith("[blocking (ERROR)" if spec.blocking else "[warning (WARN)")
+        assert spec.metadata["severity"] == ("ERROR" if spec.blocking else "WARN")
+    gx_checks = {key for key in graph.asset_check_keys if key.name.startswith("gx_")}
+    assert len(gx_checks) == len(contracts) >= 14
