@@ -24,7 +24,7 @@ FORMATS: dict[str, str] = {
     "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     # ITU E.164: a plus, a country code not starting with 0, at most 15 digits in all.
     "e164": r"^\+[1-9][0-9]{6,14}$",
-    # Two upper-case letters; the accepted codes are the dbt seed's (see suites.iso_countries).
+    # Two upper-case letters; the accepted codes are ISO 3166's (see suites.iso_countries).
     "iso_country": r"^[A-Z]{2}$",
     # The canonical USPS Intelligent Mail barcode tracking code: exactly 20 digits.
     "imb": r"^[0-9]{20}$",

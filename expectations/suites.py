@@ -36,9 +36,16 @@ COUNTRY_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "
 
 @cache
 def iso_countries() -> tuple[str, ...]:
-    """The ISO alpha-2 codes the dbt seed knows: one list of countries for the whole project."""
+    """Every ISO 3166 alpha-2 code: the regions libphonenumber knows (the project already reads
+    phones with it, and a phone's country becomes a record's country), plus the dbt seed's.
+
+    Not the seed alone: it lists the countries scoring cares about, while a record may rightly
+    come from any country (a +1 876 phone is Jamaica's)."""
+    import phonenumbers
+
     with COUNTRY_SEED.open(encoding="utf-8", newline="") as handle:
-        return tuple(sorted(row["alpha2"] for row in csv.DictReader(handle)))
+        seed = {row["alpha2"] for row in csv.DictReader(handle)}
+    return tuple(sorted(seed | set(phonenumbers.SUPPORTED_REGIONS)))
 
 
 def column_expectations(rule: ColumnRule, contract: Contract) -> list[tuple[gxe.Expectation, Severity]]:
