@@ -15,6 +15,7 @@ from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetMaterializ
 
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
 from orchestration.resources import SalesforceResource
+from tests.integration.test_reverse_etl_cli import cli_env  # noqa: F401 - a fixture
 from tests.support import write_lead_scores
 
 GOLD = AssetKey(["gold", "salesforce_lead_scores"])
@@ -128,3 +129,20 @@ def test_every_contract_is_a_check_with_its_severity(duckdb_warehouse):
         assert spec.metadata["severity"] == ("ERROR" if spec.blocking else "WARN")
     gx_checks = {key for key in graph.asset_check_keys if key.name.startswith("gx_")}
     assert len(gx_checks) == len(contracts) >= 14
+
+
+def test_leadloop_sync_refuses_too(cli_env, warehouse, rows, salesforce_sandbox):  # noqa: F811 - the fixture
+    """Outside Dagster there is no check history to trust: `leadloop sync` evaluates the contract."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import cli
+
+    write_lead_scores(warehouse, [(r[0], 250, *r[2:]) for r in rows])
+    mark = salesforce_sandbox.last_request_id()
+    result = CliRunner().invoke(cli, ["sync", "lead_scores_to_salesforce", "--data-dir", str(cli_env)])
+    assert result.exit_code == 2
+    assert (
+        "leadloop: error: lead_scores_to_salesforce refused to send: contract salesforce_lead_scores" in result.output
+    )
+    assert "expect_column_values_to_be_between(score): 40 unexpected" in result.output
+    assert _writes(salesforce_sandbox, mark) == []
