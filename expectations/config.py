@@ -83,6 +83,19 @@ class DistributionRule:
 
 
 @dataclass(frozen=True)
+class ExclusionRule:
+    """No row of this table may point at a row of another that matches `where`: e.g. no action
+    for a person who opted out. Checked in SQL (`column in (select match from table where …)`)."""
+
+    column: str
+    table: str
+    match: str
+    where: str
+    why: str
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
 class Contract:
     suite: str
     schema: str
@@ -95,6 +108,7 @@ class Contract:
     row_count: RowCountRule | None = None
     freshness: FreshnessRule | None = None
     distribution: DistributionRule | None = None
+    excludes: tuple[ExclusionRule, ...] = ()
 
     @property
     def target(self) -> str:
@@ -157,7 +171,7 @@ def _column(where: str, name: str, raw: dict[str, Any] | None) -> ColumnRule:
 def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Contract:
     where = f"contract {suite!r}"
     allowed = {"table", "severity", "description", "key", "optional", "columns", "row_count", "freshness"}
-    allowed.add("distribution")
+    allowed |= {"distribution", "excludes"}
     _known(where, raw, allowed)
     table = str(raw.get("table", ""))
     if table.count(".") != 1:
@@ -219,6 +233,27 @@ def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Cont
             )
         except KeyError as exc:
             raise _fail(f"{where} distribution", f"missing {exc.args[0]}") from None
+    excludes = []
+    for i, ex in enumerate(raw.get("excludes") or []):
+        at = f"{where} excludes[{i}]"
+        if not isinstance(ex, dict):
+            raise _fail(at, "expected a mapping")
+        _known(at, ex, {"column", "table", "match", "where", "why", "severity"})
+        missing = [k for k in ("column", "table", "match", "where", "why") if not ex.get(k)]
+        if missing:
+            raise _fail(at, f"missing {missing}")
+        if str(ex["table"]).count(".") != 1:
+            raise _fail(at, f"table must be schema.table, not {ex['table']!r}")
+        excludes.append(
+            ExclusionRule(
+                column=ex["column"],
+                table=ex["table"],
+                match=ex["match"],
+                where=ex["where"],
+                why=ex["why"],
+                severity=_severity(at, ex.get("severity"), None),
+            )
+        )
     return Contract(
         suite=suite,
         schema=schema,
@@ -231,6 +266,7 @@ def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Cont
         row_count=row_count,
         freshness=freshness,
         distribution=distribution,
+        excludes=tuple(excludes),
     )
 
 

@@ -87,6 +87,9 @@ def table_sentences(contract: Contract) -> list[str]:
             f"The share of each `{di.grade_column}` ({', '.join(di.grades)}) moves by at most "
             f"{di.max_share_shift:.0%} (percentage points) from the previous accepted check. {tag}"
         )
+    for ex in contract.excludes:
+        tag = f"({_severity_words(contract.severity_of(ex.severity))})"
+        out.append(f"No `{ex.column}` is a {ex.why}: none matches `{ex.match}` of {ex.table} where {ex.where}. {tag}")
     return out
 
 

@@ -9,13 +9,14 @@ even when the value-level GX expectations run on a sample of a large DuckDB tabl
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from expectations.config import Contract, FreshnessRule
+from expectations.config import Contract, ExclusionRule, FreshnessRule
 from expectations.history import Profile
-from expectations.outcome import ExpectationFailure
+from expectations.outcome import ExpectationFailure, mask_value
 from warehouse import Warehouse
 
 # information_schema.data_type (lower-case, without "(precision)") per type family.
@@ -133,7 +134,39 @@ def evaluate_guards(warehouse: Warehouse, contract: Contract, baseline: Profile 
         failure = _freshness(fresh, row[-1])
         if failure is not None:
             failures.append(failure)
+    for rule in contract.excludes:
+        if rule.column in columns:
+            evaluated += 1
+            failures += _exclusion(warehouse, contract, relation, rule)
     return TableFacts(columns, profile, failures, evaluated)
+
+
+def _exclusion(
+    warehouse: Warehouse, contract: Contract, relation: str, rule: ExclusionRule
+) -> list[ExpectationFailure]:
+    schema, table = rule.table.split(".")
+    if not warehouse.table_exists(schema, table):
+        raise LookupError(f"excludes: table {rule.table} does not exist")
+    column = quote(rule.column)
+    other = f"{quote(schema)}.{quote(table)}"
+    sql = (
+        f"select {column} from {relation} where {column} in "
+        f"(select {quote(rule.match)} from {other} where {rule.where})"
+    )
+    hits = warehouse.query(f"select count(*) from ({sql}) as hits")[0][0]
+    if not hits:
+        return []
+    sample = [mask_value(row[0], rule.column) for row in warehouse.query(f"{sql} order by 1 limit 5")]
+    return [
+        ExpectationFailure(
+            "expect_no_" + re.sub(r"[^a-z0-9]+", "_", rule.why.lower()).strip("_"),
+            rule.column,
+            f"{hits} row(s) point at a {rule.why} in {rule.table}",
+            int(hits),
+            sample,
+            severity=contract.severity_of(rule.severity),
+        )
+    ]
 
 
 def _row_count(contract: Contract, row_count: int, baseline: Profile | None) -> list[ExpectationFailure]:

@@ -189,3 +189,48 @@ def test_every_contract_names_a_real_sync_feeding_severity(suite: str) -> None:
     contract = load_contracts()[suite]
     assert contract.severity in ("error", "warn") and contract.description
     assert contract.key is None or any(r.name == contract.key and r.not_null for r in contract.columns)
+
+
+def test_no_action_for_an_opted_out_person(warehouse: Warehouse) -> None:
+    """The rule gold.lead_actions will carry: a row pointing at an excluded person fails, named."""
+    from expectations.config import parse_contracts
+    from expectations.guards import evaluate_guards
+
+    [contract] = parse_contracts(
+        {
+            "contracts": {
+                "actions": {
+                    "table": "gold.actions",
+                    "severity": "error",
+                    "columns": {"person_id": {"type": "string", "not_null": True}},
+                    "excludes": [
+                        {
+                            "column": "person_id",
+                            "table": "silver.consent",
+                            "match": "person_id",
+                            "where": "state = 'opted_out'",
+                            "why": "opted-out person",
+                        }
+                    ],
+                }
+            }
+        }
+    ).values()
+    _sql(
+        warehouse,
+        "create schema gold",
+        "create schema silver",
+        "create table gold.actions (person_id varchar)",
+        "insert into gold.actions values ('p1'), ('p2'), ('p3')",
+        "create table silver.consent (person_id varchar, state varchar)",
+        "insert into silver.consent values ('p2', 'opted_out'), ('p3', 'opted_in')",
+    )
+    [failure] = evaluate_guards(warehouse, contract, None).failures
+    assert (failure.expectation, failure.column, failure.unexpected_count) == (
+        "expect_no_opted_out_person",
+        "person_id",
+        1,
+    )
+    assert failure.sample == ["p2"]
+    _sql(warehouse, "delete from gold.actions where person_id = 'p2'")
+    assert evaluate_guards(warehouse, contract, None).failures == []
