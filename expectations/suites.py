@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from expectations.config import FORMATS, ColumnRule, Contract, Severity, load_contracts
+from expectations.config import FORMATS, ColumnRule, Contract, Severity
 
 # Set before GX is first imported anywhere in the package: it reads the variable when a context
 # is created, and a validation inside a pipeline run has no business phoning home.
@@ -96,14 +96,3 @@ def column_expectations_needed(rule: ColumnRule) -> bool:
         or rule.accepted is not None
         or (rule.min is not None or rule.max is not None)
     )
-
-
-def _suite_factory(contract: Contract) -> Callable[[], list[gxe.Expectation]]:
-    return lambda: [expectation for expectation, _ in contract_expectations(contract)]
-
-
-SUITES: dict[str, Callable[[], list[gxe.Expectation]]] = {
-    name: _suite_factory(contract) for name, contract in load_contracts().items()
-}
-"""Suite name → its GX expectations (the contract's value-level rules), for callers that only
-need the expectation list."""
