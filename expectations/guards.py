@@ -17,7 +17,7 @@ from typing import Any
 from expectations.config import Contract, ExclusionRule, FreshnessRule
 from expectations.history import Profile
 from expectations.outcome import ExpectationFailure, mask_value
-from warehouse import Warehouse
+from expectations.session import Reads
 
 # information_schema.data_type (lower-case, without "(precision)") per type family.
 _INTEGER = {"bigint", "integer", "int", "int4", "int8", "smallint", "tinyint", "hugeint", "ubigint", "uinteger"}
@@ -57,7 +57,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def table_columns(warehouse: Warehouse, schema: str, table: str) -> dict[str, str]:
+def table_columns(warehouse: Reads, schema: str, table: str) -> dict[str, str]:
     rows = warehouse.query(
         "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
         "order by ordinal_position",
@@ -66,7 +66,7 @@ def table_columns(warehouse: Warehouse, schema: str, table: str) -> dict[str, st
     return {name: str(data_type) for name, data_type in rows}
 
 
-def fingerprint(warehouse: Warehouse, contract: Contract, schema: str, table: str) -> str:
+def fingerprint(warehouse: Reads, contract: Contract, schema: str, table: str) -> str:
     """Content hash of the table (order-independent sum of row hashes), its column names and
     types (a rename keeps every value), and the contract's own."""
     relation = f"{quote(schema)}.{quote(table)}"
@@ -84,7 +84,7 @@ def _type_matches(family: str, data_type: str) -> bool:
     return data_type.lower().split("(")[0].strip() in TYPE_NAMES[family]
 
 
-def evaluate_guards(warehouse: Warehouse, contract: Contract, baseline: Profile | None) -> TableFacts:
+def evaluate_guards(warehouse: Reads, contract: Contract, baseline: Profile | None) -> TableFacts:
     columns = table_columns(warehouse, contract.schema, contract.table)
     failures: list[ExpectationFailure] = []
     evaluated = 0
@@ -141,9 +141,7 @@ def evaluate_guards(warehouse: Warehouse, contract: Contract, baseline: Profile 
     return TableFacts(columns, profile, failures, evaluated)
 
 
-def _exclusion(
-    warehouse: Warehouse, contract: Contract, relation: str, rule: ExclusionRule
-) -> list[ExpectationFailure]:
+def _exclusion(warehouse: Reads, contract: Contract, relation: str, rule: ExclusionRule) -> list[ExpectationFailure]:
     schema, table = rule.table.split(".")
     if not warehouse.table_exists(schema, table):
         raise LookupError(f"excludes: table {rule.table} does not exist")

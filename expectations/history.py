@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from expectations.session import Reads
 from warehouse import Warehouse
 
 SCHEMA = "contracts"
@@ -58,7 +59,7 @@ def _ensure(warehouse: Warehouse) -> None:
         )
 
 
-def previous(warehouse: Warehouse, suite: str) -> Profile | None:
+def previous(warehouse: Reads, suite: str) -> Profile | None:
     """The last accepted profile of the suite, or None before its first accepted check."""
     if not warehouse.table_exists(SCHEMA, TABLE):
         return None

@@ -29,6 +29,7 @@ from expectations import history
 from expectations.config import Contract, Severity, load_contracts, load_settings
 from expectations.guards import evaluate_guards, fingerprint, quote
 from expectations.outcome import ExpectationFailure, Status, ValidationOutcome, mask_value
+from expectations.session import Session, session
 from expectations.suites import contract_expectations
 from warehouse import Warehouse
 
@@ -61,16 +62,20 @@ def validate_table(
     target = f"{schema}.{table}"
     row_count: int | None = None
     try:
-        missing = _why_missing(warehouse, schema, table)
-        if missing:
+        if warehouse.is_duckdb and warehouse.path is not None and not warehouse.path.exists():
+            # Checked first because connecting would create an empty warehouse file as a side effect.
+            missing = f"table {target} does not exist: there is no warehouse file at {warehouse.display}"
             return _errored(suite, target, missing)
-        baseline = history.previous(warehouse, suite)
-        content = fingerprint(warehouse, contract, schema, table)
-        if baseline is not None and baseline.fingerprint == content:
-            return ValidationOutcome(suite, target, "passed", 0, [], None, baseline.row_count, unchanged=True)
-        facts = evaluate_guards(warehouse, _retarget(contract, schema, table), baseline)
-        row_count = facts.profile.row_count
-        gx = _run_gx(warehouse, contract, schema, table, facts.columns, row_count)
+        with session(warehouse) as db:
+            if not db.table_exists(schema, table):
+                return _errored(suite, target, f"table {target} does not exist in {warehouse.display}")
+            baseline = history.previous(db, suite)
+            content = fingerprint(db, contract, schema, table)
+            if baseline is not None and baseline.fingerprint == content:
+                return ValidationOutcome(suite, target, "passed", 0, [], None, baseline.row_count, unchanged=True)
+            facts = evaluate_guards(db, _retarget(contract, schema, table), baseline)
+            row_count = facts.profile.row_count
+            gx = _run_gx(warehouse, db, contract, schema, table, facts.columns, row_count)
         gx_failures, gx_evaluated, errors, sampled = gx
     except Exception as exc:  # the contract could not be evaluated: report it, don't judge the data
         return _errored(suite, target, _one_line(exc, warehouse), row_count)
@@ -99,7 +104,13 @@ def _retarget(contract: Contract, schema: str, table: str) -> Contract:
 
 
 def _run_gx(
-    warehouse: Warehouse, contract: Contract, schema: str, table: str, columns: dict[str, str], row_count: int
+    warehouse: Warehouse,
+    db: Session,
+    contract: Contract,
+    schema: str,
+    table: str,
+    columns: dict[str, str],
+    row_count: int,
 ) -> tuple[list[ExpectationFailure], int, list[str], int | None]:
     pairs = contract_expectations(contract, present_columns=columns)
     if not pairs:
@@ -112,7 +123,7 @@ def _run_gx(
     sampled = None
     if warehouse.is_duckdb:
         needed = list(dict.fromkeys(getattr(e, "column", None) for e in expectations))
-        frame, sampled = _duckdb_frame(warehouse, contract, schema, table, [c for c in needed if c], row_count)
+        frame, sampled = _duckdb_frame(db, contract, schema, table, [c for c in needed if c], row_count)
         result = _validate_dataframe(contract.suite, table, frame, expectations)
     else:
         result = _validate_postgres_table(warehouse, contract.suite, schema, table, expectations)
@@ -121,15 +132,15 @@ def _run_gx(
 
 
 def _duckdb_frame(
-    warehouse: Warehouse, contract: Contract, schema: str, table: str, columns: list[str], row_count: int
+    db: Session, contract: Contract, schema: str, table: str, columns: list[str], row_count: int
 ) -> tuple[Any, int | None]:
     settings = load_settings()
     select = ", ".join(quote(c) for c in columns)
     relation = f"{quote(schema)}.{quote(table)}"
     if row_count <= int(settings["sample_above_rows"]) or not contract.key or contract.key not in columns:
-        return warehouse.query_df(f"select {select} from {relation}"), None
+        return db.query_df(f"select {select} from {relation}"), None
     buckets = max(1, math.ceil(row_count / int(settings["sample_rows"])))
-    frame = warehouse.query_df(f"select {select} from {relation} where hash({quote(contract.key)}) % {buckets} = 0")
+    frame = db.query_df(f"select {select} from {relation} where hash({quote(contract.key)}) % {buckets} = 0")
     return frame, len(frame)
 
 
@@ -228,15 +239,6 @@ def _raised_message(exception_info: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _why_missing(warehouse: Warehouse, schema: str, table: str) -> str | None:
-    if warehouse.is_duckdb and warehouse.path is not None and not warehouse.path.exists():
-        # Checked first because connecting would create an empty warehouse file as a side effect.
-        return f"table {schema}.{table} does not exist: there is no warehouse file at {warehouse.display}"
-    if not warehouse.table_exists(schema, table):
-        return f"table {schema}.{table} does not exist in {warehouse.display}"
-    return None
-
-
 def _errored(suite: str, target: str, error: str, row_count: int | None = None) -> ValidationOutcome:
     return ValidationOutcome(suite, target, "errored", 0, [], error, row_count)
 
