@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from expectations.config import Contract, ExclusionRule, FreshnessRule
+from expectations.config import Contract, ExclusionRule, FreshnessRule, Severity
 from expectations.history import Profile
 from expectations.outcome import ExpectationFailure, mask_value
 from expectations.session import Reads
@@ -139,6 +139,23 @@ def evaluate_guards(warehouse: Reads, contract: Contract, baseline: Profile | No
             evaluated += 1
             failures += _exclusion(warehouse, contract, relation, rule)
     return TableFacts(columns, profile, failures, evaluated)
+
+
+def duplicate_values(
+    warehouse: Reads, schema: str, table: str, column: str, severity: Severity
+) -> list[ExpectationFailure]:
+    """Uniqueness over the whole table, counted like GX does (every row sharing a value)."""
+    relation, col = f"{quote(schema)}.{quote(table)}", quote(column)
+    dupes = (
+        f"select {col} as v, count(*) as n from {relation} where {col} is not null group by {col} having count(*) > 1"
+    )
+    total = warehouse.query(f"select coalesce(sum(n), 0) from ({dupes}) as d")[0][0]
+    if not total:
+        return []
+    sample = [mask_value(v, column) for (v,) in warehouse.query(f"select v from ({dupes}) as d order by v limit 5")]
+    return [
+        ExpectationFailure("expect_column_values_to_be_unique", column, None, int(total), sample, severity=severity)
+    ]
 
 
 def _exclusion(warehouse: Reads, contract: Contract, relation: str, rule: ExclusionRule) -> list[ExpectationFailure]:

@@ -4,9 +4,9 @@ Decisions (see ARCHITECTURE.md): an ephemeral GX 1.x context per validation, no 
 DuckDB tables are validated through a pandas DataFrame batch because GX's SQL route reports
 false failures on DuckDB schemas other than `main`; Postgres tables through a SQL table asset so
 the work stays in the database. Large DuckDB tables are *sampled deterministically*: above
-`sample_above_rows` the DataFrame holds only the rows whose key hashes into the sample, so two
-rows sharing a key are in or out together and uniqueness stays exact. Row count, distribution
-and freshness never use the sample: they are SQL aggregates over the whole table (guards.py).
+`sample_above_rows` the DataFrame holds only the rows whose key hashes into the sample (the same
+rows every run). A sample cannot prove a column unique, so then uniqueness is counted in SQL over
+the whole table; row count, distribution and freshness never use the sample either (guards.py).
 
 A validation that could not look at the data (missing table, refused connection, an expectation
 that raised) is *errored*, never *failed*. A required column that is missing or retyped is a
@@ -27,7 +27,7 @@ from typing import Any
 
 from expectations import history
 from expectations.config import Contract, Severity, load_contracts, load_settings
-from expectations.guards import evaluate_guards, fingerprint, quote
+from expectations.guards import duplicate_values, evaluate_guards, fingerprint, quote
 from expectations.outcome import ExpectationFailure, Status, ValidationOutcome, mask_value
 from expectations.session import Session, session
 from expectations.suites import contract_expectations
@@ -119,32 +119,35 @@ def _run_gx(
     for expectation, severity in pairs:
         key = (expectation.expectation_type, getattr(expectation, "column", None))
         severities[key] = "error" if "error" in (severity, severities.get(key)) else severity
+    settings = load_settings()
+    sample = warehouse.is_duckdb and row_count > int(settings["sample_above_rows"]) and contract.key in columns
+    sql_side: list[ExpectationFailure] = []
+    if sample:
+        # A sample cannot prove a column unique: that one is counted over the whole table in SQL.
+        unique = [(e, sev) for e, sev in pairs if e.expectation_type == "expect_column_values_to_be_unique"]
+        pairs = [pair for pair in pairs if pair not in unique]
+        for expectation, severity in unique:
+            sql_side += duplicate_values(db, schema, table, expectation.column, severity)
     expectations = [expectation for expectation, _ in pairs]
     sampled = None
     if warehouse.is_duckdb:
         needed = list(dict.fromkeys(getattr(e, "column", None) for e in expectations))
-        frame, sampled = _duckdb_frame(db, contract, schema, table, [c for c in needed if c], row_count)
+        relation = f"{quote(schema)}.{quote(table)}"
+        select = ", ".join(quote(c) for c in needed if c)
+        if sample:
+            buckets = max(1, math.ceil(row_count / int(settings["sample_rows"])))
+            key = quote(str(contract.key))
+            frame = db.query_df(f"select {select} from {relation} where hash({key}) % {buckets} = 0")
+            sampled = len(frame)
+        else:
+            frame = db.query_df(f"select {select} from {relation}")
         result = _validate_dataframe(contract.suite, table, frame, expectations)
     else:
         result = _validate_postgres_table(warehouse, contract.suite, schema, table, expectations)
     failures, errors = _reduce(result, severities)
-    return failures, len(result.results), errors, sampled
+    return sql_side + failures, len(result.results) + len(sql_side), errors, sampled
 
 
-def _duckdb_frame(
-    db: Session, contract: Contract, schema: str, table: str, columns: list[str], row_count: int
-) -> tuple[Any, int | None]:
-    settings = load_settings()
-    select = ", ".join(quote(c) for c in columns)
-    relation = f"{quote(schema)}.{quote(table)}"
-    if row_count <= int(settings["sample_above_rows"]) or not contract.key or contract.key not in columns:
-        return db.query_df(f"select {select} from {relation}"), None
-    buckets = max(1, math.ceil(row_count / int(settings["sample_rows"])))
-    frame = db.query_df(f"select {select} from {relation} where hash({quote(contract.key)}) % {buckets} = 0")
-    return frame, len(frame)
-
-
-# ---------------------------------------------------------------------------------- GX runs
 def _context() -> Any:
     """A fresh in-memory context: nothing on disk to drift, nothing shared between runs.
 

@@ -234,3 +234,26 @@ def test_no_action_for_an_opted_out_person(warehouse: Warehouse) -> None:
     assert failure.sample == ["p2"]
     _sql(warehouse, "delete from gold.actions where person_id = 'p2'")
     assert evaluate_guards(warehouse, contract, None).failures == []
+
+
+def test_a_large_duckdb_table_is_sampled_deterministically_but_uniqueness_is_whole(
+    duckdb_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import expectations.runner as runner
+
+    monkeypatch.setattr(runner, "load_settings", lambda: {"sample_above_rows": 100, "sample_rows": 50})
+    contract = load_contracts()["salesforce_lead_scores"]
+    write_conforming(duckdb_warehouse, contract, 400)
+    first = validate_contract(duckdb_warehouse, contract.suite)
+    assert first.status == "passed" and first.sampled_rows is not None and 0 < first.sampled_rows < 400
+    assert validate_contract(duckdb_warehouse, contract.suite).sampled_rows == first.sampled_rows
+
+    # Every row a duplicate of another: whichever rows the sample holds, the whole table is counted.
+    _sql(duckdb_warehouse, "update gold.salesforce_lead_scores set lead_id = 'L' || (rowid // 2)")
+    outcome = validate_contract(duckdb_warehouse, contract.suite)
+    [dupes] = outcome.failures
+    assert (dupes.expectation, dupes.column, dupes.unexpected_count) == (
+        "expect_column_values_to_be_unique",
+        "lead_id",
+        400,
+    )
