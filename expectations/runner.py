@@ -1,11 +1,17 @@
-"""Runs a GX suite against a warehouse table and reduces the result to passed / failed / errored.
+"""Evaluates a contract (contracts.yaml) against a warehouse table: passed / failed / errored.
 
 Decisions (see ARCHITECTURE.md): an ephemeral GX 1.x context per validation, no dagster-ge.
 DuckDB tables are validated through a pandas DataFrame batch because GX's SQL route reports
 false failures on DuckDB schemas other than `main`; Postgres tables through a SQL table asset so
-the work stays in the database. A validation that could not look at the data (missing table,
-refused connection, an expectation that raised) is *errored*, never *failed*: "we could not
-look" pages whoever owns the platform, "the data is bad" pages whoever owns the source.
+the work stays in the database. Large DuckDB tables are *sampled deterministically*: above
+`sample_above_rows` the DataFrame holds only the rows whose key hashes into the sample (the same
+rows every run). A sample cannot prove a column unique, so then uniqueness is counted in SQL over
+the whole table; row count, distribution and freshness never use the sample either (guards.py).
+
+A validation that could not look at the data (missing table, refused connection, an expectation
+that raised) is *errored*, never *failed*. A required column that is missing or retyped is a
+*failure* of the contract, naming the column: the source broke its promise, and the platform
+could still look.
 """
 
 from __future__ import annotations
@@ -16,13 +22,18 @@ import logging
 import math
 import uuid
 import warnings
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
-from expectations.suites import SUITES  # also switches GX analytics off before GX is imported
+from expectations import history
+from expectations.config import Contract, Severity, load_contracts, load_settings
+from expectations.guards import duplicate_values, evaluate_guards, fingerprint, quote
+from expectations.outcome import ExpectationFailure, Status, ValidationOutcome, mask_value
+from expectations.session import Session, session
+from expectations.suites import contract_expectations
 from warehouse import Warehouse
 
-Status = Literal["passed", "failed", "errored"]
+__all__ = ["ExpectationFailure", "ValidationOutcome", "validate_contract", "validate_table"]
 
 SAMPLE_SIZE = 5
 MAX_TEXT = 200  # a sample value or error is metadata shown in the Dagster UI, not a data dump
@@ -33,81 +44,110 @@ MAX_ERROR = 500
 logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
 
 
-@dataclass(frozen=True)
-class ExpectationFailure:
-    """One expectation the data did not meet, small enough to travel as Dagster metadata."""
-
-    expectation: str
-    column: str | None
-    observed: Any
-    unexpected_count: int | None
-    sample: list[Any] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        where = f"({self.column})" if self.column else ""
-        if self.unexpected_count is not None:
-            return f"{self.expectation}{where}: {self.unexpected_count} unexpected, e.g. {self.sample}"
-        return f"{self.expectation}{where}: observed {self.observed!r}"
+def validate_contract(warehouse: Warehouse, suite: str, *, record: bool = False) -> ValidationOutcome:
+    """Validate the contract's own table. `record=True` (the Dagster check) keeps the measured
+    profile as the next baseline when nothing blocking failed."""
+    contract = _contract(suite)
+    return validate_table(warehouse, suite, contract.schema, contract.table, record=record)
 
 
-@dataclass(frozen=True)
-class ValidationOutcome:
-    """What the asset check reports; `status` keeps "could not run" apart from "data is bad"."""
-
-    suite: str
-    target: str
-    status: Status
-    evaluated: int
-    failures: list[ExpectationFailure]
-    error: str | None = None
-    row_count: int | None = None
-
-    @property
-    def success(self) -> bool:
-        return self.status == "passed"
-
-    def to_metadata(self) -> dict[str, Any]:
-        """Plain JSON values only, so Dagster can store them and the UI can render them."""
-        return {
-            "suite": self.suite,
-            "target": self.target,
-            "status": self.status,
-            "expectations_evaluated": self.evaluated,
-            "expectations_failed": len(self.failures),
-            "failures": [{**asdict(f), "summary": f.summary} for f in self.failures],
-            "row_count": self.row_count,
-            "error": self.error,
-        }
-
-
-def validate_table(warehouse: Warehouse, suite: str, schema: str, table: str) -> ValidationOutcome:
-    """Validate `schema.table` against the named suite; never raises for warehouse or GX trouble.
+def validate_table(
+    warehouse: Warehouse, suite: str, schema: str, table: str, *, record: bool = False
+) -> ValidationOutcome:
+    """Validate `schema.table` against the named contract; never raises for warehouse or GX trouble.
 
     An unknown suite name raises ValueError: that is a bug in the caller, not a state of the data.
     """
-    if suite not in SUITES:
-        raise ValueError(f"unknown GX suite {suite!r}; known suites: {sorted(SUITES)}")
+    contract = _contract(suite)
     target = f"{schema}.{table}"
     row_count: int | None = None
     try:
-        missing = _why_missing(warehouse, schema, table)
-        if missing:
+        if warehouse.is_duckdb and warehouse.path is not None and not warehouse.path.exists():
+            # Checked first because connecting would create an empty warehouse file as a side effect.
+            missing = f"table {target} does not exist: there is no warehouse file at {warehouse.display}"
             return _errored(suite, target, missing)
-        relation = f"{_quote(schema)}.{_quote(table)}"
-        if warehouse.is_duckdb:
-            frame = warehouse.query_df(f"select * from {relation}")
-            row_count = len(frame)
-            result = _validate_dataframe(suite, table, frame)
-        else:
-            row_count = int(warehouse.query(f"select count(*) from {relation}")[0][0])
-            result = _validate_postgres_table(warehouse, suite, schema, table)
+        with session(warehouse) as db:
+            if not db.table_exists(schema, table):
+                return _errored(suite, target, f"table {target} does not exist in {warehouse.display}")
+            baseline = history.previous(db, suite)
+            content = fingerprint(db, contract, schema, table)
+            if baseline is not None and baseline.fingerprint == content:
+                return ValidationOutcome(suite, target, "passed", 0, [], None, baseline.row_count, unchanged=True)
+            facts = evaluate_guards(db, _retarget(contract, schema, table), baseline)
+            row_count = facts.profile.row_count
+            gx = _run_gx(warehouse, db, contract, schema, table, facts.columns, row_count)
+        gx_failures, gx_evaluated, errors, sampled = gx
     except Exception as exc:  # the contract could not be evaluated: report it, don't judge the data
         return _errored(suite, target, _one_line(exc, warehouse), row_count)
-    return _reduce(suite, target, result, row_count, warehouse)
+    evaluated = facts.evaluated + gx_evaluated
+    failures = facts.failures + gx_failures
+    if errors:
+        error = "; ".join(_redact(e, warehouse) for e in errors)[:MAX_ERROR]
+        return ValidationOutcome(suite, target, "errored", evaluated, failures, error, row_count, sampled)
+    status: Status = "failed" if failures else "passed"
+    outcome = ValidationOutcome(suite, target, status, evaluated, failures, None, row_count, sampled)
+    if record and outcome.success and (schema, table) == (contract.schema, contract.table):
+        kept = content if status == "passed" else None  # a pass with warnings is re-checked every time
+        history.record(warehouse, suite, replace(facts.profile, fingerprint=kept))
+    return outcome
 
 
-# ---------------------------------------------------------------------------------- GX runs
+def _contract(suite: str) -> Contract:
+    contracts = load_contracts()
+    if suite not in contracts:
+        raise ValueError(f"unknown GX suite {suite!r}; known suites: {sorted(contracts)}")
+    return contracts[suite]
+
+
+def _retarget(contract: Contract, schema: str, table: str) -> Contract:
+    return replace(contract, schema=schema, table=table)
+
+
+def _run_gx(
+    warehouse: Warehouse,
+    db: Session,
+    contract: Contract,
+    schema: str,
+    table: str,
+    columns: dict[str, str],
+    row_count: int,
+) -> tuple[list[ExpectationFailure], int, list[str], int | None]:
+    pairs = contract_expectations(contract, present_columns=columns)
+    if not pairs:
+        return [], 0, [], None
+    severities: dict[tuple[str, str | None], Severity] = {}
+    for expectation, severity in pairs:
+        key = (expectation.expectation_type, getattr(expectation, "column", None))
+        severities[key] = "error" if "error" in (severity, severities.get(key)) else severity
+    settings = load_settings()
+    sample = warehouse.is_duckdb and row_count > int(settings["sample_above_rows"]) and contract.key in columns
+    sql_side: list[ExpectationFailure] = []
+    if sample:
+        # A sample cannot prove a column unique: that one is counted over the whole table in SQL.
+        unique = [(e, sev) for e, sev in pairs if e.expectation_type == "expect_column_values_to_be_unique"]
+        pairs = [pair for pair in pairs if pair not in unique]
+        for expectation, severity in unique:
+            sql_side += duplicate_values(db, schema, table, expectation.column, severity)
+    expectations = [expectation for expectation, _ in pairs]
+    sampled = None
+    if warehouse.is_duckdb:
+        needed = list(dict.fromkeys(getattr(e, "column", None) for e in expectations))
+        relation = f"{quote(schema)}.{quote(table)}"
+        select = ", ".join(quote(c) for c in needed if c)
+        if sample:
+            buckets = max(1, math.ceil(row_count / int(settings["sample_rows"])))
+            key = quote(str(contract.key))
+            frame = db.query_df(f"select {select} from {relation} where hash({key}) % {buckets} = 0")
+            sampled = len(frame)
+        else:
+            frame = db.query_df(f"select {select} from {relation}")
+        result = _validate_dataframe(contract.suite, table, frame, expectations)
+    else:
+        result = _validate_postgres_table(warehouse, contract.suite, schema, table, expectations)
+    failures, errors = _reduce(result, severities)
+    return sql_side + failures, len(result.results) + len(sql_side), errors, sampled
+
+
 def _context() -> Any:
     """A fresh in-memory context: nothing on disk to drift, nothing shared between runs.
 
@@ -123,21 +163,21 @@ def _context() -> Any:
     return context
 
 
-def _suite(context: Any, suite: str) -> Any:
+def _suite(context: Any, suite: str, expectations: list[Any]) -> Any:
     import great_expectations as gx
 
-    return context.suites.add(gx.ExpectationSuite(name=suite, expectations=SUITES[suite]()))
+    return context.suites.add(gx.ExpectationSuite(name=suite, expectations=expectations))
 
 
-def _validate_dataframe(suite: str, table: str, frame: Any) -> Any:
+def _validate_dataframe(suite: str, table: str, frame: Any, expectations: list[Any]) -> Any:
     context = _context()
     name = f"leadloop_{uuid.uuid4().hex[:8]}"
     asset = context.data_sources.add_pandas(name).add_dataframe_asset(name=table)
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(_suite(context, suite))
+    return batch.validate(_suite(context, suite, expectations))
 
 
-def _validate_postgres_table(warehouse: Warehouse, suite: str, schema: str, table: str) -> Any:
+def _validate_postgres_table(warehouse: Warehouse, suite: str, schema: str, table: str, expectations: list[Any]) -> Any:
     context = _context()
     name = f"leadloop_{uuid.uuid4().hex[:8]}"
     source = context.data_sources.add_postgres(name, connection_string=warehouse.sqlalchemy_url)
@@ -147,11 +187,13 @@ def _validate_postgres_table(warehouse: Warehouse, suite: str, schema: str, tabl
         warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
         asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
     batch = asset.add_batch_definition_whole_table("all").get_batch()
-    return batch.validate(_suite(context, suite))
+    return batch.validate(_suite(context, suite, expectations))
 
 
 # ---------------------------------------------------------------------------------- reduction
-def _reduce(suite: str, target: str, result: Any, row_count: int | None, warehouse: Warehouse) -> ValidationOutcome:
+def _reduce(
+    result: Any, severities: dict[tuple[str, str | None], Severity]
+) -> tuple[list[ExpectationFailure], list[str]]:
     failures: list[ExpectationFailure] = []
     errors: list[str] = []
     for item in result.results:
@@ -160,30 +202,26 @@ def _reduce(suite: str, target: str, result: Any, row_count: int | None, warehou
         raised = _raised_message(item.exception_info)
         if raised is not None:
             where = f"({column})" if column else ""
-            errors.append(f"{config.type}{where} raised: {_redact(raised, warehouse)}")
+            errors.append(f"{config.type}{where} raised: {raised}")
             continue
         if item.success:
             continue
         detail = item.result or {}
         unexpected = detail.get("unexpected_count")
+        sample = (detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
         failures.append(
             ExpectationFailure(
                 expectation=config.type,
                 column=column,
-                observed=_jsonable(detail.get("observed_value")),
+                observed=mask_value(_jsonable(detail.get("observed_value")), column),
                 unexpected_count=int(unexpected) if unexpected is not None else None,
-                sample=[_jsonable(v) for v in (detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]],
+                sample=[mask_value(_jsonable(v), column) for v in sample],
+                severity=severities.get((config.type, column), "error"),
             )
         )
-    evaluated = len(result.results)
-    if errors:
-        error = "; ".join(errors)[:MAX_ERROR]
-        return ValidationOutcome(suite, target, "errored", evaluated, failures, error, row_count)
-    if not result.success and not failures:
-        error = "GX reported the suite unsuccessful without naming a failed expectation"
-        return ValidationOutcome(suite, target, "errored", evaluated, [], error, row_count)
-    status: Status = "failed" if failures else "passed"
-    return ValidationOutcome(suite, target, status, evaluated, failures, None, row_count)
+    if not result.success and not failures and not errors:
+        errors.append("GX reported the suite unsuccessful without naming a failed expectation")
+    return failures, errors
 
 
 def _raised_message(exception_info: Any) -> str | None:
@@ -204,19 +242,6 @@ def _raised_message(exception_info: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _why_missing(warehouse: Warehouse, schema: str, table: str) -> str | None:
-    if warehouse.is_duckdb and warehouse.path is not None and not warehouse.path.exists():
-        # Checked first because connecting would create an empty warehouse file as a side effect.
-        return f"table {schema}.{table} does not exist: there is no warehouse file at {warehouse.display}"
-    if not warehouse.table_exists(schema, table):
-        return f"table {schema}.{table} does not exist in {warehouse.display}"
-    return None
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _errored(suite: str, target: str, error: str, row_count: int | None = None) -> ValidationOutcome:
     return ValidationOutcome(suite, target, "errored", 0, [], error, row_count)
 

@@ -50,15 +50,16 @@ def build_definitions(
         selection=AssetSelection.all(),
         description="Load every source, build silver and gold, check the contracts, sync the CRMs.",
     )
+    assets = [
+        *build_all_bronze_assets(warehouse),
+        build_dbt_assets(),
+        identity_resolution,
+        person_enrichment,
+        *build_sync_assets(),
+    ]
     return Definitions(
-        assets=[
-            *build_all_bronze_assets(warehouse),
-            build_dbt_assets(),
-            identity_resolution,
-            person_enrichment,
-            *build_sync_assets(),
-        ],
-        asset_checks=build_contract_checks(),
+        assets=assets,
+        asset_checks=build_contract_checks(key for a in assets for key in a.keys),
         jobs=[lead_loop],
         schedules=[ScheduleDefinition(job=lead_loop, cron_schedule="0 6 * * *", name="lead_loop_daily")],
         resources={

@@ -183,6 +183,7 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
 
     Every run (and every preview) checks first that the CRM has the fields the sync writes, and
     stops with the list of missing ones before anything is sent."""
+    from orchestration.checks.sync_gate import gate
     from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError
     from reverse_etl.executor import run_sync
     from reverse_etl.preview import preview_sync
@@ -203,6 +204,11 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
             if dry_run:
                 for line in preview_sync(spec, warehouse, destination, sample=sample).lines():
                     click.echo(line)
+                continue
+            decision = gate(None, warehouse, spec.name, spec.source_schema, spec.source_table)
+            if not decision.allowed:  # the CLI cannot step around a contract either
+                click.echo(f"leadloop: error: {decision.line}", err=True)
+                failed = True
                 continue
             result = run_sync(spec, warehouse, destination)
         except (PreflightError, QuotaGuardError) as exc:

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, Failure, MaterializeResult, asset
 
+from orchestration.checks.sync_gate import gate
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from reverse_etl.destinations import Destination
 from reverse_etl.destinations.hubspot import HubSpotDestination
@@ -38,6 +39,15 @@ def _asset_args(spec: SyncSpec) -> dict[str, Any]:
 def _materialize(
     context: AssetExecutionContext, config: SyncConfig, spec: SyncSpec, warehouse: Warehouse, destination: Destination
 ) -> MaterializeResult:
+    if not config.dry_run:
+        decision = gate(context.instance, warehouse, spec.name, spec.source_schema, spec.source_table)
+        if not decision.allowed:
+            context.log.error(decision.line)
+            raise Failure(
+                description=decision.line,
+                metadata={"refused": True, "contracts_evaluated": list(decision.evaluated_here)},
+            )
+        context.log.info(decision.line)
     result = run_sync(spec, warehouse, destination, dry_run=config.dry_run, run_id=context.run.run_id)
     if result.failed:
         context.log.warning(

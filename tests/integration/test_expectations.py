@@ -134,8 +134,9 @@ def test_a_missing_table_is_errored_not_failed(warehouse: Warehouse) -> None:
     assert '"status": "errored"' in metadata and PASSWORD not in metadata
 
 
-def test_a_missing_column_is_errored_not_failed(warehouse: Warehouse) -> None:
-    """Schema drift means the contract could not be checked; it is not evidence of bad values."""
+def test_a_missing_column_fails_the_contract_naming_it(warehouse: Warehouse) -> None:
+    """A required column that is gone is the source breaking its promise: a failure naming each
+    missing column (the platform could still look), never a GX error about a metric."""
     warehouse = _with_password(warehouse)
     with warehouse.connect() as conn:
         cur = conn.cursor()
@@ -143,9 +144,10 @@ def test_a_missing_column_is_errored_not_failed(warehouse: Warehouse) -> None:
         cur.execute("create table gold.salesforce_lead_scores (lead_id varchar, score integer, reasons varchar)")
         cur.execute("insert into gold.salesforce_lead_scores values ('00Q000000000001', 50, 'ok')")
     outcome = _validate(warehouse)
-    assert outcome.status == "errored", outcome.failures
-    assert outcome.error is not None and "\n" not in outcome.error
-    assert "grade" in outcome.error and "rules_matched" in outcome.error
+    assert outcome.status == "failed" and outcome.error is None, outcome.error
+    missing = {(f.expectation, f.column) for f in outcome.failures}
+    assert missing == {("expect_column_to_exist", "grade"), ("expect_column_to_exist", "rules_matched")}
+    assert "grade" in outcome.headline and "\n" not in outcome.headline
     assert PASSWORD not in json.dumps(outcome.to_metadata())
 
 
