@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "lead_actions"}}}) }}
 {#- Blocking: an open action for a person opted out of the action's channel, or for a person
     no longer scored (erased), must never reach the CRM. Any row here fails the build before the
     task sync runs. -#}

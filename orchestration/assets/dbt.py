@@ -30,8 +30,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The dbt installed beside this interpreter, so a venv works without being on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
-# dbt sources that silver's Python assets write (identity resolution, enrichment), not dlt.
-SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment"})
+# dbt sources that silver's Python assets write (identity resolution, enrichment, routing), not dlt.
+SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

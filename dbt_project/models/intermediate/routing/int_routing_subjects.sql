@@ -77,10 +77,12 @@ account_owner as (
 
 classified as (
 
-    select person_id, label, confidence, model_version
+    {#- Typed here, not by whichever of the table or its empty stand-in exists: the incremental
+        lead_routing above must see the same column types before and after the first run. -#}
+    select person_id, label, cast(confidence as double precision) as confidence, model_version
     from ({{ source_or_empty('routing', 'routing_classifications', {
         'person_id': dbt.type_string(), 'attribute': dbt.type_string(), 'label': dbt.type_string(),
-        'confidence': dbt.type_float(), 'model_version': dbt.type_string()}) }}) as classifications
+        'confidence': 'double precision', 'model_version': dbt.type_string()}) }}) as classifications
     where attribute = 'industry'
 
 )
