@@ -214,7 +214,7 @@ def main() -> None:
                 "queues_top": routed.loc[queue, "queue"].value_counts().head(3).to_dict(),
                 "classifier_held_out_accuracy": held_in["accuracy"],
                 "classifier_held_out_accuracy_when_confident": held_in["accuracy_when_confident"],
-                "classifier_accuracy_other_world": round(
+                "classifier_accuracy_bench_world_first_5000": round(
                     float(
                         np.mean(
                             [
@@ -224,7 +224,7 @@ def main() -> None:
                                         [
                                             TextRecord(
                                                 company=_text(c),
-                                                email_domain=_text((e or "").lower().rpartition("@")[2]),
+                                                email_domain=_text((_text(e) or "").lower().rpartition("@")[2]),
                                                 title=_text(t),
                                             )
                                             for c, e, t in frame.loc[labelled, ["company", "email", "title"]]
