@@ -35,8 +35,8 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # or dbt itself where the package's console script is not installed.
 FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 
-# dbt sources that silver's Python assets write (identity resolution, enrichment), not dlt.
-SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment"})
+# dbt sources that silver's Python assets write (identity resolution, enrichment, routing), not dlt.
+SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -104,8 +104,15 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert summary.syncs[SYNC]["sent"] == 2
     assert summary.syncs[SYNC]["cleared"] == 1
     writes = writes_since(salesforce_sandbox, mark)
-    assert [(w["method"], w["records"]) for w in writes] == [("PATCH", 2)]
+    assert [(w["method"], w["records"]) for w in writes if "/Task/" not in w["path"]] == [("PATCH", 2)]
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
+    # The promotion is a score jump: one owner notification, a Task on the lead keyed by its
+    # action (gold.lead_actions), upserted once on the key; nothing else had a trigger.
+    actions = warehouse.query("select action_key, who_id from gold.salesforce_action_tasks")
+    assert [(key.split(":")[0], who) for key, who in actions] == [("owner_notification", promoted)]
+    assert [(w["method"], w["records"]) for w in writes if "/Task/" in w["path"]] == [("PATCH", 1)]
+    tasks = sf.query(f"SELECT WhoId, Subject FROM Task WHERE Leadloop_Task_Key__c = '{actions[0][0]}'")["records"]
+    assert [(t["WhoId"], t["Subject"]) for t in tasks] == [(promoted, "Score jumped: review this lead")]
 
 
 def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce, hubspot):
