@@ -24,7 +24,8 @@ from warehouse import Warehouse
 logger = logging.getLogger(__name__)
 
 # A clear that meets these has nothing left to clear: the CRM record was deleted (or merged away).
-GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+# Salesforce: ENTITY_IS_DELETED / INVALID_CROSS_REFERENCE_KEY; HubSpot: OBJECT_NOT_FOUND (archived).
+GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "OBJECT_NOT_FOUND"})
 
 
 @dataclass

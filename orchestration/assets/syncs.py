@@ -65,7 +65,11 @@ def build_sync_asset(spec: SyncSpec) -> AssetsDefinition:
         def _hubspot_sync(
             context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource, hubspot: HubSpotResource
         ) -> MaterializeResult:
-            destination = HubSpotDestination(hubspot.client(), create_properties=config.create_properties)
+            destination = HubSpotDestination(
+                hubspot.client(),
+                create_properties=config.create_properties or spec.create_properties,
+                property_types=dict(spec.property_types),
+            )
             return _materialize(context, config, spec, warehouse.get(), destination)
 
         return _hubspot_sync

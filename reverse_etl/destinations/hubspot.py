@@ -22,6 +22,7 @@ from hubspot import HubSpot
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.objects.exceptions import ApiException
 from hubspot.crm.properties import PropertyCreate
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from reverse_etl.destinations import RecordResult
@@ -126,17 +127,21 @@ class HubSpotDestination:
             for name in missing:
                 kind = self.property_types.get(name, "string")
                 self.window.wait_for_room()
-                self.client.crm.properties.core_api.create(
-                    spec.object,
-                    PropertyCreate(
-                        name=name,
-                        label=name.replace("_", " ").capitalize(),
-                        type=kind,
-                        field_type="number" if kind == "number" else "text",
-                        group_name="contactinformation",
-                        description="Written by Leadloop's sync; do not edit.",
-                    ),
-                )
+                try:
+                    self.client.crm.properties.core_api.create(
+                        spec.object,
+                        PropertyCreate(
+                            name=name,
+                            label=name.replace("_", " ").capitalize(),
+                            type=kind,
+                            field_type="number" if kind == "number" else "text",
+                            group_name="contactinformation",
+                            description="Written by Leadloop's sync; do not edit.",
+                        ),
+                    )
+                except PropertiesApiException as exc:
+                    if exc.status != 409:  # 409: created meanwhile (another sync run): what we wanted
+                        raise
             logger.info("%s: created %d HubSpot propert(ies): %s", spec.name, len(missing), ", ".join(missing))
             return
         if missing:
