@@ -8,9 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from orchestration.demo import run_lead_loop
+from scoring.score_history import history_metadata
 from warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +34,13 @@ def dbt_run(warehouse: Warehouse, target: Path, *select: str) -> None:
 
 
 def test_changing_one_rule_changes_exactly_the_people_it_touches(duckdb_warehouse, salesforce, hubspot, tmp_path):
-    run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
+    instance = DagsterInstance.ephemeral()
+    run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot, instance=instance)
+    # The score history's observation in Dagster says what the scoring changed: everyone is new.
+    [record] = instance.fetch_observations(AssetKey(["gold", "lead_score_history"]), limit=1).records
+    metadata = {k: getattr(v, "value", v) for k, v in record.asset_observation.metadata.items()}
+    people = duckdb_warehouse.query("select count(*) from gold.lead_scores")[0][0]
+    assert (metadata["newly_scored_people"], metadata["score_changes"], metadata["grade_moves"]) == (people, 0, {})
     assert_one_rule_rescores_exactly_its_people(duckdb_warehouse, tmp_path / "dbt_target")
 
 
@@ -70,3 +78,7 @@ def assert_one_rule_rescores_exactly_its_people(duckdb_warehouse: Warehouse, tar
     assert moved
     history = duckdb_warehouse.query("select person_id from gold.lead_score_history where change_number = 2")
     assert {p for (p,) in history} == moved
+    # What the Dagster UI shows for this build: only rises, as many as people moved.
+    shown = history_metadata(duckdb_warehouse)
+    assert (shown["score_changes"], shown["score_rises"], shown["score_falls"]) == (len(moved), len(moved), 0)
+    assert sum(shown["grade_moves"].values()) <= len(moved)
