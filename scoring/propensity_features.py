@@ -8,7 +8,6 @@ two rule scores: a new rule in the seeds becomes a new feature without code.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from warehouse import Warehouse
@@ -39,11 +38,11 @@ BASE_FEATURES = ("fit_score", "engagement_score")
 def read_people(warehouse: Warehouse) -> pd.DataFrame:
     """One row per scored person: features (`fit:<rule>`, `events:<rule>`, the two rule scores),
     `score` (the rule score, for comparison), `first_seen_at` and `converted` (0/1)."""
-    people = warehouse.query_df(PEOPLE_SQL)
-    fit = warehouse.query_df(FIT_SQL)
-    engagement = warehouse.query_df(ENGAGEMENT_SQL)
-    converted = set(warehouse.query_df(OUTCOME_SQL)["person_id"])
-    return assemble(people, fit, engagement, converted)
+    # Arrow, not Python tuples: at 1M people the match tables have millions of rows.
+    people, fit, engagement, outcome = (
+        warehouse.read_arrow(sql).to_pandas() for sql in (PEOPLE_SQL, FIT_SQL, ENGAGEMENT_SQL, OUTCOME_SQL)
+    )
+    return assemble(people, fit, engagement, set(outcome["person_id"]))
 
 
 def assemble(people: pd.DataFrame, fit: pd.DataFrame, engagement: pd.DataFrame, converted: set[str]) -> pd.DataFrame:
@@ -51,12 +50,12 @@ def assemble(people: pd.DataFrame, fit: pd.DataFrame, engagement: pd.DataFrame, 
     frame = people.set_index("person_id")
     for prefix, long, value in (("fit", fit, "points"), ("events", engagement, "events")):
         if len(long):
-            wide = long.pivot_table(index="person_id", columns="rule_id", values=value, aggfunc="sum", fill_value=0)
+            wide = long.groupby(["person_id", "rule_id"])[value].sum().unstack(fill_value=0)
             wide.columns = [f"{prefix}:{rule}" for rule in wide.columns]
             frame = frame.join(wide, how="left")
     feature_columns = [c for c in frame.columns if c in BASE_FEATURES or ":" in c]
     frame[feature_columns] = frame[feature_columns].astype(float).fillna(0.0)
-    frame["converted"] = np.isin(frame.index.to_numpy(), list(converted)).astype(int)
+    frame["converted"] = frame.index.isin(converted).astype(int)
     frame["first_seen_at"] = pd.to_datetime(frame["first_seen_at"], utc=True)
     return frame.reset_index().sort_values("person_id", kind="stable").reset_index(drop=True)
 

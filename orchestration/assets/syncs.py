@@ -65,11 +65,7 @@ def build_sync_asset(spec: SyncSpec) -> AssetsDefinition:
         def _hubspot_sync(
             context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource, hubspot: HubSpotResource
         ) -> MaterializeResult:
-            destination = HubSpotDestination(
-                hubspot.client(),
-                create_properties=config.create_properties or spec.create_properties,
-                property_types=dict(spec.property_types),
-            )
+            destination = HubSpotDestination(hubspot.client(), create_properties=config.create_properties)
             return _materialize(context, config, spec, warehouse.get(), destination)
 
         return _hubspot_sync

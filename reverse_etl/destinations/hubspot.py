@@ -90,7 +90,8 @@ class HubSpotDestination:
         window: RateWindow | None = None,
     ) -> None:
         """`create_properties` (opt-in) lets the preflight create missing properties through the
-        properties API, typed by `property_types` (name -> "number" | "string"; default string)."""
+        properties API, typed by `property_types` (name -> "number" | "string"; default string).
+        A spec may opt in itself (`destination.create_properties`, `property_types`)."""
         self.client = client
         self.create_properties = create_properties
         self.property_types = property_types or {}
@@ -123,9 +124,11 @@ class HubSpotDestination:
         self.window.wait_for_room()
         existing = {p.name for p in self.client.crm.properties.core_api.get_all(spec.object).results}
         missing = [name for name in spec.fields.values() if name not in existing]
-        if missing and self.create_properties:
+        # The opt-in is the caller's (asset config, CLI flag) or the spec's own reviewed line.
+        types = {**dict(spec.property_types), **self.property_types}
+        if missing and (self.create_properties or spec.create_properties):
             for name in missing:
-                kind = self.property_types.get(name, "string")
+                kind = types.get(name, "string")
                 self.window.wait_for_room()
                 try:
                     self.client.crm.properties.core_api.create(

@@ -59,7 +59,7 @@ def test_scores_land_in_batches_of_100_and_a_rerun_sends_nothing(warehouse, hubs
         run_sync(NOT_OPTED_IN, warehouse, HubSpotDestination(hubspot))
     assert _batch_updates(hubspot_sandbox, mark) == []
 
-    destination = HubSpotDestination(hubspot, create_properties=True, property_types=TYPES)
+    destination = HubSpotDestination(hubspot)
     result = run_sync(SPEC, warehouse, destination)
     calls = _batch_updates(hubspot_sandbox, mark)
     assert len(calls) == math.ceil((len(ids) + 1) / 100) == result.estimated_calls
@@ -83,7 +83,7 @@ def test_a_contact_archived_in_the_portal_is_cleared_once_not_retried(warehouse,
     OBJECT_NOT_FOUND, which means nothing is left to clear: no rejection, no retry next run."""
     kept, archived, erased = _contact_ids(hubspot)[:3]
     _write_scores(warehouse, [(kept, 40, "C"), (archived, 80, "A"), (erased, 60, "B")])
-    destination = HubSpotDestination(hubspot, create_properties=True, property_types=TYPES)
+    destination = HubSpotDestination(hubspot)
     assert run_sync(SPEC, warehouse, destination).succeeded == 3
 
     hubspot.crm.contacts.basic_api.archive(archived)
@@ -110,7 +110,7 @@ def test_the_rate_limit_is_kept_at_over_90_percent_without_a_429(duckdb_warehous
         time.sleep(window + 0.1)  # the read above used the budget too
         spec = dataclasses.replace(SPEC, batch_size=1)
         _write_scores(duckdb_warehouse, [(i, 50, "B") for i in ids])
-        destination = HubSpotDestination(client, create_properties=True, property_types=TYPES)
+        destination = HubSpotDestination(client)
         mark = sandbox.last_request_id()
         started = time.monotonic()
         result = run_sync(spec, duckdb_warehouse, destination)
