@@ -57,7 +57,10 @@ def test_scores_land_in_batches_of_100_and_a_rerun_sends_nothing(warehouse, hubs
     mark = hubspot_sandbox.last_request_id()
     with pytest.raises(PreflightError, match="missing on contacts: leadloop_score, leadloop_grade, leadloop_reasons"):
         run_sync(NOT_OPTED_IN, warehouse, HubSpotDestination(hubspot))
-    assert _batch_updates(hubspot_sandbox, mark) == []
+    # A dry run of the opted-in spec creates nothing either: it names what is missing.
+    with pytest.raises(PreflightError, match="leadloop_score"):
+        run_sync(SPEC, warehouse, HubSpotDestination(hubspot), dry_run=True)
+    assert [r for r in hubspot_sandbox.request_log(mark) if r["method"] != "GET"] == []
 
     destination = HubSpotDestination(hubspot)
     result = run_sync(SPEC, warehouse, destination)
