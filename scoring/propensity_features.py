@@ -32,12 +32,12 @@ from silver.identity_records as ids
 join silver.stg_salesforce__opportunities as opps on opps.contact_id = ids.source_id
 where ids.source = 'salesforce_contact' and opps.is_won and not opps.is_deleted
 """
-BASE_FEATURES = ("fit_score", "engagement_score")
+BASE_FEATURES = ("fit_score", "engagement_score", "score")
 
 
 def read_people(warehouse: Warehouse) -> pd.DataFrame:
     """One row per scored person: features (`fit:<rule>`, `events:<rule>`, the two rule scores),
-    `score` (the rule score, for comparison), `first_seen_at` and `converted` (0/1)."""
+    `score` (the rule score, a feature and the baseline), `first_seen_at` and `converted` (0/1)."""
     # Arrow, not Python tuples: at 1M people the match tables have millions of rows.
     people, fit, engagement, outcome = (
         warehouse.read_arrow(sql).to_pandas() for sql in (PEOPLE_SQL, FIT_SQL, ENGAGEMENT_SQL, OUTCOME_SQL)
