@@ -113,10 +113,19 @@ def dev(data_dir: Path, port: int, ui_port: int) -> None:
 @click.option("--leads", default=1000, show_default=True, help="World size on first run (or with --fresh).")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
-def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+@click.option(
+    "--tenants",
+    "tenants_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run the loop once per tenant of this file (e.g. tenants.example.yaml), each in its own folder.",
+)
+def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path | None) -> None:
     """Run the whole lead loop once on the local sandbox and print a summary."""
     from orchestration.demo import run_demo
 
+    if tenants_path is not None:
+        _tenant_demos(tenants_path, data_dir, leads, seed, fresh)
+        return
     # dbt streams every node's progress to stdout; keep it in a file and show the summary.
     log_path = data_dir / "logs" / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +135,28 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
     click.echo("Leadloop demo: done")
     for line in summary.lines():
         click.echo(f"  {line}")
+
+
+def _tenant_demos(tenants_path: Path, data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+    from orchestration.tenants import TenantConfigError, run_tenant_demos
+
+    log_path = data_dir / "logs" / "demo-tenants.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Leadloop demo for the tenants of {tenants_path} (details in {log_path}) ...")
+    os.environ.setdefault("LEADLOOP_DATA_DIR", str(data_dir))
+    try:
+        with open(log_path, "w") as log:
+            runs = run_tenant_demos(tenants_path, leads=leads, seed=seed, fresh=fresh)
+            while True:
+                with redirect_stdout(log):
+                    tenant, summary = next(runs, (None, None))
+                if tenant is None:
+                    break
+                click.echo(f"tenant {tenant.name} ({tenant.data_dir}): done")
+                for line in summary.lines():
+                    click.echo(f"  {line}")
+    except TenantConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @cli.command()
@@ -241,6 +272,19 @@ def dbt(args: tuple[str, ...]) -> None:
         str(DBT_PROJECT_DIR),
     ]
     raise SystemExit(subprocess.call(command, env=env))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True)
+@click.option("--max-rows", default=1000, show_default=True, help="Rows an ad-hoc query may return.")
+@click.option("--timeout", "timeout_seconds", default=10.0, show_default=True, help="Seconds a query may run.")
+def report(host: str, port: int, max_rows: int, timeout_seconds: float) -> None:
+    """Serve the read-only reporting app (reports, charts, ad-hoc SQL on gold)."""
+    from reporting.serve import serve
+
+    click.echo(f"Leadloop reports at http://{host}:{port} (Ctrl-C to stop)")
+    serve(Warehouse.from_env(), host=host, port=port, max_rows=max_rows, timeout_seconds=timeout_seconds)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ PROJECT_PACKAGES = {
     "reverse_etl",
     "sandbox",
     "scoring",
+    "reporting",
     "orchestration",
 }
 
@@ -32,6 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     "reverse_etl": {"warehouse"},
     # predictive scoring reads silver and gold tables through the warehouse only
     "scoring": {"warehouse"},
+    # the reporting app reads gold through the warehouse switch, nothing else of ours
+    "reporting": {"warehouse"},
     # the sandbox simulates what the codecs decode, so it may use them, and nothing else of ours
     "sandbox": {"warehouse", "ingestion.imb"},
     "orchestration": PROJECT_PACKAGES - {"orchestration"},
