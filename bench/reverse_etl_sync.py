@@ -142,7 +142,6 @@ def _hubspot(world: Path, warehouse: Warehouse) -> dict[str, Any]:
     from hubspot import HubSpot
 
     from reverse_etl.destinations.hubspot import HubSpotDestination
-    from reverse_etl.spec import SyncSpec
 
     with sqlite3.connect(world / "hubspot.sqlite") as conn:
         ids = [
@@ -152,22 +151,19 @@ def _hubspot(world: Path, warehouse: Warehouse) -> dict[str, Any]:
     warehouse.replace_table(
         "gold",
         "hubspot_contact_scores",
-        pa.table({"contact_id": ids, "score": [int(i) % 101 for i in ids], "grade": ["ABCD"[int(i) % 4] for i in ids]}),
+        pa.table(
+            {
+                "contact_id": ids,
+                "score": [int(i) % 101 for i in ids],
+                "grade": ["ABCD"[int(i) % 4] for i in ids],
+                "reasons": [f"Visited pricing: +{int(i) % 20}" for i in ids],
+            }
+        ),
     )
-    spec = SyncSpec(
-        name="bench_contact_scores_to_hubspot",
-        source_schema="gold",
-        source_table="hubspot_contact_scores",
-        key="contact_id",
-        destination="hubspot",
-        object="contacts",
-        operation="update",
-        fields={"score": "leadloop_score", "grade": "leadloop_grade"},
-        batch_size=100,
-    )
+    spec = load_spec("contact_scores_to_hubspot")
     with sandbox_process("hubspot", world) as portal:
         client = HubSpot(access_token=portal["token"], host=portal["url"])
-        destination = HubSpotDestination(client, create_properties=True, property_types={"leadloop_score": "number"})
+        destination = HubSpotDestination(client)  # the spec opts in to creating its properties
         started = time.perf_counter()
         result = run_sync(spec, warehouse, destination)
         seconds = time.perf_counter() - started

@@ -20,6 +20,7 @@ from orchestration.assets.bronze import build_all_bronze_assets
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.enrichment import person_enrichment
 from orchestration.assets.identity import identity_resolution
+from orchestration.assets.propensity import lead_propensity
 from orchestration.assets.routing import routing_classifications
 from orchestration.assets.syncs import build_sync_assets
 from orchestration.checks.contracts import build_contract_checks
@@ -57,6 +58,7 @@ def build_definitions(
         identity_resolution,
         person_enrichment,
         routing_classifications,
+        lead_propensity,
         *build_sync_assets(),
     ]
     return Definitions(

@@ -197,8 +197,21 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
     destinations: dict[str, Any] = {}
     failed = False
     for spec in specs:
-        if spec.destination not in destinations:
-            destinations[spec.destination] = _destination(spec.destination, data_dir, create_properties)
+        # With every spec selected, one whose gold table or CRM is not there yet gets a one-line
+        # error and the others still run (a Salesforce-only setup has no HubSpot portal).
+        if not warehouse.table_exists(spec.source_schema, spec.source_table):
+            click.echo(
+                f"leadloop: error: {spec.name}: {spec.source_schema}.{spec.source_table} is not built yet", err=True
+            )
+            failed = True
+            continue
+        try:
+            if spec.destination not in destinations:
+                destinations[spec.destination] = _destination(spec.destination, data_dir, create_properties)
+        except SourceUnavailableError as exc:
+            click.echo(f"leadloop: error: {spec.name}: {exc}", err=True)
+            failed = True
+            continue
         destination = destinations[spec.destination]
         try:
             if dry_run:

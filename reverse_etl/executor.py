@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from reverse_etl import state
@@ -24,7 +24,8 @@ from warehouse import Warehouse
 logger = logging.getLogger(__name__)
 
 # A clear that meets these has nothing left to clear: the CRM record was deleted (or merged away).
-GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+# Salesforce: ENTITY_IS_DELETED / INVALID_CROSS_REFERENCE_KEY; HubSpot: OBJECT_NOT_FOUND (archived).
+GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "OBJECT_NOT_FOUND"})
 
 
 @dataclass
@@ -99,7 +100,8 @@ def run_sync(
         for missing in plan.skip_unavailable:
             logger.warning("%s: skip rule not applied: %s", spec.name, missing)
         if plan.changes:
-            _preflight(spec, destination)
+            # A dry run writes nothing, properties included: it reports what is missing instead.
+            _preflight(replace(spec, create_properties=False) if dry_run else spec, destination)
         with writer:
             try:
                 if not dry_run:

@@ -17,6 +17,7 @@ SPECS_DIR = Path(__file__).parent / "specs"
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
 OPERATIONS = {"salesforce": {"update", "upsert", "insert_once"}, "hubspot": {"update"}}
 REMOVAL_MODES = {"clear", "keep"}
+PROPERTY_TYPES = ("number", "string")
 # Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -63,6 +64,11 @@ class SyncSpec:
     # the CRM confirmed are below these is not sent (a score drifting 70 -> 71 -> 72 is sent once
     # the drift from the confirmed 70 reaches the threshold). Empty: every change is sent.
     thresholds: tuple[tuple[str, float], ...] = ()
+    # HubSpot only: the spec opts in to creating its missing properties through the properties
+    # API (a reviewed line in the YAML, like the Dagster config's `create_properties`), typed by
+    # `property_types` (property -> "number" | "string"; unnamed ones are strings).
+    create_properties: bool = False
+    property_types: tuple[tuple[str, str], ...] = ()
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -91,6 +97,8 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             on_removal=str(raw.get("on_removal", "clear")),
             external_id=str(destination.get("external_id", "")),
             thresholds=tuple((str(k), float(v)) for k, v in (raw.get("change_threshold") or {}).items()),
+            create_properties=bool(destination.get("create_properties", False)),
+            property_types=tuple((str(k), str(v)) for k, v in (destination.get("property_types") or {}).items()),
             skip=tuple(
                 SkipRule(
                     reason=str(rule["reason"]),
@@ -123,6 +131,11 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     for column, minimum in spec.thresholds:
         if column not in spec.fields or minimum <= 0:
             raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")
+    if (spec.create_properties or spec.property_types) and spec.destination != "hubspot":
+        raise SpecError(f"{path}: create_properties and property_types are for HubSpot properties only")
+    for name, kind in spec.property_types:
+        if name not in spec.fields.values() or kind not in PROPERTY_TYPES:
+            raise SpecError(f"{path}: property_types {name!r} must be a mapped property typed one of {PROPERTY_TYPES}")
     if spec.on_removal not in REMOVAL_MODES:
         raise SpecError(f"{path}: on_removal must be one of {sorted(REMOVAL_MODES)}")
     if not spec.fields:

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, Output
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -26,6 +26,7 @@ from packaging import version
 from orchestration.dbt_forkserver import ensure_server
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
 from orchestration.resources import WarehouseResource
+from scoring.score_history import history_metadata
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -37,6 +38,7 @@ FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 
 # dbt sources that silver's Python assets write (identity resolution, enrichment, routing), not dlt.
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
+SCORE_HISTORY = AssetKey(["gold", "lead_score_history"])
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -133,6 +135,15 @@ def build_dbt_assets():
         os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
         target = invocation_target(DBT_PROJECT_DIR, context.op_execution_context.op.name, context.run.run_id)
         with partial_parse(DBT_PROJECT_DIR, target_warehouse, target):
-            yield from dbt.cli(["build"], context=context, target_path=target).stream()
+            history_built = False
+            for event in dbt.cli(["build"], context=context, target_path=target).stream():
+                if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SCORE_HISTORY:
+                    history_built = True
+                yield event
+        if history_built:
+            # The score moves of this build, shown on the history asset in the UI. Read once dbt
+            # has exited (DuckDB lets one process at a time open the file), so as an observation:
+            # the materialization itself went out in dbt's order.
+            yield AssetObservation(asset_key=SCORE_HISTORY, metadata=history_metadata(target_warehouse))
 
     return leadloop_dbt

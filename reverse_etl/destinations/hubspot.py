@@ -22,6 +22,7 @@ from hubspot import HubSpot
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.objects.exceptions import ApiException
 from hubspot.crm.properties import PropertyCreate
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from reverse_etl.destinations import RecordResult
@@ -89,7 +90,8 @@ class HubSpotDestination:
         window: RateWindow | None = None,
     ) -> None:
         """`create_properties` (opt-in) lets the preflight create missing properties through the
-        properties API, typed by `property_types` (name -> "number" | "string"; default string)."""
+        properties API, typed by `property_types` (name -> "number" | "string"; default string).
+        A spec may opt in itself (`destination.create_properties`, `property_types`)."""
         self.client = client
         self.create_properties = create_properties
         self.property_types = property_types or {}
@@ -122,21 +124,27 @@ class HubSpotDestination:
         self.window.wait_for_room()
         existing = {p.name for p in self.client.crm.properties.core_api.get_all(spec.object).results}
         missing = [name for name in spec.fields.values() if name not in existing]
-        if missing and self.create_properties:
+        # The opt-in is the caller's (asset config, CLI flag) or the spec's own reviewed line.
+        types = {**dict(spec.property_types), **self.property_types}
+        if missing and (self.create_properties or spec.create_properties):
             for name in missing:
-                kind = self.property_types.get(name, "string")
+                kind = types.get(name, "string")
                 self.window.wait_for_room()
-                self.client.crm.properties.core_api.create(
-                    spec.object,
-                    PropertyCreate(
-                        name=name,
-                        label=name.replace("_", " ").capitalize(),
-                        type=kind,
-                        field_type="number" if kind == "number" else "text",
-                        group_name="contactinformation",
-                        description="Written by Leadloop's sync; do not edit.",
-                    ),
-                )
+                try:
+                    self.client.crm.properties.core_api.create(
+                        spec.object,
+                        PropertyCreate(
+                            name=name,
+                            label=name.replace("_", " ").capitalize(),
+                            type=kind,
+                            field_type="number" if kind == "number" else "text",
+                            group_name="contactinformation",
+                            description="Written by Leadloop's sync; do not edit.",
+                        ),
+                    )
+                except PropertiesApiException as exc:
+                    if exc.status != 409:  # 409: created meanwhile (another sync run): what we wanted
+                        raise
             logger.info("%s: created %d HubSpot propert(ies): %s", spec.name, len(missing), ", ".join(missing))
             return
         if missing:

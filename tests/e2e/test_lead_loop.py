@@ -49,12 +49,22 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
         assert crm[lead_id] == expected, lead_id
     # Scores spread over the grades: the rules discriminate rather than give everyone one value.
     assert len(first.grades) >= 3
+    # Every Contact carries its person's score too (a converted lead's score lands there).
+    contacts = dict(warehouse.query("select contact_id, score from gold.salesforce_contact_scores"))
+    assert contacts and first.syncs["contact_scores_to_salesforce"]["succeeded"] == len(contacts)
+    crm_contacts = {
+        r["Id"]: r["Lead_Score__c"] for r in sf.query_all("SELECT Id, Lead_Score__c FROM Contact")["records"]
+    }
+    assert {k: crm_contacts[k] for k in contacts} == {k: float(v) for k, v in contacts.items()}
+    hubspot_contacts = warehouse.query("select count(*) from gold.hubspot_contact_scores")[0][0]
+    assert hubspot_contacts and first.syncs["contact_scores_to_hubspot"]["succeeded"] == hubspot_contacts
+    assert first.syncs["contact_scores_to_hubspot"]["failed"] == 0
 
     mark = salesforce_sandbox.last_request_id()
     second = looped.run()
 
     assert writes_since(salesforce_sandbox, mark) == []
-    assert second.syncs[SYNC]["sent"] == 0
+    assert {name: sync["sent"] for name, sync in second.syncs.items()} == dict.fromkeys(first.syncs, 0)
     assert gold_scores(warehouse) == gold
     assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
 

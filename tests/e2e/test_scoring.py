@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from scoring.score_history import history_metadata
 from warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
@@ -68,3 +69,7 @@ def assert_one_rule_rescores_exactly_its_people(duckdb_warehouse: Warehouse, tar
     assert moved
     history = duckdb_warehouse.query("select person_id from gold.lead_score_history where change_number = 2")
     assert {p for (p,) in history} == moved
+    # What the Dagster UI shows for this build: only rises, as many as people moved.
+    shown = history_metadata(duckdb_warehouse)
+    assert (shown["score_changes"], shown["score_rises"], shown["score_falls"]) == (len(moved), len(moved), 0)
+    assert sum(shown["grade_moves"].values()) <= len(moved)

@@ -4,39 +4,40 @@ the portal's rate limit kept without meeting a 429."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from pathlib import Path
 
 import pytest
 
 from reverse_etl.destinations.hubspot import HubSpotDestination
 from reverse_etl.destinations.salesforce import PreflightError
 from reverse_etl.executor import run_sync
-from reverse_etl.spec import SyncSpec
+from reverse_etl.spec import SpecError, load_spec
 from sandbox.hubspot.server import HubSpotSandbox
 from warehouse import Warehouse
 
-SPEC = SyncSpec(
-    name="contact_scores_to_hubspot",
-    source_schema="gold",
-    source_table="hubspot_contact_scores",
-    key="contact_id",
-    destination="hubspot",
-    object="contacts",
-    operation="update",
-    fields={"score": "leadloop_score", "grade": "leadloop_grade"},
-    batch_size=100,
-)
-TYPES = {"leadloop_score": "number"}
+SPEC = load_spec("contact_scores_to_hubspot")
+# The shipped spec opts in to creating its properties; the preflight is first tried without.
+NOT_OPTED_IN = dataclasses.replace(SPEC, create_properties=False)
+TYPES = dict(SPEC.property_types)
 
 
 def _write_scores(warehouse: Warehouse, rows: list[tuple[str, int, str]]) -> None:
+    """gold.hubspot_contact_scores as dbt builds it, for the columns the spec maps."""
     with warehouse.connect() as conn:
         cur = conn.cursor()
         cur.execute("create schema if not exists gold")
         cur.execute("drop table if exists gold.hubspot_contact_scores")
-        cur.execute("create table gold.hubspot_contact_scores (contact_id varchar, score integer, grade varchar)")
-        cur.executemany(warehouse.adapt_sql("insert into gold.hubspot_contact_scores values (?, ?, ?)"), rows)
+        cur.execute(
+            "create table gold.hubspot_contact_scores "
+            "(contact_id varchar, score integer, grade varchar, reasons varchar)"
+        )
+        cur.executemany(
+            warehouse.adapt_sql("insert into gold.hubspot_contact_scores values (?, ?, ?, ?)"),
+            [(key, score, grade, f"Visited pricing: +{score}") for key, score, grade in rows],
+        )
 
 
 def _contact_ids(client) -> list[str]:
@@ -54,11 +55,14 @@ def test_scores_land_in_batches_of_100_and_a_rerun_sends_nothing(warehouse, hubs
     _write_scores(warehouse, [*rows, (unknown, 5, "D")])
 
     mark = hubspot_sandbox.last_request_id()
-    with pytest.raises(PreflightError, match="missing on contacts: leadloop_score, leadloop_grade"):
-        run_sync(SPEC, warehouse, HubSpotDestination(hubspot))
-    assert _batch_updates(hubspot_sandbox, mark) == []
+    with pytest.raises(PreflightError, match="missing on contacts: leadloop_score, leadloop_grade, leadloop_reasons"):
+        run_sync(NOT_OPTED_IN, warehouse, HubSpotDestination(hubspot))
+    # A dry run of the opted-in spec creates nothing either: it names what is missing.
+    with pytest.raises(PreflightError, match="leadloop_score"):
+        run_sync(SPEC, warehouse, HubSpotDestination(hubspot), dry_run=True)
+    assert [r for r in hubspot_sandbox.request_log(mark) if r["method"] != "GET"] == []
 
-    destination = HubSpotDestination(hubspot, create_properties=True, property_types=TYPES)
+    destination = HubSpotDestination(hubspot)
     result = run_sync(SPEC, warehouse, destination)
     calls = _batch_updates(hubspot_sandbox, mark)
     assert len(calls) == math.ceil((len(ids) + 1) / 100) == result.estimated_calls
@@ -68,11 +72,35 @@ def test_scores_land_in_batches_of_100_and_a_rerun_sends_nothing(warehouse, hubs
     stored = {c.id: c.properties for c in hubspot.crm.contacts.get_all(properties=["leadloop_score", "leadloop_grade"])}
     for contact_id, score, grade in rows:
         assert (stored[contact_id]["leadloop_score"], stored[contact_id]["leadloop_grade"]) == (str(score), grade)
+    types = {p.name: p.type for p in hubspot.crm.properties.core_api.get_all("contacts").results}
+    assert (types["leadloop_score"], types["leadloop_reasons"]) == ("number", "string")
 
     mark = hubspot_sandbox.last_request_id()
     again = run_sync(SPEC, warehouse, destination)
     assert (again.planned, again.planned_retry) == (1, 1)  # only the unknown id, kept as a rejection
     assert len(_batch_updates(hubspot_sandbox, mark)) == 1
+
+
+def test_a_contact_archived_in_the_portal_is_cleared_once_not_retried(warehouse, hubspot, hubspot_sandbox):
+    """A contact that leaves gold is cleared; one already archived in the portal answers
+    OBJECT_NOT_FOUND, which means nothing is left to clear: no rejection, no retry next run."""
+    kept, archived, erased = _contact_ids(hubspot)[:3]
+    _write_scores(warehouse, [(kept, 40, "C"), (archived, 80, "A"), (erased, 60, "B")])
+    destination = HubSpotDestination(hubspot)
+    assert run_sync(SPEC, warehouse, destination).succeeded == 3
+
+    hubspot.crm.contacts.basic_api.archive(archived)
+    _write_scores(warehouse, [(kept, 40, "C")])
+    result = run_sync(SPEC, warehouse, destination)
+    assert (result.planned_clear, result.cleared, result.failed) == (2, 2, 0)
+    assert hubspot.crm.contacts.basic_api.get_by_id(erased, properties=["leadloop_score"]).properties[
+        "leadloop_score"
+    ] in (None, "")
+
+    mark = hubspot_sandbox.last_request_id()
+    again = run_sync(SPEC, warehouse, destination)
+    assert (again.planned, again.sent) == (0, 0)
+    assert _batch_updates(hubspot_sandbox, mark) == []
 
 
 def test_the_rate_limit_is_kept_at_over_90_percent_without_a_429(duckdb_warehouse, world_dir):
@@ -83,9 +111,9 @@ def test_the_rate_limit_is_kept_at_over_90_percent_without_a_429(duckdb_warehous
         client = HubSpot(access_token=sandbox.token, host=sandbox.url)
         ids = [c.id for c in client.crm.contacts.basic_api.get_page(limit=40).results]
         time.sleep(window + 0.1)  # the read above used the budget too
-        spec = SyncSpec(**{**SPEC.__dict__, "batch_size": 1})
+        spec = dataclasses.replace(SPEC, batch_size=1)
         _write_scores(duckdb_warehouse, [(i, 50, "B") for i in ids])
-        destination = HubSpotDestination(client, create_properties=True, property_types=TYPES)
+        destination = HubSpotDestination(client)
         mark = sandbox.last_request_id()
         started = time.monotonic()
         result = run_sync(spec, duckdb_warehouse, destination)
@@ -93,7 +121,22 @@ def test_the_rate_limit_is_kept_at_over_90_percent_without_a_429(duckdb_warehous
         log = sandbox.request_log(mark)
     assert result.succeeded == 40
     assert [r for r in log if r["status"] == 429] == []
-    # 40 updates + the preflight's read and 2 property creations: 43 calls over four windows and
+    # 40 updates + the preflight's read and 3 property creations: 44 calls over four windows and
     # a bit, at no less than 90 % of the portal's limit (planning and state writes included).
-    assert len(log) == 43
+    assert len(log) == 44
     assert len(log) / elapsed >= 0.9 * limit / window
+
+
+def test_property_creation_is_a_hubspot_spec_opt_in(tmp_path):
+    """The shipped spec says which properties it may create and how they are typed; a Salesforce
+    spec that asks for it, or a type HubSpot properties do not take, is refused on load."""
+    assert (SPEC.create_properties, TYPES) == (True, {"leadloop_score": "number"})
+    shipped = (Path(__file__).parents[2] / "reverse_etl" / "specs" / "contact_scores_to_salesforce.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(shipped.replace("  operation: update\n", "  operation: update\n  create_properties: true\n"))
+    with pytest.raises(SpecError, match="for HubSpot properties only"):
+        load_spec(bad)
+    hubspot_yaml = (Path(__file__).parents[2] / "reverse_etl" / "specs" / "contact_scores_to_hubspot.yaml").read_text()
+    bad.write_text(hubspot_yaml.replace("leadloop_score: number", "leadloop_score: money"))
+    with pytest.raises(SpecError, match="property_types 'leadloop_score'"):
+        load_spec(bad)

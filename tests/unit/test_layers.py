@@ -19,6 +19,7 @@ PROJECT_PACKAGES = {
     "expectations",
     "reverse_etl",
     "sandbox",
+    "scoring",
     "reporting",
     "orchestration",
 }
@@ -30,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "silver": {"warehouse"},
     "expectations": {"warehouse"},
     "reverse_etl": {"warehouse"},
+    # predictive scoring reads silver and gold tables through the warehouse only
+    "scoring": {"warehouse"},
     # the reporting app reads gold through the warehouse switch, nothing else of ours
     "reporting": {"warehouse"},
     # the sandbox simulates what the codecs decode, so it may use them, and nothing else of ours
