@@ -33,7 +33,13 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # dbt sources that silver's Python assets write (identity resolution, enrichment), not dlt.
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment"})
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The CLI points DBT_TARGET_PATH (and DBT_LOG_PATH) into the data dir, so a run's manifest and
+# artifacts live with its warehouse, not in the checkout; unset, dbt's own `target/`.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=Path(os.environ.get("DBT_TARGET_PATH") or "target"),
+)
 
 
 class LeadloopDbtCliResource(DbtCliResource):
@@ -68,7 +74,7 @@ def prepare_manifest(force: bool = False) -> Path:
     """
     dbt_project.prepare_if_dev()
     if force or _manifest_is_stale(dbt_project.manifest_path):
-        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
 
 
