@@ -21,6 +21,7 @@ from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.enrichment import person_enrichment
 from orchestration.assets.identity import identity_resolution
 from orchestration.assets.syncs import build_sync_assets
+from orchestration.automation import automation_sensor, with_operating_policies
 from orchestration.checks.contracts import build_contract_checks
 from orchestration.resources import (
     EnrichmentResource,
@@ -30,6 +31,7 @@ from orchestration.resources import (
     SalesforceResource,
     WarehouseResource,
 )
+from orchestration.sensors import build_sensors
 from warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
@@ -49,17 +51,20 @@ def build_definitions(
         selection=AssetSelection.all(),
         description="Load every source, build silver and gold, check the contracts, sync the CRMs.",
     )
+    assets = [
+        *build_all_bronze_assets(warehouse),
+        build_dbt_assets(),
+        identity_resolution,
+        person_enrichment,
+        *build_sync_assets(),
+    ]
     return Definitions(
-        assets=[
-            *build_all_bronze_assets(warehouse),
-            build_dbt_assets(),
-            identity_resolution,
-            person_enrichment,
-            *build_sync_assets(),
-        ],
+        # Owners, tags and automation conditions: orchestration/automation.py.
+        assets=with_operating_policies(assets),
         asset_checks=build_contract_checks(),
         jobs=[lead_loop],
         schedules=[ScheduleDefinition(job=lead_loop, cron_schedule="0 6 * * *", name="lead_loop_daily")],
+        sensors=[automation_sensor(), *build_sensors()],
         resources={
             "warehouse": warehouse_resource or WarehouseResource(url=warehouse.url),
             "salesforce": salesforce or SalesforceResource.from_env(),
