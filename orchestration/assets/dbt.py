@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Output, TableSchema
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -23,6 +23,7 @@ from dagster_dbt import (
 from packaging import version
 
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
+from orchestration.dbt_table_metadata import with_table_metadata
 from orchestration.resources import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -125,6 +126,27 @@ def build_dbt_assets():
         os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
         target = invocation_target(DBT_PROJECT_DIR, context.op_execution_context.op.name, context.run.run_id)
         with partial_parse(DBT_PROJECT_DIR, target_warehouse, target):
-            yield from dbt.cli(["build"], context=context, target_path=target).stream()
+            events = dbt.cli(["build"], context=context, target_path=target).stream()
+            # Row counts and typed columns on each materialization (see dbt_table_metadata).
+            yield from with_table_metadata(events, target_warehouse, _asset_key_of(context), _documented(context))
 
     return leadloop_dbt
+
+
+def _asset_key_of(context: AssetExecutionContext) -> Any:
+    def key_of(event: Any) -> AssetKey | None:
+        if isinstance(event, Output):
+            return context.asset_key_for_output(event.output_name)
+        return getattr(event, "asset_key", None)
+
+    return key_of
+
+
+def _documented(context: AssetExecutionContext) -> dict[AssetKey, TableSchema]:
+    """The column descriptions dbt's docs give each model, as dagster-dbt put them on its specs."""
+    documented = {}
+    for key, spec in context.assets_def.specs_by_key.items():
+        value = spec.metadata.get("dagster/column_schema")
+        if value is not None:
+            documented[key] = getattr(value, "schema", value)
+    return documented

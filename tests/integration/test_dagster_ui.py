@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,20 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; .ci/run installs it
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status assetSelection { path } } } } }"
+CHEAP_ASSET = ("silver", "fit_rules")  # a dbt seed: one small dbt build
 
 ASSET_QUERY = """
 { assetNodes { assetKey { path } groupName kinds description dependencyKeys { path }
@@ -142,6 +157,23 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
     assert checks["gx_salesforce_lead_scores_contract"] is True
     assert "unique_salesforce_lead_scores_lead_id" in checks
 
+    # The same, as a person sees it in a real browser.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 3000})
+            listed = lineage_tree(page, webserver, sorted({n["groupName"] for n in nodes}))
+            assert {n["assetKey"]["path"][-1] for n in nodes} <= listed
+            run = materialize_from_ui(page, webserver, CHEAP_ASSET)
+            assert run["status"] == "SUCCESS", run
+            screenshot = data_dir / "screenshots" / "materialized.png"
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.reload()
+            page.screenshot(path=str(screenshot))
+            assert screenshot.stat().st_size > 10_000
+        finally:
+            browser.close()
+
     # SIGTERM to `leadloop dev` alone (as a process manager sends it) stops all it started:
     # dagster dev, its webserver, daemon and code server, and the sandbox's endpoints file.
     endpoints = data_dir / "sandbox" / "endpoints.json"
@@ -155,3 +187,40 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
         time.sleep(0.2)
     assert [pid for pid in started if alive(pid)] == []
     assert not endpoints.exists()
+
+
+def _dismiss_welcome(page: Page) -> None:
+    """Dagster greets a new instance with a newsletter dialog once."""
+    skip = page.get_by_role("button", name="Skip")
+    with contextlib.suppress(Exception):
+        skip.wait_for(timeout=5_000)
+        skip.click()
+
+
+def lineage_tree(page: Page, url: str, groups: list[str]) -> set[str]:
+    """The asset names the global lineage page lists, every group expanded."""
+    page.goto(f"{url}/asset-groups")
+    page.get_by_text("Global asset lineage").wait_for(timeout=60_000)
+    _dismiss_welcome(page)
+    for group in groups:
+        page.get_by_text(group, exact=True).first.click()
+        page.keyboard.press("ArrowRight")  # expands the tree item
+    page.get_by_text("lead_scores_to_salesforce", exact=True).first.wait_for(timeout=30_000)
+    return {line.strip() for line in page.inner_text("body").splitlines() if line.strip()}
+
+
+def materialize_from_ui(page: Page, url: str, key: tuple[str, ...]) -> dict:
+    """Clicks Materialize on the asset's page and waits for the run it launched to finish."""
+    page.goto(f"{url}/assets/{'/'.join(key)}")
+    _dismiss_welcome(page)
+    page.locator("button", has_text=re.compile(r"^Materialize$")).click(timeout=60_000)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        runs = requests.post(f"{url}/graphql", json={"query": RUNS_QUERY}, timeout=30).json()
+        mine = [
+            r for r in runs["data"]["runsOrError"]["results"] if [a["path"] for a in r["assetSelection"]] == [list(key)]
+        ]
+        if mine and mine[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+            return mine[0]
+        time.sleep(1)
+    raise AssertionError(f"no finished run for {key} launched from the UI: {mine}")
