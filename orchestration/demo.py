@@ -29,7 +29,6 @@ from orchestration.resources import (
 )
 from warehouse import Warehouse
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SCORE_BANDS = ((75, "75-100"), (50, "50-74"), (25, "25-49"), (0, "0-24"))
 
 
@@ -110,8 +109,10 @@ def run_lead_loop(
     warehouse_resource: WarehouseResource | None = None,
     instance: DagsterInstance | None = None,
     progress: Progress | None = None,
+    console_log_level: str = "WARNING",
 ) -> LoopSummary:
-    """Materializes every asset and check of the lead loop job once; raises LoopFailedError."""
+    """Materializes every asset and check of the lead loop job once; raises LoopFailedError,
+    or KeyboardInterrupt when the run was interrupted (Ctrl-C)."""
     started = time.monotonic()
     prepare_manifest()
     defs = build_definitions(
@@ -125,10 +126,11 @@ def run_lead_loop(
     job = defs.resolve_job_def(LEAD_LOOP_JOB)
     instance = instance or DagsterInstance.ephemeral()
     with _watching_steps(instance, progress) as run_id:
-        result = job.execute_in_process(
-            run_config=QUIET_RUN_CONFIG, instance=instance, raise_on_error=False, run_id=run_id
-        )
+        run_config = {"loggers": {"console": {"config": {"log_level": console_log_level}}}}
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id)
     if not result.success:
+        if _interrupted(result):
+            raise KeyboardInterrupt
         raise LoopFailedError(_first_failure(result))
     syncs: dict[str, dict[str, Any]] = {}
     identity: dict[str, Any] = {}
@@ -254,6 +256,14 @@ def top_people(warehouse: Warehouse, limit: int = 10) -> list[tuple[str, int, st
     return [(str(who), int(score), str(grade), str(reasons)) for who, score, grade, reasons in rows]
 
 
+def _interrupted(result: Any) -> bool:
+    """Dagster turns Ctrl-C into a failed step; the user asked for it, so it is no failure to report."""
+    return any(
+        event.is_step_failure and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+        for event in result.all_events
+    )
+
+
 def _first_failure(result: Any) -> str:
     for event in result.all_events:
         if event.is_step_failure:
@@ -303,6 +313,9 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
+        # Rich would route stdout through the bar; dbt's node-by-node output belongs in the log.
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
     log = open(log_path or Path("/dev/null"), "w")  # noqa: SIM115 - closed below
     # dbt streams every node's progress to stdout; keep it in the log and show the bar instead.
@@ -333,4 +346,7 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
                 warehouse_resource=WarehouseResource.from_env(),
                 instance=DagsterInstance.get(),
                 progress=progress,
+                # The summary, or the one-line error, is what the user reads; the run's full log
+                # is in the Dagster home (and dbt's in the demo log).
+                console_log_level="CRITICAL",
             )

@@ -48,8 +48,9 @@ class LeadloopDbtCliResource(DbtCliResource):
 
     Before starting each dbt subprocess, `DbtCliResource.cli` loads the profile and parses every
     macro in-process (2.5 s per invocation here, three invocations a loop) to hand the
-    invocation an adapter. Only `fetch_column_metadata` and `fetch_row_counts` use it, and this
-    project asks for neither: dbt itself, in its subprocess, does all the work.
+    invocation an adapter. Only `fetch_column_metadata` and `fetch_row_counts` use it; this
+    project reads row counts and column types from the warehouse once dbt has finished
+    (`orchestration/dbt_table_metadata.py`), so dbt itself, in its subprocess, does all the work.
     """
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:  # dagster-dbt's hook, pinned

@@ -166,6 +166,12 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
             assert {n["assetKey"]["path"][-1] for n in nodes} <= listed
             run = materialize_from_ui(page, webserver, CHEAP_ASSET)
             assert run["status"] == "SUCCESS", run
+            # The dbt materialization carries its row count and typed columns.
+            seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / f"{CHEAP_ASSET[-1]}.csv"
+            rows = len(seed.read_text(encoding="utf-8").strip().splitlines()) - 1
+            metadata = latest_materialization_metadata(webserver, CHEAP_ASSET)
+            assert metadata["dagster/row_count"] == rows
+            assert "dagster/column_schema" in metadata
             screenshot = data_dir / "screenshots" / "materialized.png"
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.reload()
@@ -224,3 +230,14 @@ def materialize_from_ui(page: Page, url: str, key: tuple[str, ...]) -> dict:
             return mine[0]
         time.sleep(1)
     raise AssertionError(f"no finished run for {key} launched from the UI: {mine}")
+
+
+def latest_materialization_metadata(url: str, key: tuple[str, ...]) -> dict:
+    query = (
+        "query($path: [String!]!) { assetOrError(assetKey: {path: $path}) { ... on Asset { "
+        "assetMaterializations(limit: 1) { metadataEntries { label __typename "
+        "... on IntMetadataEntry { intValue } } } } } }"
+    )
+    answer = requests.post(f"{url}/graphql", json={"query": query, "variables": {"path": list(key)}}, timeout=30)
+    entries = answer.json()["data"]["assetOrError"]["assetMaterializations"][0]["metadataEntries"]
+    return {e["label"]: e.get("intValue", e["__typename"]) for e in entries}
