@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 
 from dagster import (
     AssetKey,
@@ -21,6 +22,7 @@ from dagster import (
     AutomationConditionSensorDefinition,
     Backoff,
     DefaultSensorStatus,
+    FreshnessPolicy,
     Jitter,
     RetryPolicy,
 )
@@ -36,6 +38,11 @@ OWNERS = {
     "gold": "team:revops-analytics",
     "reverse_etl": "team:revops",
 }
+
+# A source or sync older than this is flagged stale in the UI (a warning an hour before): the
+# daily cron plus slack for a slow or retried run. Shorten it with a more frequent cron.
+FRESHNESS_HOURS_ENV = "LEADLOOP_FRESHNESS_HOURS"
+DEFAULT_FRESHNESS_HOURS = 26
 
 # CRM calls fail for a minute at a time (maintenance, limits): a step that loads from or writes
 # to a CRM is tried again after a pause. Both are idempotent (merge loads, exactly-once syncs).
@@ -53,6 +60,13 @@ def sources_cron() -> str:
     return os.environ.get(SOURCES_CRON_ENV) or DEFAULT_SOURCES_CRON
 
 
+def freshness_policy() -> FreshnessPolicy:
+    hours = float(os.environ.get(FRESHNESS_HOURS_ENV) or DEFAULT_FRESHNESS_HOURS)
+    return FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=hours), warn_window=timedelta(hours=max(hours - 1, hours / 2))
+    )
+
+
 def downstream_condition() -> AutomationCondition:
     """Eager (when any upstream updated and none is missing or running) and never past a failed
     blocking check on an upstream."""
@@ -62,11 +76,13 @@ def downstream_condition() -> AutomationCondition:
 
 
 def with_operating_policies(assets: Sequence[AssetsDefinition], cron: str | None = None) -> list[AssetsDefinition]:
-    """`assets` with owners, tags and automation conditions: assets with no upstream in the graph
-    (the loads, the dbt seeds) on the sources cron, every other one downstream-eager."""
+    """`assets` with owners, tags, automation conditions and freshness policies: assets with no
+    upstream in the graph (the loads, the dbt seeds) on the sources cron, every other one
+    downstream-eager; loads and syncs stale after LEADLOOP_FRESHNESS_HOURS."""
     cron = cron or sources_cron()
     timezone = os.environ.get(CRON_TIMEZONE_ENV) or "UTC"
     defined = {key for assets_def in assets for key in assets_def.keys}
+    freshness = freshness_policy()
 
     def policy(spec: AssetSpec) -> AssetSpec:
         kind = layer(spec.key)
@@ -77,8 +93,14 @@ def with_operating_policies(assets: Sequence[AssetsDefinition], cron: str | None
             tags["destination"] = next(iter(spec.kinds), "crm")
         upstream = {dep.asset_key for dep in spec.deps} & defined
         condition = AutomationCondition.on_cron(cron, timezone) if not upstream else downstream_condition()
+        # Freshness where staleness hurts: the loads (what the scores are made of) and the syncs
+        # (what reps see).
+        fresh = freshness if kind in {"bronze", "reverse_etl"} else spec.freshness_policy
         return spec.replace_attributes(
-            owners=[OWNERS.get(kind, OWNERS["silver"])], tags=tags, automation_condition=condition
+            owners=[OWNERS.get(kind, OWNERS["silver"])],
+            tags=tags,
+            automation_condition=condition,
+            freshness_policy=fresh,
         )
 
     return [assets_def.map_asset_specs(policy) for assets_def in assets]
