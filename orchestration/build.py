@@ -53,7 +53,7 @@ def build_definitions(
     )
     assets = [
         *build_all_bronze_assets(warehouse),
-        build_dbt_assets(),
+        *build_dbt_assets(),
         identity_resolution,
         person_enrichment,
         *build_sync_assets(),

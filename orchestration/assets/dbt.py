@@ -5,6 +5,7 @@ Keys are `<schema>/<model>` (silver/…, gold/…), and dbt sources map to the b
 """
 
 import importlib.metadata
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -12,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Output, TableSchema
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetsDefinition, Output, TableSchema
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -91,6 +92,18 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 
 class LeadloopDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, *args: Any, other_steps_tests: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._other_steps_tests = other_steps_tests
+
+    def get_asset_check_spec(
+        self, asset_spec: Any, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetCheckSpec | None:
+        """A source's test is a check of one dbt step only (see `source_test_steps`)."""
+        if unique_id in self._other_steps_tests:
+            return None
+        return super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             if dbt_resource_props["source_name"] in SILVER_PYTHON_SOURCES:  # written by Python assets
@@ -103,15 +116,91 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "silver"
 
 
-def build_dbt_assets():
-    prepare_manifest()
+# The Python assets between dbt models, and the step after which their dbt readers run: dbt
+# cannot run in one step, because identity resolution reads staging and the people models read
+# identity, and enrichment sits between the people and the scores.
+STEP_NAMES = ("dbt_staging", "dbt_people", "dbt_scoring")
+SOURCE_STEP = {"identity": 1, "enrichment": 2}
 
+
+def _steps_by_node(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Each model, seed and snapshot (by unique id) and its step: the latest step of its parents,
+    or the one after the Python asset a `SOURCE_STEP` source comes from."""
+    nodes = {
+        uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] in {"model", "seed", "snapshot"}
+    }
+    sources = manifest.get("sources", {})
+    steps: dict[str, int] = {}
+
+    def step_of(uid: str) -> int:
+        if uid not in steps:
+            parents = nodes[uid].get("depends_on", {}).get("nodes", [])
+            steps[uid] = max(
+                [step_of(p) for p in parents if p in nodes]
+                + [SOURCE_STEP.get(sources[p]["source_name"], 0) for p in parents if p in sources]
+                + [0]
+            )
+        return steps[uid]
+
+    for uid in nodes:
+        step_of(uid)
+    return steps
+
+
+def dbt_steps(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The project's models and seeds by the step that builds them (named in STEP_NAMES).
+
+    Left to itself Dagster splits one dbt asset at the same places but names the steps
+    `leadloop_dbt`, `leadloop_dbt_2`, …, which says nothing in the UI or in a failure alert."""
+    by_step: dict[str, list[str]] = {}
+    for uid, step in sorted(_steps_by_node(manifest).items()):
+        by_step.setdefault(_step_name(step), []).append(manifest["nodes"][uid]["name"])
+    return by_step
+
+
+def _step_name(step: int) -> str:
+    return STEP_NAMES[min(step, len(STEP_NAMES) - 1)]
+
+
+def source_test_steps(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Each test of a dbt source (a check on a bronze or Python asset, by unique id) and the one
+    step that owns it: the first step with a model that reads the source (dagster-dbt offers a
+    source's tests only to the steps reading it), so no two steps define the same check."""
+    steps = _steps_by_node(manifest)
+    readers: dict[str, list[int]] = {}
+    for uid, step in steps.items():
+        for parent in manifest["nodes"][uid].get("depends_on", {}).get("nodes", []):
+            readers.setdefault(parent, []).append(step)
+    sources = manifest.get("sources", {})
+    found = {}
+    for uid, node in manifest["nodes"].items():
+        parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p in sources]
+        if node["resource_type"] == "test" and parents:
+            first = [min(readers.get(p) or [SOURCE_STEP.get(sources[p]["source_name"], 0)]) for p in parents]
+            found[uid] = _step_name(max(first))
+    return found
+
+
+def build_dbt_assets() -> list[AssetsDefinition]:
+    """One dbt multi-asset per step of `dbt_steps`, each named for what it builds."""
+    manifest = json.loads(prepare_manifest().read_text())
+    tests = source_test_steps(manifest)
+    return [
+        _dbt_step(name, names, frozenset(test for test, step in tests.items() if step != name))
+        for name, names in dbt_steps(manifest).items()
+    ]
+
+
+def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) -> AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
+        name=step,
+        select=" ".join(names),
         # Source tests (unique ids in bronze) become checks on the bronze assets they test.
         dagster_dbt_translator=LeadloopDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True),
+            other_steps_tests=other_steps_tests,
         ),
         pool="warehouse",
     )

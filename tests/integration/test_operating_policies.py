@@ -24,8 +24,9 @@ from dagster import (
     op,
 )
 
+from orchestration.assets.dbt import STEP_NAMES, dbt_steps, source_test_steps
 from orchestration.automation import CRM_RETRY_POLICY, OWNERS, with_operating_policies
-from orchestration.build import build_definitions
+from orchestration.build import LEAD_LOOP_JOB, build_definitions
 from orchestration.resources import LandingZoneResource
 from orchestration.sensors import run_failure_alert
 from warehouse import Warehouse
@@ -151,3 +152,38 @@ def test_sensor_folders_follow_the_landing_resource(tmp_path):
     found = landed_files(str(tmp_path))
     assert list(found) == [str(Path(tmp_path / "a"))]
     assert new_files(found, None) == ([], str(found[str(tmp_path / "a")]))
+
+
+def test_dbt_runs_in_steps_named_for_what_they_build(defs):
+    """Not leadloop_dbt, leadloop_dbt_2, …: the step names a failure alert and the UI show."""
+    job = defs.resolve_job_def(LEAD_LOOP_JOB)
+    assert {name for name in job.graph.node_dict if "dbt" in name} == set(STEP_NAMES)
+
+
+def test_steps_follow_the_python_assets_between_dbt_models():
+    source = {"resource_type": "source"}
+    manifest = {
+        "sources": {
+            "source.p.crm.lead": {**source, "source_name": "crm"},
+            "source.p.identity.records": {**source, "source_name": "identity"},
+            "source.p.enrichment.firms": {**source, "source_name": "enrichment"},
+        },
+        "nodes": {
+            "seed.p.rules": {"resource_type": "seed", "name": "rules"},
+            "model.p.stg": {"resource_type": "model", "name": "stg", "depends_on": {"nodes": ["source.p.crm.lead"]}},
+            "model.p.people": {
+                "resource_type": "model",
+                "name": "people",
+                "depends_on": {"nodes": ["source.p.identity.records", "model.p.stg"]},
+            },
+            "model.p.scores": {
+                "resource_type": "model",
+                "name": "scores",
+                "depends_on": {"nodes": ["model.p.people", "source.p.enrichment.firms", "seed.p.rules"]},
+            },
+            "test.p.unique_records": {"resource_type": "test", "depends_on": {"nodes": ["source.p.identity.records"]}},
+            "test.p.unique_lead": {"resource_type": "test", "depends_on": {"nodes": ["source.p.crm.lead"]}},
+        },
+    }
+    assert dbt_steps(manifest) == {"dbt_staging": ["stg", "rules"], "dbt_people": ["people"], "dbt_scoring": ["scores"]}
+    assert source_test_steps(manifest) == {"test.p.unique_records": "dbt_people", "test.p.unique_lead": "dbt_staging"}
