@@ -45,6 +45,7 @@ def build_definitions(
     hubspot: HubSpotResource | None = None,
     product_db: ProductDbResource | None = None,
     landing: LandingZoneResource | None = None,
+    enrichment: EnrichmentResource | None = None,
 ) -> Definitions:
     lead_loop = define_asset_job(
         LEAD_LOOP_JOB,
@@ -71,7 +72,7 @@ def build_definitions(
             "hubspot": hubspot or HubSpotResource.from_env(),
             "product_db": product_db or ProductDbResource.from_env(),
             "landing": landing or LandingZoneResource.from_env(),
-            "enrichment": EnrichmentResource.from_env(),
+            "enrichment": enrichment or EnrichmentResource.from_env(),
             "dlt": DagsterDltResource(),
             "dbt": dbt_resource(),
         },

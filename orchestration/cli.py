@@ -202,10 +202,20 @@ def run_process_group(command: list[str], env: dict[str, str], grace_seconds: fl
 @click.option("--leads", type=click.IntRange(min=1), default=1000, show_default=True, help="World size on first run.")
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
-def demo(data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+@click.option(
+    "--tenants",
+    "tenants_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run the loop once per tenant of this file (e.g. tenants.example.yaml), each in its own folder.",
+)
+def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path | None) -> None:
     """Run the whole lead loop once on the local sandbox and print a summary.
 
-    The runs land in DATA_DIR/dagster_home, the Dagster home `leadloop dev` opens."""
+    The runs land in DATA_DIR/dagster_home, the Dagster home `leadloop dev` opens (a tenant's
+    in its own folder's)."""
+    if tenants_path is not None:
+        _tenant_demos(tenants_path, data_dir, leads, seed, fresh)
+        return
     env = run_env(data_dir)
     _check_warehouse(env["LEADLOOP_WAREHOUSE_URL"])
     os.environ.update(env)  # this process is the run: dbt, dlt and Dagster read these
@@ -231,6 +241,30 @@ def _email(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
             param_hint="--email",
         )
     return values
+
+
+def _tenant_demos(tenants_path: Path, data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+    from contextlib import redirect_stdout
+
+    from orchestration.tenants import TenantConfigError, run_tenant_demos
+
+    log_path = data_dir / "logs" / "demo-tenants.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Leadloop demo for the tenants of {tenants_path} (details in {log_path}) ...")
+    os.environ.setdefault("LEADLOOP_DATA_DIR", str(data_dir))
+    try:
+        with open(log_path, "w") as log:
+            runs = run_tenant_demos(tenants_path, leads=leads, seed=seed, fresh=fresh)
+            while True:
+                with redirect_stdout(log):
+                    tenant, summary = next(runs, (None, None))
+                if tenant is None:
+                    break
+                click.echo(f"tenant {tenant.name} ({tenant.data_dir}): done")
+                for line in summary.lines():
+                    click.echo(f"  {line}")
+    except TenantConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @cli.command()
@@ -334,6 +368,23 @@ def dbt(args: tuple[str, ...]) -> None:
     executable = Path(sys.executable).with_name("dbt")
     command = [str(executable), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     raise SystemExit(subprocess.call(command, env=env))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option(
+    "--max-rows", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows an ad-hoc query may return."
+)
+@click.option("--timeout", "timeout_seconds", default=10.0, show_default=True, help="Seconds a query may run.")
+@DATA_DIR_OPTION
+def report(host: str, port: int, max_rows: int, timeout_seconds: float, data_dir: Path) -> None:
+    """Serve the read-only reporting app (reports, charts, ad-hoc SQL on gold)."""
+    warehouse = _check_warehouse(warehouse_url(data_dir))
+    from reporting.serve import serve
+
+    click.echo(f"Leadloop reports at http://{host}:{port} (Ctrl-C to stop)")
+    serve(warehouse, host=host, port=port, max_rows=max_rows, timeout_seconds=timeout_seconds)
 
 
 def _check_warehouse(url: str) -> Any:

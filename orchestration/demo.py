@@ -20,6 +20,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
+from orchestration.paths import dagster_home, ensure_dagster_home
 from orchestration.resources import (
     HubSpotResource,
     LandingZoneResource,
@@ -296,7 +297,7 @@ def _root_message(error: Any) -> str:
 
 def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_path: Path | None = None) -> LoopSummary:
     """Generates the world if needed, serves it from the sandbox, and runs the loop against it,
-    recording the run in the Dagster home of the environment (`DAGSTER_HOME`)."""
+    recording the run in `DAGSTER_HOME`, else in the data dir's Dagster home."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -317,7 +318,11 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
         redirect_stdout=False,
         redirect_stderr=False,
     )
-    log = open(log_path or Path("/dev/null"), "w")  # noqa: SIM115 - closed below
+    log_path = log_path or data_dir / "logs" / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The data dir's Dagster home unless DAGSTER_HOME says otherwise (a tenant's run: its own).
+    home = ensure_dagster_home(dagster_home(data_dir))
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     # dbt streams every node's progress to stdout; keep it in the log and show the bar instead.
     with log, redirect_stdout(log), bar:
         if fresh or not (world / "salesforce.sqlite").exists():
@@ -344,7 +349,7 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
                 product_db=ProductDbResource.from_env(data_dir=str(data_dir)),
                 landing=LandingZoneResource.from_env(data_dir=str(data_dir)),
                 warehouse_resource=WarehouseResource.from_env(),
-                instance=DagsterInstance.get(),
+                instance=DagsterInstance.from_config(str(home)),
                 progress=progress,
                 # The summary, or the one-line error, is what the user reads; the run's full log
                 # is in the Dagster home (and dbt's in the demo log).

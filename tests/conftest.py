@@ -7,26 +7,14 @@ a missing server is a failure.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import postgres_database
 from warehouse import Warehouse
-
-PG_ADMIN_URL = os.environ.get("LEADLOOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_admin():
-    import psycopg2
-
-    admin = Warehouse.from_url(PG_ADMIN_URL)
-    conn = psycopg2.connect(**admin.psycopg2_kwargs(connect_timeout=3))
-    conn.autocommit = True
-    return admin, conn
 
 
 @pytest.fixture
@@ -36,24 +24,8 @@ def duckdb_warehouse(tmp_path: Path) -> Warehouse:
 
 @pytest.fixture
 def postgres_warehouse() -> Iterator[Warehouse]:
-    import psycopg2
-
-    try:
-        admin, conn = _pg_admin()
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("LEADLOOP_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"Postgres required (LEADLOOP_REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"no Postgres server at {PG_ADMIN_URL}")
-    name = f"leadloop_test_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    auth = admin.user + (f":{admin.password}" if admin.password else "")
-    try:
-        yield Warehouse.from_url(f"postgresql://{auth}@{admin.host}:{admin.port}/{name}")
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        conn.close()
+    with postgres_database() as warehouse:
+        yield warehouse
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -17,12 +17,14 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetsDefin
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
 )
 from packaging import version
 
+from orchestration.dbt_forkserver import ensure_server
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
 from orchestration.dbt_table_metadata import with_table_metadata
 from orchestration.resources import WarehouseResource
@@ -31,6 +33,9 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 # The dbt installed beside this interpreter, so a venv works without being on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# What Dagster's dbt steps run: dbt forked from a warm process (orchestration/dbt_forkserver.py),
+# or dbt itself where the package's console script is not installed.
+FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 
 # dbt sources that silver's Python assets write (identity resolution, enrichment), not dlt.
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment"})
@@ -57,6 +62,12 @@ class LeadloopDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:  # dagster-dbt's hook, pinned
         return None
 
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        """Starts the fork server this process's dbt steps run through (once), then dbt."""
+        if self.dbt_executable == FORKED_DBT_EXECUTABLE:
+            ensure_server()
+        return super().cli(args, **kwargs)
+
     @cached_property
     def _cli_version(self) -> version.Version:
         """The version of the dbt beside this interpreter (`DBT_EXECUTABLE`), from its package
@@ -65,7 +76,10 @@ class LeadloopDbtCliResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return LeadloopDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    forked = Path(FORKED_DBT_EXECUTABLE).exists()
+    return LeadloopDbtCliResource(
+        project_dir=dbt_project, dbt_executable=FORKED_DBT_EXECUTABLE if forked else DBT_EXECUTABLE
+    )
 
 
 def prepare_manifest(force: bool = False) -> Path:

@@ -7,7 +7,6 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.cli import cli
-from orchestration.demo import run_lead_loop
 from silver.erasure import SCHEMA, TABLE
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +20,8 @@ def person_of(warehouse, lead_id: str) -> tuple[str, list[str]]:
     return person, [k for (k,) in keys]
 
 
-def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, salesforce, hubspot, monkeypatch):
-    run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch):
+    warehouse, world_dir, sf = looped.warehouse, looped.world_dir, looped.sf
     leads = sf.query_all("SELECT Id, Email FROM Lead WHERE Email != null ORDER BY Id")["records"]
     by_cli, by_file = leads[0], leads[1]
     scored = sf.query_all("SELECT Id FROM Lead WHERE Lead_Score__c != null")["records"]
@@ -41,7 +40,7 @@ def test_an_erased_person_is_gone_and_stays_gone(warehouse, world_dir, sf, sales
         csv.writer(handle).writerows([["email"], [by_file["Email"]]])
 
     for _ in range(2):  # the second run reloads every source: nobody comes back
-        run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+        looped.run()
         for gone, gone_records, lead in ((person, records, by_cli), (file_person, file_records, by_file)):
             assert warehouse.query("select count(*) from silver.int_people where person_id = ?", [gone]) == [(0,)]
             assert warehouse.query(

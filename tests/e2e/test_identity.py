@@ -5,17 +5,13 @@ import csv
 
 import pytest
 
-from ingestion.crm_clients import salesforce_client
-from orchestration.demo import run_lead_loop
 from sandbox.identity_truth import pairwise, truth_keys
 
 pytestmark = pytest.mark.e2e
 
 
-def test_records_resolve_into_the_true_people_with_stable_ids(
-    warehouse, world_dir, salesforce_sandbox, salesforce, hubspot
-):
-    run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+def test_records_resolve_into_the_true_people_with_stable_ids(looped):
+    warehouse, world_dir = looped.warehouse, looped.world_dir
     resolved = warehouse.read_arrow("select record_key, person_id from silver.identity_records")
     scores = pairwise(resolved, truth_keys(world_dir))
     # Every record the generator wrote is resolved, and into the people it was written for.
@@ -46,8 +42,7 @@ def test_records_resolve_into_the_true_people_with_stable_ids(
     # A stranger arrives between the runs (entered by a rep: what Leadloop's own integration user
     # writes is not a source change): nobody already resolved changes id, and the stranger is a
     # person of their own.
-    rep = salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.rep_token, salesforce_sandbox.ca_path)
-    stranger = rep.Lead.create(
+    stranger = looped.rep.Lead.create(
         {
             "FirstName": "Zelda",
             "LastName": "Quartermain",
@@ -56,7 +51,7 @@ def test_records_resolve_into_the_true_people_with_stable_ids(
             "Status": "Open - Not Contacted",
         }
     )["id"]
-    run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+    looped.run()
     again = dict(warehouse.query("select record_key, person_id from silver.identity_records"))
     before = dict(zip(resolved["record_key"].to_pylist(), resolved["person_id"].to_pylist(), strict=True))
     assert {key: again[key] for key in before} == before

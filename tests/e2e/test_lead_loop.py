@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.crm_clients import salesforce_client
 from orchestration.demo import LoopFailedError, run_lead_loop
+from tests.e2e.report_checks import assert_reports_reconcile
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +29,12 @@ def writes_since(sandbox, request_id: int) -> list[dict]:
     return [r for r in sandbox.request_log(since_id=request_id) if r["method"] in WRITE_METHODS]
 
 
-def test_every_lead_scored_synced_then_only_changes_flow_through(
-    warehouse, salesforce_sandbox, sf, salesforce, hubspot
-):
+def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
+    warehouse, salesforce_sandbox, sf, first = looped.warehouse, looped.salesforce_sandbox, looped.sf, looped.first
+    # The loop leaves leads where they are: it writes scores, never creates or deletes one.
     live_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead")["records"]}
     converted = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = true")["records"]}
     assert converted
-
-    first = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
 
     gold = gold_scores(warehouse)
     assert set(gold) == live_leads
@@ -63,11 +61,12 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(
     assert any(line.startswith("people resolved") and "merge rate" in line for line in first.lines())
 
     mark = salesforce_sandbox.last_request_id()
-    second = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+    second = looped.run()
 
     assert writes_since(salesforce_sandbox, mark) == []
     assert second.syncs[SYNC]["sent"] == 0
     assert gold_scores(warehouse) == gold
+    assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
 
     # A rep's change to two leads, loaded incrementally: only what changed moves, and the CRM
     # gets exactly that (the same world and warehouse: the loops above are this scenario's start).
@@ -90,7 +89,7 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(
     promoted = next(i for (i,) in untitled if before[i][0] < 100 and i in open_leads)
     deleted = next(i for i in alone if i != promoted and i in open_leads)
     # A rep's edits (through their own session: the integration user's writes are not source changes).
-    rep = salesforce_client(salesforce_sandbox.instance_url, salesforce_sandbox.rep_token, salesforce_sandbox.ca_path)
+    rep = looped.rep
     # A promotion to CEO at a large tech company must raise the score.
     rep.Lead.update(
         promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
@@ -99,7 +98,7 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
 
-    summary = run_lead_loop(warehouse, salesforce, hubspot=hubspot)
+    summary = looped.run()
 
     after = gold_scores(warehouse)
     assert deleted not in after

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
-from orchestration.demo import run_lead_loop
 from warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +30,8 @@ def dbt_run(warehouse: Warehouse, target: Path, *select: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_changing_one_rule_changes_exactly_the_people_it_touches(duckdb_warehouse, salesforce, hubspot, tmp_path):
-    run_lead_loop(duckdb_warehouse, salesforce, hubspot=hubspot)
-    assert_one_rule_rescores_exactly_its_people(duckdb_warehouse, tmp_path / "dbt_target")
+def test_changing_one_rule_changes_exactly_the_people_it_touches(looped_duckdb, tmp_path):
+    assert_one_rule_rescores_exactly_its_people(looped_duckdb.warehouse, tmp_path / "dbt_target")
 
 
 def assert_one_rule_rescores_exactly_its_people(duckdb_warehouse: Warehouse, target: Path) -> None:

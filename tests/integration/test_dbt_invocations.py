@@ -110,3 +110,34 @@ def test_only_the_most_recently_used_parses_are_kept(tmp_path, monkeypatch):
     assert cache_file(project, warehouses[0]).read_bytes() == b"0"
     assert not cache_file(project, warehouses[1]).exists()
     assert cache_file(project, warehouses[2]).read_bytes() == b"2"
+
+
+def run_client(args: list[str], env: dict[str, str], importtime: bool = False):
+    """`leadloop-dbt <args>` as dagster-dbt starts it (optionally with Python's import timing)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from orchestration.dbt_forkserver import client_main; sys.argv[1:] = %r; client_main()"
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code % args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+
+
+def test_a_forked_dbt_answers_as_dbt_would_and_the_client_imports_no_dbt(tmp_path):
+    import subprocess
+
+    from orchestration.dbt_forkserver import SOCKET_ENV, ensure_server, real_dbt
+
+    ensure_server()
+    served = dict(os.environ)
+    alone = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
+    missing = ["parse", "--project-dir", str(tmp_path / "no_project")]
+    for args in (["--version"], missing):
+        plain = subprocess.run([real_dbt(), *args], env=alone, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+        forked = run_client(args, served, importtime=True)
+        fallback = run_client(args, alone)
+        assert forked.returncode == fallback.returncode == plain.returncode
+        assert forked.stdout.splitlines()[-1:] == plain.stdout.splitlines()[-1:] == fallback.stdout.splitlines()[-1:]
+        # The client itself imported no dbt: the fork server's child did the work.
+        imported = [line.rsplit("|", 1)[-1].strip() for line in forked.stderr.splitlines() if "import time:" in line]
+        assert imported and not [name for name in imported if name.startswith("dbt")]
+    assert plain.returncode != 0  # the missing project fails, and the failure came through as it is

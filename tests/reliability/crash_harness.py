@@ -1,9 +1,9 @@
 """Kills a bronze load inside dlt's load step, at a seeded moment, from a child process.
 
-The child (`python -m tests.reliability.crash_harness '<json>'`) runs one load the way Dagster
-does (`ingestion.pipelines.load_pipeline`) and sends itself SIGKILL at the k-th passage of one of
-the load step's moments: nothing is cleaned up, no `finally` runs, as when the OOM killer or a
-lost node ends a run. The moments are the places where an interrupted load can go wrong:
+The child runs one load the way Dagster does (`ingestion.pipelines.load_pipeline`) and sends
+itself SIGKILL at the k-th passage of one of the load step's moments: nothing is cleaned up, no
+`finally` runs, as when the OOM killer or a lost node ends a run.
+The moments are the places where an interrupted load can go wrong:
 
 - `job_started`: a job was handed to the warehouse and has not run;
 - `job_committed`: the warehouse committed a job and dlt has not yet noted it (the window in
@@ -14,18 +14,23 @@ lost node ends a run. The moments are the places where an interrupted load can g
 
 dlt's internals are hooked only in the child, to decide *when* it dies; none of our code is
 replaced. The test and the benchmark (`bench/crash_first_load.py`) share this module.
+
+Children are forked by multiprocessing's fork server, which imports dlt and the sources once:
+a fresh interpreter per trial spent 2-3 CPU-s on imports before its load started. The fork
+server is a single-threaded process of its own, so nothing of the test process (its sandbox
+threads, its connections) is copied into a child.
 """
 
 from __future__ import annotations
 
 import collections
-import json
+import multiprocessing
 import os
 import random
 import signal
-import subprocess
-import sys
+import tempfile
 import threading
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,21 @@ from typing import Any
 FreshTarget = Callable[[str, str], Any]
 MOMENTS = ("job_started", "job_committed", "job_done", "before_loads_row", "after_loads_row")
 REPO = Path(__file__).resolve().parents[2]
+# What every child would import: loaded once, in the fork server.
+PRELOAD = [
+    "dlt",
+    "pyarrow",
+    "duckdb",
+    "psycopg2",
+    "ingestion.pipelines",
+    "ingestion.partner_files",
+    "ingestion.salesforce",
+    "ingestion.hubspot",
+    "ingestion.web_events",
+    "ingestion.product_db",
+]
+_FORKS = multiprocessing.get_context("forkserver")
+_FORKS.set_forkserver_preload([__name__, *PRELOAD])
 
 
 def seeded_kill(seed: int) -> tuple[str, int]:
@@ -47,20 +67,35 @@ def seeded_kill(seed: int) -> tuple[str, int]:
 def run_killed(spec: dict[str, Any], moment: str, nth: int, env: dict[str, str] | None = None) -> bool:
     """Runs the load in a child that kills itself at (`moment`, `nth`); True if it died that way,
     False if the load finished first (fewer than `nth` passages)."""
-    args = json.dumps({**spec, "moment": moment, "nth": nth})
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.crash_harness", args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if child.returncode == -signal.SIGKILL:
-        return True
-    if child.returncode != 0:
-        raise RuntimeError(f"crash child failed ({child.returncode}):\n{child.stderr[-4000:]}")
+    with tempfile.NamedTemporaryFile(prefix="crash-child-", suffix=".txt") as errors:
+        child = _FORKS.Process(
+            target=_child, args=({**spec, "moment": moment, "nth": nth}, {**os.environ, **(env or {})}, errors.name)
+        )
+        child.start()
+        child.join(timeout=300)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+            raise RuntimeError(f"crash child did not finish within 300 s: {moment} #{nth}")
+        if child.exitcode == -signal.SIGKILL:
+            return True
+        if child.exitcode != 0:
+            raise RuntimeError(f"crash child failed ({child.exitcode}):\n{Path(errors.name).read_text()[-4000:]}")
     return False
+
+
+def _child(spec: dict[str, Any], environ: dict[str, str], errors: str) -> None:
+    """In the forked child: the test's environment and working directory, the kill armed, one
+    load. A failure's traceback goes to `errors` for the parent's message."""
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(REPO)
+    try:
+        _arm(spec["moment"], spec["nth"])
+        load(spec)
+    except BaseException:
+        Path(errors).write_text(traceback.format_exc())
+        raise
 
 
 def bronze_rows(warehouse: Any, dataset: str) -> dict[str, collections.Counter[tuple[Any, ...]]]:
@@ -191,9 +226,3 @@ def _arm(moment: str, nth: int) -> None:
         "before_loads_row": lambda: before(SqlJobClientBase, "complete_load"),
         "after_loads_row": lambda: after(SqlJobClientBase, "complete_load"),
     }[moment]()
-
-
-if __name__ == "__main__":
-    spec = json.loads(sys.argv[1])
-    _arm(spec["moment"], spec["nth"])
-    load(spec)

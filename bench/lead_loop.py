@@ -1,0 +1,181 @@
+"""Benchmark: the whole lead loop, as Dagster runs it, on a generated world. Prints one JSON object
+and keeps it under bench/results/ with the machine it ran on.
+
+Three runs of the project's own lead-loop job over one world and warehouse: the full run (empty
+warehouse, every asset materialized once), an incremental run after the world advanced one
+simulated day (about 1 % of records changed), and a run with nothing new. For each: wall
+seconds, seconds per step (Dagster's own step events), records synced, and the peak RSS of this
+process and every process it started (dbt included; the sandboxes, which stand for CRMs on other
+machines, are not counted).
+
+Usage: python bench/lead_loop.py [--leads N] [--warehouse URL] [--no-save]
+       (N defaults to $LEADLOOP_BENCH_LEADS, else 100,000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from harness import advance_one_day, generate, sandbox_process
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class TreeRss:
+    """Peak resident memory of this process plus its descendants, sampled every 0.2 s from /proc
+    (a sum of RSS counts shared pages twice, so it errs high, never low)."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        self.exclude, self.peak_kb = exclude, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in self._tree(os.getpid())))
+
+    def _tree(self, root: int) -> list[int]:
+        pids, stack = [], [root]
+        while stack:
+            pid = stack.pop()
+            if pid in self.exclude:
+                continue
+            pids.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as handle:
+                        stack.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+        return pids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _step_seconds(instance: Any) -> dict[str, float]:
+    from dagster import DagsterEventType
+
+    (run,) = instance.get_runs(limit=1)
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or record.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[record.step_key] = record.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            seconds[record.step_key] += record.timestamp - started.pop(record.step_key, record.timestamp)
+    return {step: round(value, 2) for step, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
+
+def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[int]) -> dict[str, Any]:
+    from dagster import DagsterInstance
+
+    from orchestration.demo import run_lead_loop
+
+    instance = DagsterInstance.ephemeral()
+    with TreeRss(exclude=sandbox_pids) as rss:
+        started = time.perf_counter()
+        summary = run_lead_loop(warehouse, salesforce, hubspot=hubspot, instance=instance)
+        seconds = time.perf_counter() - started
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(rss.peak_kb / 1024),
+        "steps": _step_seconds(instance),
+        "records_sent": {name: sync.get("sent", 0) for name, sync in summary.syncs.items()},
+        "people_scored": summary.people_scored,
+    }
+
+
+def machine() -> dict[str, Any]:
+    with open("/proc/meminfo") as handle:
+        total_kb = int(handle.readline().split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(total_kb / 1024 / 1024),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=int(os.environ.get("LEADLOOP_BENCH_LEADS", 100_000)))
+    parser.add_argument("--warehouse", default=None, help="A warehouse URL (default: a new DuckDB file).")
+    parser.add_argument("--no-save", action="store_true", help="Print only; keep nothing under bench/results/.")
+    args = parser.parse_args()
+
+    from orchestration.resources import HubSpotResource, SalesforceResource
+    from warehouse import Warehouse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        world = data / "world"
+        started = time.perf_counter()
+        generate(world, args.leads)
+        generate_seconds = time.perf_counter() - started
+        os.environ["LEADLOOP_DATA_DIR"] = str(data)
+        warehouse = Warehouse.from_url(args.warehouse or f"duckdb:///{data / 'warehouse.duckdb'}")
+        runs: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
+        for name in ("full", "incremental", "nothing_new"):
+            if name == "incremental":
+                changes = advance_one_day(world)
+            with sandbox_process("salesforce", world) as sf, sandbox_process("hubspot", world) as hs:
+                import multiprocessing
+
+                sandbox_pids = {child.pid for child in multiprocessing.active_children() if child.pid}
+                salesforce = SalesforceResource(
+                    instance_url=sf["instance_url"], access_token=sf["token"], ca_bundle=sf["ca_path"]
+                )
+                hubspot = HubSpotResource(access_token=hs["token"], host=hs["url"])
+                runs[name] = run_once(warehouse, salesforce, hubspot, sandbox_pids)
+
+    full = runs["full"]["seconds"]
+    report = {
+        "benchmark": "lead_loop",
+        "leads": args.leads,
+        "warehouse": "duckdb" if args.warehouse is None else Warehouse.from_url(args.warehouse).kind,
+        "generate_seconds": round(generate_seconds, 1),
+        "one_day_changes": changes,
+        "runs": runs,
+        "incremental_over_full": round(runs["incremental"]["seconds"] / full, 3),
+        "nothing_new_over_full": round(runs["nothing_new"]["seconds"] / full, 3),
+        "peak_rss_mb": max(run["peak_rss_mb"] for run in runs.values()),
+        "machine": machine(),
+    }
+    print(json.dumps(report))
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"lead_loop-{args.leads}-{report['warehouse']}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Many tenants from one code base: `tenants.yaml` lists them, each becomes its own Dagster code
+location with its own warehouse, data folder, sync state and credentials.
+
+A tenant is an *environment*, not a fork: `tenant_environment` sets the variables every layer
+already reads (LEADLOOP_WAREHOUSE_URL, LEADLOOP_DATA_DIR, the CRM credentials, the landing URLs,
+and the scoring vars dbt reads as LEADLOOP_VAR_<NAME>) to the tenant's values and removes the ones
+the tenant does not set, so nothing of another tenant or of the operator's own shell leaks in.
+The file holds only the *names* of the variables with secrets, never their values.
+
+In Dagster each code location is its own process: `dagster dev -w workspace.tenants.yaml`
+(written by `python -m orchestration.tenants workspace`) loads `orchestration.tenants` once per
+tenant with `attribute: defs_<name>`, and the module's `__getattr__` builds that tenant's
+definitions inside its environment. Sync state lives in each tenant's warehouse
+(`reverse_etl.*`), so it is separate too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from warehouse import Warehouse
+
+TENANTS_FILE_ENV = "LEADLOOP_TENANTS_FILE"
+DEFAULT_TENANTS_FILE = "tenants.yaml"
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# Leadloop's own variables a tenant may point at one of its env vars (by name).
+CREDENTIAL_VARIABLES = (
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_ACCESS_TOKEN",
+    "SALESFORCE_CA_BUNDLE",
+    "HUBSPOT_ACCESS_TOKEN",
+    "HUBSPOT_HOST",
+    "LEADLOOP_PRODUCT_DB_URL",
+)
+# Where a tenant's files arrive (not secret: given as values).
+LANDING_VARIABLES = {
+    "events_url": "LEADLOOP_EVENTS_URL",
+    "partner_drops_url": "LEADLOOP_PARTNER_DROPS_URL",
+    "firmographics_url": "LEADLOOP_FIRMOGRAPHICS_URL",
+}
+# dbt vars a tenant may override (dbt_project.yml reads them as LEADLOOP_VAR_<NAME>).
+SCORING_VARS = ("mql_score_threshold", "lead_grade_a_min", "lead_grade_b_min", "lead_grade_c_min")
+KEYS = {"name", "warehouse_url", "warehouse_url_env", "data_dir", "credentials", "landing", "scoring"}
+
+
+class TenantConfigError(ValueError):
+    """tenants.yaml is wrong; the message names the tenant and the key, in one line."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    data_dir: Path
+    warehouse_url: str | None = None  # a URL without a password
+    warehouse_url_env: str | None = None  # or the name of the env var holding the URL
+    credentials: dict[str, str] = field(default_factory=dict)  # Leadloop variable -> tenant env var name
+    landing: dict[str, str] = field(default_factory=dict)
+    scoring: dict[str, float] = field(default_factory=dict)
+
+    def warehouse(self) -> Warehouse:
+        """The tenant's warehouse; default an embedded DuckDB file in its own data folder."""
+        if self.warehouse_url_env:
+            url = os.environ.get(self.warehouse_url_env)
+            if not url:
+                raise TenantConfigError(f"tenant {self.name}: {self.warehouse_url_env} (warehouse_url_env) is not set")
+            return Warehouse.from_url(url)
+        return Warehouse.from_url(self.warehouse_url or f"duckdb:///{self.data_dir.resolve() / 'warehouse.duckdb'}")
+
+    def environment(self) -> dict[str, str | None]:
+        """The variables to set for this tenant (None: unset)."""
+        env: dict[str, str | None] = {
+            "LEADLOOP_DATA_DIR": str(self.data_dir.resolve()),
+            "LEADLOOP_WAREHOUSE_URL": self.warehouse().url,
+        }
+        for variable in CREDENTIAL_VARIABLES:
+            source = self.credentials.get(variable)
+            env[variable] = os.environ.get(source) if source else None
+        for key, variable in LANDING_VARIABLES.items():
+            env[variable] = self.landing.get(key)
+        for var in SCORING_VARS:
+            value = self.scoring.get(var)
+            env[f"LEADLOOP_VAR_{var.upper()}"] = None if value is None else f"{value:g}"
+        return env
+
+
+def load_tenants(path: Path, root: Path | None = None) -> list[Tenant]:
+    """The tenants of a tenants file, checked. `root` (default $LEADLOOP_DATA_DIR or data) holds
+    each tenant's default data folder, `<root>/tenants/<name>`."""
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise TenantConfigError(f"no tenants file at {path}") from None
+    except yaml.YAMLError as exc:
+        raise TenantConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    entries = document.get("tenants") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise TenantConfigError(f"{path}: expected a non-empty list under `tenants:`")
+    base = Path(root or os.environ.get("LEADLOOP_DATA_DIR", "data"))
+    tenants = [_tenant(entry, base, i) for i, entry in enumerate(entries, start=1)]
+    _check_apart(tenants)
+    return tenants
+
+
+def _tenant(entry: Any, base: Path, position: int) -> Tenant:
+    if not isinstance(entry, dict):
+        raise TenantConfigError(f"tenant #{position} is not a mapping")
+    name = entry.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise TenantConfigError(f"tenant #{position}: name must be lower-case letters, digits and _ (got {name!r})")
+    unknown = sorted(set(entry) - KEYS)
+    if unknown:
+        raise TenantConfigError(f"tenant {name}: unknown key(s) {', '.join(unknown)}")
+    url = entry.get("warehouse_url")
+    if url and entry.get("warehouse_url_env"):
+        raise TenantConfigError(f"tenant {name}: give warehouse_url or warehouse_url_env, not both")
+    if url:
+        warehouse = Warehouse.from_url(str(url))
+        if warehouse.password:
+            raise TenantConfigError(
+                f"tenant {name}: warehouse_url holds a password; put the URL in an env var and name it in "
+                "warehouse_url_env"
+            )
+    credentials = dict(entry.get("credentials") or {})
+    wrong = sorted(set(credentials) - set(CREDENTIAL_VARIABLES))
+    if wrong:
+        raise TenantConfigError(f"tenant {name}: credentials for unknown variable(s) {', '.join(wrong)}")
+    for variable, env_name in credentials.items():
+        if not isinstance(env_name, str) or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env_name):
+            raise TenantConfigError(f"tenant {name}: credentials.{variable} must be an env var NAME (got {env_name!r})")
+    landing = dict(entry.get("landing") or {})
+    if set(landing) - set(LANDING_VARIABLES):
+        raise TenantConfigError(f"tenant {name}: landing keys are {', '.join(LANDING_VARIABLES)}")
+    scoring = dict(entry.get("scoring") or {})
+    for var, value in scoring.items():
+        if var not in SCORING_VARS:
+            raise TenantConfigError(f"tenant {name}: scoring.{var} is not one of {', '.join(SCORING_VARS)}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TenantConfigError(f"tenant {name}: scoring.{var} must be a number (got {value!r})")
+    data_dir = Path(entry.get("data_dir") or base / "tenants" / name)
+    return Tenant(
+        name=name,
+        data_dir=data_dir,
+        warehouse_url=url,
+        warehouse_url_env=entry.get("warehouse_url_env"),
+        credentials=credentials,
+        landing={k: str(v) for k, v in landing.items()},
+        scoring=scoring,
+    )
+
+
+def _check_apart(tenants: list[Tenant]) -> None:
+    """No two tenants share a name, a data folder or a (literal) warehouse."""
+    for attribute in ("name", "data_dir", "warehouse_url"):
+        seen: dict[Any, str] = {}
+        for tenant in tenants:
+            value = getattr(tenant, attribute)
+            if attribute == "data_dir":
+                value = value.resolve()
+            if value is None:
+                continue
+            if value in seen:
+                raise TenantConfigError(f"tenants {seen[value]} and {tenant.name} share the same {attribute}")
+            seen[value] = tenant.name
+
+
+@contextmanager
+def tenant_environment(tenant: Tenant) -> Iterator[Tenant]:
+    """Runs the block with the tenant's environment, restoring the previous one after."""
+    wanted = tenant.environment()
+    before = {key: os.environ.get(key) for key in wanted}
+    _apply(wanted)
+    try:
+        yield tenant
+    finally:
+        _apply(before)
+
+
+def _apply(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def tenant_definitions(tenant: Tenant) -> Any:
+    """The tenant's Dagster definitions: the one lead loop, built in the tenant's environment.
+    Resources resolve secrets through EnvVar at run time, so the environment must stay the
+    tenant's for the life of the process (a code location is one process per tenant)."""
+    from orchestration.build import build_definitions
+    from orchestration.resources import (
+        EnrichmentResource,
+        HubSpotResource,
+        LandingZoneResource,
+        ProductDbResource,
+        SalesforceResource,
+        WarehouseResource,
+    )
+
+    _apply(tenant.environment())
+    return build_definitions(
+        tenant.warehouse(),
+        warehouse_resource=WarehouseResource.from_env(),
+        salesforce=SalesforceResource.from_env(),
+        hubspot=HubSpotResource.from_env(),
+        product_db=ProductDbResource.from_env(),
+        landing=LandingZoneResource.from_env(),
+        enrichment=EnrichmentResource.from_env(),
+    )
+
+
+def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[tuple[Tenant, Any]]:
+    """The demo once per tenant, one after the other, each in its own environment and data folder
+    (a different world per tenant: the seed is offset by its position). Yields (tenant, summary)."""
+    from orchestration.demo import run_demo
+
+    for position, tenant in enumerate(load_tenants(path)):
+        with tenant_environment(tenant):
+            yield tenant, run_demo(tenant.data_dir, leads=leads, seed=seed + position, fresh=fresh)
+
+
+def tenants_file() -> Path:
+    return Path(os.environ.get(TENANTS_FILE_ENV) or DEFAULT_TENANTS_FILE)
+
+
+def workspace_document(tenants: list[Tenant]) -> dict[str, Any]:
+    """A Dagster workspace with one code location per tenant, all from this module."""
+    return {
+        "load_from": [
+            {
+                "python_module": {
+                    "module_name": "orchestration.tenants",
+                    "attribute": f"defs_{tenant.name}",
+                    "location_name": tenant.name,
+                    "working_directory": ".",
+                }
+            }
+            for tenant in tenants
+        ]
+    }
+
+
+def write_workspace(tenants: list[Tenant], out: Path) -> Path:
+    out.write_text(
+        "# Generated by `python -m orchestration.tenants workspace`: one code location per tenant.\n"
+        + yaml.safe_dump(workspace_document(tenants), sort_keys=False),
+        encoding="utf-8",
+    )
+    return out
+
+
+def __getattr__(attribute: str) -> Any:
+    """`defs_<tenant>`: what a tenant's code location loads (see the module docstring)."""
+    if not attribute.startswith("defs_"):
+        raise AttributeError(attribute)
+    name = attribute.removeprefix("defs_")
+    for tenant in load_tenants(tenants_file()):
+        if tenant.name == name:
+            return tenant_definitions(tenant)
+    raise AttributeError(f"no tenant {name!r} in {tenants_file()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m orchestration.tenants workspace [TENANTS_FILE] [OUT]`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "workspace":
+        print("usage: python -m orchestration.tenants workspace [tenants.yaml] [workspace.tenants.yaml]")
+        return 2
+    source = Path(args[1]) if len(args) > 1 else tenants_file()
+    out = Path(args[2]) if len(args) > 2 else Path("workspace.tenants.yaml")
+    try:
+        tenants = load_tenants(source)
+    except TenantConfigError as exc:
+        print(f"leadloop: error: {exc}", file=sys.stderr)
+        return 2
+    write_workspace(tenants, out)
+    print(f"wrote {out}: {', '.join(t.name for t in tenants)} (set {TENANTS_FILE_ENV}={source} for dagster dev)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""tenants.yaml: checked with one-line errors, and each tenant's environment holds only its own
+warehouse, folders, credentials and scoring (no value of another tenant or of the shell)."""
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestration.tenants import TenantConfigError, load_tenants, tenant_environment, workspace_document
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, tenants: list[dict]) -> Path:
+    path = tmp_path / "tenants.yaml"
+    path.write_text(yaml.safe_dump({"tenants": tenants}))
+    return path
+
+
+def test_the_example_file_loads_and_gives_each_tenant_its_own_folder_and_warehouse(tmp_path):
+    tenants = load_tenants(REPO / "tenants.example.yaml", root=tmp_path)
+    assert [t.name for t in tenants] == ["acme", "globex"]
+    assert [t.data_dir for t in tenants] == [tmp_path / "tenants" / "acme", tmp_path / "tenants" / "globex"]
+    assert tenants[0].warehouse().path == (tmp_path / "tenants" / "acme" / "warehouse.duckdb").resolve()
+    assert tenants[0].warehouse() != tenants[1].warehouse()
+
+
+@pytest.mark.parametrize(
+    ("tenants", "message"),
+    [
+        ([{"name": "a"}, {"name": "a"}], "tenants a and a share the same name"),
+        ([{"name": "Acme Corp"}], "name must be lower-case"),
+        ([{"name": "a", "colour": "red"}], "tenant a: unknown key(s) colour"),
+        ([{"name": "a", "warehouse_url": "postgresql://u:secret@h:5432/a"}], "holds a password"),
+        ([{"name": "a", "credentials": {"SALESFORCE_ACCESS_TOKEN": "00Dxx!token"}}], "must be an env var NAME"),
+        ([{"name": "a", "credentials": {"AWS_SECRET": "A_AWS"}}], "unknown variable(s) AWS_SECRET"),
+        ([{"name": "a", "scoring": {"mql_score_threshold": "high"}}], "must be a number"),
+        ([{"name": "a", "scoring": {"fit_bonus": 3}}], "scoring.fit_bonus is not one of"),
+        ([{"name": "a", "data_dir": "x"}, {"name": "b", "data_dir": "x"}], "share the same data_dir"),
+    ],
+)
+def test_a_wrong_tenants_file_is_refused_in_one_line(tmp_path, tenants, message):
+    with pytest.raises(TenantConfigError) as refused:
+        load_tenants(write(tmp_path, tenants), root=tmp_path)
+    assert message in str(refused.value)
+    assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_tenant_environment_has_its_own_values_only_and_is_restored(tmp_path, monkeypatch):
+    monkeypatch.setenv("A_SF_TOKEN", "token-of-a")
+    monkeypatch.setenv("B_SF_TOKEN", "token-of-b")
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "the-shell's-own")
+    monkeypatch.setenv("LEADLOOP_PRODUCT_DB_URL", "postgresql://shell@h/product")
+    a, b = load_tenants(
+        write(
+            tmp_path,
+            [
+                {
+                    "name": "a",
+                    "credentials": {"SALESFORCE_ACCESS_TOKEN": "A_SF_TOKEN"},
+                    "scoring": {"mql_score_threshold": 55},
+                },
+                {"name": "b", "credentials": {"SALESFORCE_ACCESS_TOKEN": "B_SF_TOKEN"}},
+            ],
+        ),
+        root=tmp_path,
+    )
+    with tenant_environment(a):
+        assert os.environ["SALESFORCE_ACCESS_TOKEN"] == "token-of-a"
+        assert os.environ["LEADLOOP_VAR_MQL_SCORE_THRESHOLD"] == "55"
+        assert "LEADLOOP_PRODUCT_DB_URL" not in os.environ  # the shell's product DB is not a's
+        assert os.environ["LEADLOOP_DATA_DIR"] == str((tmp_path / "tenants" / "a").resolve())
+        assert "tenants/a/" in os.environ["LEADLOOP_WAREHOUSE_URL"]
+    with tenant_environment(b):
+        assert os.environ["SALESFORCE_ACCESS_TOKEN"] == "token-of-b"
+        assert "LEADLOOP_VAR_MQL_SCORE_THRESHOLD" not in os.environ  # a's override stays a's
+        assert "tenants/b/" in os.environ["LEADLOOP_WAREHOUSE_URL"]
+    assert os.environ["SALESFORCE_ACCESS_TOKEN"] == "the-shell's-own"
+    assert os.environ["LEADLOOP_PRODUCT_DB_URL"] == "postgresql://shell@h/product"
+
+
+def test_the_workspace_has_one_code_location_per_tenant(tmp_path):
+    tenants = load_tenants(REPO / "tenants.example.yaml", root=tmp_path)
+    locations = [entry["python_module"] for entry in workspace_document(tenants)["load_from"]]
+    assert [(loc["location_name"], loc["attribute"]) for loc in locations] == [
+        ("acme", "defs_acme"),
+        ("globex", "defs_globex"),
+    ]
+    assert {loc["module_name"] for loc in locations} == {"orchestration.tenants"}
