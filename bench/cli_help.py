@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 LEADLOOP = str(Path(sys.executable).with_name("leadloop"))
-COMMANDS = ("", "generate", "sandbox", "demo", "dev", "erase", "sync", "dbt")
+COMMANDS = ("", "generate", "sandbox", "demo", "dev", "erase", "sync", "dbt", "report")
 RUNS = 5
 BUDGET_SECONDS = 1.0
 

@@ -104,7 +104,7 @@ def test_help_loads_nothing_heavy(tmp_path):
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "assert not heavy, heavy\n"
     )
-    for command in ([], ["generate"], ["sandbox"], ["demo"], ["dev"], ["erase"], ["sync"], ["dbt"]):
+    for command in ([], ["generate"], ["sandbox"], ["demo"], ["dev"], ["erase"], ["sync"], ["dbt"], ["report"]):
         done = subprocess.run([sys.executable, "-c", code, *command, "--help"], capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stderr)
         assert "Usage: leadloop" in done.stdout
