@@ -32,7 +32,7 @@ RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status assetSelectio
 CHEAP_ASSET = ("silver", "fit_rules")  # a dbt seed: one small dbt build
 
 ASSET_QUERY = """
-{ assetNodes { assetKey { path } groupName kinds description dependencyKeys { path }
+{ assetNodes { assetKey { path } groupName kinds description isMaterializable dependencyKeys { path }
                assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }
 """
 
@@ -152,7 +152,9 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
     assert "bronze_salesforce/lead" in deps["silver/stg_salesforce__leads"]
     assert "gold/salesforce_lead_scores" in deps["reverse_etl/lead_scores_to_salesforce"]
     assert {n["groupName"] for n in nodes} >= {"bronze_salesforce", "bronze_hubspot", "silver", "gold", "reverse_etl"}
-    assert all(n["kinds"] and n["description"] for n in nodes)
+    # Every asset Leadloop materializes says what it is (tables it only reads, such as the sync
+    # state a report reads, show as external assets).
+    assert all(n["kinds"] and n["description"] for n in nodes if n["isMaterializable"])
     checks = {c["name"]: c["blocking"] for c in by_key["gold/salesforce_lead_scores"]["assetChecksOrError"]["checks"]}
     assert checks["gx_salesforce_lead_scores_contract"] is True
     assert "unique_salesforce_lead_scores_lead_id" in checks
