@@ -23,6 +23,7 @@ from orchestration.assets.identity import identity_resolution
 from orchestration.assets.propensity import lead_propensity
 from orchestration.assets.routing import routing_classifications
 from orchestration.assets.syncs import build_sync_assets
+from orchestration.automation import automation_sensor, with_operating_policies
 from orchestration.checks.contracts import build_contract_checks
 from orchestration.resources import (
     EnrichmentResource,
@@ -32,6 +33,7 @@ from orchestration.resources import (
     SalesforceResource,
     WarehouseResource,
 )
+from orchestration.sensors import build_sensors
 from warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
@@ -54,7 +56,7 @@ def build_definitions(
     )
     assets = [
         *build_all_bronze_assets(warehouse),
-        build_dbt_assets(),
+        *build_dbt_assets(),
         identity_resolution,
         person_enrichment,
         routing_classifications,
@@ -62,10 +64,12 @@ def build_definitions(
         *build_sync_assets(),
     ]
     return Definitions(
-        assets=assets,
+        # Owners, tags and automation conditions: orchestration/automation.py.
+        assets=with_operating_policies(assets),
         asset_checks=build_contract_checks(key for a in assets for key in a.keys),
         jobs=[lead_loop],
         schedules=[ScheduleDefinition(job=lead_loop, cron_schedule="0 6 * * *", name="lead_loop_daily")],
+        sensors=[automation_sensor(), *build_sensors()],
         resources={
             "warehouse": warehouse_resource or WarehouseResource(url=warehouse.url),
             "salesforce": salesforce or SalesforceResource.from_env(),

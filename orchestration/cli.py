@@ -1,66 +1,126 @@
 """The `leadloop` command: generate the world, serve the sandbox, run the loop, run dbt.
 
-Known operational errors (bad warehouse URL, unreachable CRM, a failed step) print one line
-and exit non-zero; anything else is a bug and keeps its traceback.
+Only click and the standard library load before the arguments are parsed, so `--help` answers
+at once; Dagster, dbt, dlt and pandas load inside the command that needs them.
+
+A user error (a bad option, a bad warehouse URL, a data dir that cannot be written, Postgres
+down, an unreachable CRM, a failed step) prints one line, what is wrong and what to do, and
+exits 2, before anything is written where possible. Anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout, suppress
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from ingestion.salesforce import SourceUnavailableError
-from warehouse import Warehouse, WarehouseConfigError
+from orchestration.paths import DATA_DIR_ENV, ensure_dagster_home, ensure_writable, run_env, warehouse_url
+
+T = TypeVar("T")
+USER_ERROR_EXIT = 2
+# Errors whose message is already written for a person. Matched by class name so that catching
+# them does not import the modules (dlt, Dagster) that define them.
+USER_ERRORS = frozenset(
+    {"WarehouseConfigError", "SourceUnavailableError", "LoopFailedError", "DataDirError", "SpecError"}
+)
+# Good enough to catch a typo (no @, no dot in the domain); the registry normalizes the rest.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _data_dir(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """The data dir, absolute and proven writable before the command does anything."""
+    return ensure_writable(value)
+
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=lambda: os.environ.get("LEADLOOP_DATA_DIR", "data"),
-    show_default="$LEADLOOP_DATA_DIR or data",
-    help="Where the world, the sandbox state and the embedded warehouse live.",
+    default=lambda: os.environ.get(DATA_DIR_ENV) or "data",
+    show_default=f"${DATA_DIR_ENV} or data",
+    callback=_data_dir,
+    help="Where everything a run writes lives: the world, the sandbox state, the default DuckDB warehouse, "
+    "dbt's target and logs, and the Dagster home.",
 )
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Leadloop: leads from every source, scored, and pushed back into the CRMs."""
 
 
 @cli.command()
-@click.option("--leads", default=1000, show_default=True, help="Number of leads in the world.")
-@click.option("--seed", default=42, show_default=True, help="Same seed, same world.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/world"), show_default=True)
-@click.option("--days", default=0, show_default=True, help="Advance the existing world at --out by this many days.")
-def generate(leads: int, seed: int, out: Path, days: int) -> None:
-    """Generate a deterministic world (sandbox CRM data plus ground truth), or advance it with --days."""
-    if days:
-        from sandbox.advance import advance_world
+@click.option("--leads", type=click.IntRange(min=1), default=1000, show_default=True, help="Leads in the world.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True, help="Same seed, same world.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, show_default="DATA_DIR/world")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Advance the existing world at --out by this many days (0: generate a new world).",
+)
+@DATA_DIR_OPTION
+def generate(leads: int, seed: int, out: Path | None, days: int, data_dir: Path) -> None:
+    """Generate a deterministic world (sandbox CRM data plus ground truth), or advance it with --days.
 
+    The new world is written beside the old one and swapped in when complete: an interrupted
+    run leaves the previous world as it was."""
+    out = (out or data_dir / "world").expanduser().resolve()
+    ensure_writable(out.parent)
+    if days:
         if not (out / "world.json").exists():
             raise click.UsageError(f"no world at {out} to advance: run `leadloop generate` first")
-        changes = advance_world(out, days)
+        from sandbox.advance import advance_world
+
+        with _status(f"advancing the world at {out} by {days} day(s)"):
+            changes = replace_dir(out, lambda tmp: advance_world(tmp, days), start_from_existing=True)
         click.echo("advanced the world: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
         return
     from sandbox.generator import generate_world
 
-    summary = generate_world(out, leads=leads, seed=seed)
+    with _status(f"generating {leads} leads into {out}"):
+        summary = replace_dir(out, lambda tmp: generate_world(tmp, leads=leads, seed=seed))
     click.echo(f"generated {summary.get('leads', leads)} leads into {out} (seed {seed})")
+
+
+def replace_dir(target: Path, build: Callable[[Path], T], *, start_from_existing: bool = False) -> T:
+    """Runs `build` on a scratch folder beside `target` (a copy of it, with start_from_existing)
+    and swaps the result in only if `build` returns: a failure or Ctrl-C leaves `target` whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        if start_from_existing and target.exists():
+            shutil.copytree(target, scratch, dirs_exist_ok=True)
+        result = build(scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(scratch, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return result
 
 
 @cli.command()
 @DATA_DIR_OPTION
-@click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
-@click.option("--leads", default=1000, show_default=True, help="World size if no world exists yet.")
-@click.option("--seed", default=42, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="Salesforce port (0: any).")
+@click.option("--leads", type=click.IntRange(min=1), default=1000, show_default=True, help="World size if none yet.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option(
     "--faults",
     default="",
@@ -89,29 +149,58 @@ def sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: str) -> No
 
 @cli.command()
 @DATA_DIR_OPTION
-@click.option("--port", default=0, show_default=True, help="Salesforce sandbox port (0: any free port).")
-@click.option("--ui-port", default=3000, show_default=True, help="Port of the Dagster UI.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="Salesforce port (0: any).")
+@click.option("--ui-port", type=click.IntRange(1, 65535), default=3000, show_default=True, help="Dagster UI port.")
 def dev(data_dir: Path, port: int, ui_port: int) -> None:
-    """The sandbox plus `dagster dev -w workspace.yaml`, stopped together."""
+    """The sandbox plus `dagster dev -w workspace.yaml`, stopped together (Ctrl-C or SIGTERM)."""
+    env = {**os.environ, **run_env(data_dir)}
+    _check_warehouse(env["LEADLOOP_WAREHOUSE_URL"])
+    ensure_dagster_home(Path(env["DAGSTER_HOME"]))
+    # `dagster dev` re-parses dbt through `dbt` on PATH; make it this venv's, activated or not.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with _running_sandbox(data_dir, port, 1000, 42) as running:
-        click.echo(f"Salesforce sandbox at {running.instance_url}")
-        bin_dir = str(Path(sys.executable).parent)
-        env = {
-            **os.environ,
-            "LEADLOOP_DATA_DIR": str(data_dir.resolve()),
-            # `dagster dev` re-parses dbt through `dbt` on PATH; make it this venv's, activated or not.
-            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
-        }
-        env.setdefault("DAGSTER_HOME", str((data_dir / "dagster_home").resolve()))
-        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        click.echo(f"Salesforce sandbox at {running.instance_url}; Dagster home {env['DAGSTER_HOME']}")
         dagster = Path(sys.executable).with_name("dagster")
-        raise SystemExit(subprocess.call([str(dagster), "dev", "-w", "workspace.yaml", "-p", str(ui_port)], env=env))
+        workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+        code = run_process_group([str(dagster), "dev", "-w", str(workspace), "-p", str(ui_port)], env=env)
+    raise SystemExit(code)
+
+
+def run_process_group(command: list[str], env: dict[str, str], grace_seconds: float = 20.0) -> int:
+    """Runs `command` in a process group of its own and waits for it; SIGINT or SIGTERM to this
+    process stops the whole group (first politely, then by force after `grace_seconds`), so
+    nothing it started (a webserver, a daemon, code servers) outlives it."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while process.poll() is None and not stopping.is_set():
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.5)
+        if stopping.is_set():
+            deadline = time.monotonic() + grace_seconds
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        return process.returncode if process.returncode is not None else 130
+    finally:
+        # Whatever is left in the group (also after a clean exit) goes with it.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @cli.command()
 @DATA_DIR_OPTION
-@click.option("--leads", default=1000, show_default=True, help="World size on first run (or with --fresh).")
-@click.option("--seed", default=42, show_default=True)
+@click.option("--leads", type=click.IntRange(min=1), default=1000, show_default=True, help="World size on first run.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
 @click.option(
     "--tenants",
@@ -120,24 +209,43 @@ def dev(data_dir: Path, port: int, ui_port: int) -> None:
     help="Run the loop once per tenant of this file (e.g. tenants.example.yaml), each in its own folder.",
 )
 def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path | None) -> None:
-    """Run the whole lead loop once on the local sandbox and print a summary."""
-    from orchestration.demo import run_demo
+    """Run the whole lead loop once on the local sandbox and print a summary.
 
+    The runs land in DATA_DIR/dagster_home, the Dagster home `leadloop dev` opens (a tenant's
+    in its own folder's)."""
     if tenants_path is not None:
         _tenant_demos(tenants_path, data_dir, leads, seed, fresh)
         return
-    # dbt streams every node's progress to stdout; keep it in a file and show the summary.
+    env = run_env(data_dir)
+    _check_warehouse(env["LEADLOOP_WAREHOUSE_URL"])
+    os.environ.update(env)  # this process is the run: dbt, dlt and Dagster read these
+    ensure_dagster_home(Path(env["DAGSTER_HOME"]))
+    from orchestration.demo import run_demo
+
     log_path = data_dir / "logs" / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"Leadloop demo: loading, scoring, checking and syncing (details in {log_path}) ...")
-    with open(log_path, "w") as log, redirect_stdout(log):
-        summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh)
+    click.echo(f"Leadloop demo: loading, scoring, checking and syncing (details in {log_path})")
+    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh, log_path=log_path)
     click.echo("Leadloop demo: done")
     for line in summary.lines():
         click.echo(f"  {line}")
 
 
+def _email(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [v for v in values if not EMAIL.match(v.strip())]
+    if bad:
+        # The address itself is not echoed: it may be someone's, even when mistyped.
+        raise click.BadParameter(
+            f"{len(bad)} of the addresses is not an email address (name@domain.tld): nothing registered; "
+            "fix it and run again",
+            param_hint="--email",
+        )
+    return values
+
+
 def _tenant_demos(tenants_path: Path, data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
+    from contextlib import redirect_stdout
+
     from orchestration.tenants import TenantConfigError, run_tenant_demos
 
     log_path = data_dir / "logs" / "demo-tenants.log"
@@ -160,22 +268,26 @@ def _tenant_demos(tenants_path: Path, data_dir: Path, leads: int, seed: int, fre
 
 
 @cli.command()
-@click.option("--email", "emails", multiple=True, required=True, help="An address to erase (repeatable).")
-def erase(emails: tuple[str, ...]) -> None:
+@click.option(
+    "--email", "emails", multiple=True, required=True, callback=_email, help="An address to erase (repeatable)."
+)
+@DATA_DIR_OPTION
+def erase(emails: tuple[str, ...], data_dir: Path) -> None:
     """Register erasure requests: the people holding these emails leave silver, gold and every
     sync on the next run, and stay out when a source loads them again."""
+    warehouse = _check_warehouse(warehouse_url(data_dir))
     from silver.erasure import register
 
-    new = register(Warehouse.from_env(), emails, requested_by="cli")
+    new = register(warehouse, emails, requested_by="cli")
     # The addresses themselves are not echoed: the registry keeps only their hashes.
-    click.echo(f"{new} new erasure request(s) registered ({len(emails) - new} already known or unusable);")
+    click.echo(f"{new} new erasure request(s) registered ({len(emails) - new} already known);")
     click.echo("they take effect on the next run of the identity assets.")
 
 
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--dry-run", is_flag=True, help="Print the plan and what it would cost; write nothing anywhere.")
-@click.option("--sample", default=5, show_default=True, help="Records whose field-level diff the plan shows.")
+@click.option("--sample", type=click.IntRange(min=0), default=5, show_default=True, help="Records diffed in the plan.")
 @click.option("--create-properties", is_flag=True, help="HubSpot: create missing properties (opt-in).")
 @DATA_DIR_OPTION
 def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, data_dir: Path) -> None:
@@ -183,6 +295,8 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
 
     Every run (and every preview) checks first that the CRM has the fields the sync writes, and
     stops with the list of missing ones before anything is sent."""
+    warehouse = _check_warehouse(warehouse_url(data_dir))
+    from ingestion.salesforce import SourceUnavailableError
     from orchestration.checks.sync_gate import gate
     from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError
     from reverse_etl.executor import run_sync
@@ -193,7 +307,6 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
         specs = [load_spec(name)] if name else all_specs()
     except SpecError as exc:
         raise click.UsageError(str(exc)) from None
-    warehouse = Warehouse.from_env()
     destinations: dict[str, Any] = {}
     failed = False
     for spec in specs:
@@ -234,7 +347,7 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
             + (f" (rejections by code: {result.error_codes})" if result.error_codes else "")
         )
     if failed:
-        raise SystemExit(2)
+        raise SystemExit(USER_ERROR_EXIT)
 
 
 def _destination(kind: str, data_dir: Path, create_properties: bool) -> Any:
@@ -264,33 +377,61 @@ def _destination(kind: str, data_dir: Path, create_properties: bool) -> Any:
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(args: tuple[str, ...]) -> None:
-    """Run dbt against the configured warehouse, e.g. `leadloop dbt build`."""
-    from orchestration.assets.dbt import DBT_PROJECT_DIR
+    """Run dbt against the configured warehouse, e.g. `leadloop dbt build`.
 
-    env = {**os.environ, **Warehouse.from_env().dbt_env()}
+    dbt's target and logs go to $LEADLOOP_DATA_DIR/dbt."""
+    folder = ensure_writable(Path(os.environ.get(DATA_DIR_ENV) or "data"))
+    env = {**os.environ, **run_env(folder)}
+    warehouse = _check_warehouse(env["LEADLOOP_WAREHOUSE_URL"])
+    env.update(warehouse.dbt_env())
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
     executable = Path(sys.executable).with_name("dbt")
-    command = [
-        str(executable),
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-    ]
+    command = [str(executable), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     raise SystemExit(subprocess.call(command, env=env))
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8050, show_default=True)
-@click.option("--max-rows", default=1000, show_default=True, help="Rows an ad-hoc query may return.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option(
+    "--max-rows", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows an ad-hoc query may return."
+)
 @click.option("--timeout", "timeout_seconds", default=10.0, show_default=True, help="Seconds a query may run.")
-def report(host: str, port: int, max_rows: int, timeout_seconds: float) -> None:
+@DATA_DIR_OPTION
+def report(host: str, port: int, max_rows: int, timeout_seconds: float, data_dir: Path) -> None:
     """Serve the read-only reporting app (reports, charts, ad-hoc SQL on gold)."""
+    warehouse = _check_warehouse(warehouse_url(data_dir))
     from reporting.serve import serve
 
     click.echo(f"Leadloop reports at http://{host}:{port} (Ctrl-C to stop)")
-    serve(Warehouse.from_env(), host=host, port=port, max_rows=max_rows, timeout_seconds=timeout_seconds)
+    serve(warehouse, host=host, port=port, max_rows=max_rows, timeout_seconds=timeout_seconds)
+
+
+def _check_warehouse(url: str) -> Any:
+    """The warehouse at `url`, once it is known to answer: a run against a Postgres that is down
+    should stop here, in one line, not in the middle of a load."""
+    from warehouse import Warehouse, WarehouseConfigError
+
+    warehouse = Warehouse.from_url(url)
+    if not warehouse.is_duckdb:
+        try:
+            warehouse.query("select 1")
+        except WarehouseConfigError as exc:
+            raise WarehouseConfigError(f"{exc} (is Postgres running? check LEADLOOP_WAREHOUSE_URL)") from None
+    return warehouse
+
+
+@contextmanager
+def _status(message: str) -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while a long step runs (plain when not a tty)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
 
 
 @contextmanager
@@ -304,7 +445,8 @@ def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: s
 
     world = data_dir / "world"
     if not (world / "salesforce.sqlite").exists():
-        generate_world(world, leads=leads, seed=seed)
+        with _status(f"generating {leads} leads into {world}"):
+            replace_dir(world, lambda tmp: generate_world(tmp, leads=leads, seed=seed))
     sf_faults, hs_faults = Faults.parse(faults), Faults.parse(faults)
     with (
         SalesforceSandbox(world, port=port, faults=sf_faults) as running,
@@ -326,11 +468,25 @@ def _running_sandbox(data_dir: Path, port: int, leads: int, seed: int, faults: s
             Path(endpoints).unlink(missing_ok=True)
 
 
-def main() -> None:
-    from orchestration.demo import LoopFailedError
+def is_user_error(exc: BaseException) -> bool:
+    return any(cls.__name__ in USER_ERRORS for cls in type(exc).__mro__)
 
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: click's own errors and the known user errors as one line, exit 2."""
     try:
-        cli(standalone_mode=True)
-    except (WarehouseConfigError, SourceUnavailableError, LoopFailedError) as exc:
-        click.echo(f"leadloop: error: {exc}", err=True)
-        raise SystemExit(2) from None
+        code = cli.main(args=argv, prog_name="leadloop", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("leadloop: interrupted", err=True)
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        where = f" {exc.ctx.info_name}" if getattr(exc, "ctx", None) and exc.ctx.parent else ""
+        click.echo(f"leadloop{where}: error: {exc.format_message()}", err=True)
+        raise SystemExit(USER_ERROR_EXIT) from None
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        message = " ".join(str(exc).split())  # one line, however the message was wrapped
+        click.echo(f"leadloop: error: {message}", err=True)
+        raise SystemExit(USER_ERROR_EXIT) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -18,6 +18,7 @@ from simple_salesforce import Salesforce
 from ingestion.crm_clients import hubspot_client, salesforce_client
 from ingestion.product_db import PRODUCT_DB_ENV
 from ingestion.salesforce import SourceUnavailableError
+from orchestration.paths import data_dir, warehouse_url
 from silver.enrichment.providers import FirmographicsProvider
 from warehouse import DEFAULT_WAREHOUSE_URL, Warehouse
 
@@ -37,7 +38,8 @@ class WarehouseResource(ConfigurableResource):
         if os.environ.get("LEADLOOP_WAREHOUSE_URL"):
             # An EnvVar keeps a Postgres password out of the run config shown in the UI.
             return cls(url=EnvVar("LEADLOOP_WAREHOUSE_URL"))
-        return cls()
+        # Unset: DuckDB in the data dir, as the CLI computes it, so `dagster dev` and the CLI agree.
+        return cls(url=warehouse_url(data_dir()))
 
 
 class SalesforceResource(ConfigurableResource):

@@ -57,6 +57,13 @@ class Warehouse:
             return cls(kind="duckdb", path=path.resolve())
         if scheme in {"postgresql", "postgres", "postgresql+psycopg2"}:
             parts = urlsplit("postgresql://" + rest)
+            try:
+                port = parts.port or 5432
+            except ValueError:  # urllib's message ("Port could not be cast…") names no variable
+                raise WarehouseConfigError(
+                    f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r} has a port that is not a number from 1 to 65535, "
+                    "e.g. 'postgresql://postgres@127.0.0.1:5432/leadloop'."
+                ) from None
             database = parts.path.lstrip("/")
             if not parts.hostname or not database:
                 raise WarehouseConfigError(
@@ -66,7 +73,7 @@ class Warehouse:
             return cls(
                 kind="postgres",
                 host=parts.hostname,
-                port=parts.port or 5432,
+                port=port,
                 user=unquote(parts.username or "postgres"),
                 password=unquote(parts.password or ""),
                 database=database,

@@ -5,6 +5,7 @@ Keys are `<schema>/<model>` (silver/…, gold/…), and dbt sources map to the b
 """
 
 import importlib.metadata
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -12,7 +13,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetObservation, Output
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
+    AssetsDefinition,
+    Output,
+    TableSchema,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -25,6 +34,7 @@ from packaging import version
 
 from orchestration.dbt_forkserver import ensure_server
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
+from orchestration.dbt_table_metadata import with_table_metadata
 from orchestration.resources import WarehouseResource
 from scoring.score_history import history_metadata
 
@@ -40,7 +50,13 @@ FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
 SCORE_HISTORY = AssetKey(["gold", "lead_score_history"])
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The CLI points DBT_TARGET_PATH (and DBT_LOG_PATH) into the data dir, so a run's manifest and
+# artifacts live with its warehouse, not in the checkout; unset, dbt's own `target/`.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=Path(os.environ.get("DBT_TARGET_PATH") or "target"),
+)
 
 
 class LeadloopDbtCliResource(DbtCliResource):
@@ -48,8 +64,9 @@ class LeadloopDbtCliResource(DbtCliResource):
 
     Before starting each dbt subprocess, `DbtCliResource.cli` loads the profile and parses every
     macro in-process (2.5 s per invocation here, three invocations a loop) to hand the
-    invocation an adapter. Only `fetch_column_metadata` and `fetch_row_counts` use it, and this
-    project asks for neither: dbt itself, in its subprocess, does all the work.
+    invocation an adapter. Only `fetch_column_metadata` and `fetch_row_counts` use it; this
+    project reads row counts and column types from the warehouse once dbt has finished
+    (`orchestration/dbt_table_metadata.py`), so dbt itself, in its subprocess, does all the work.
     """
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:  # dagster-dbt's hook, pinned
@@ -84,7 +101,7 @@ def prepare_manifest(force: bool = False) -> Path:
     """
     dbt_project.prepare_if_dev()
     if force or _manifest_is_stale(dbt_project.manifest_path):
-        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
 
 
@@ -99,6 +116,18 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 
 class LeadloopDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, *args: Any, other_steps_tests: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._other_steps_tests = other_steps_tests
+
+    def get_asset_check_spec(
+        self, asset_spec: Any, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetCheckSpec | None:
+        """A source's test is a check of one dbt step only (see `source_test_steps`)."""
+        if unique_id in self._other_steps_tests:
+            return None
+        return super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             if dbt_resource_props["source_name"] in SILVER_PYTHON_SOURCES:  # written by Python assets
@@ -111,15 +140,91 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "silver"
 
 
-def build_dbt_assets():
-    prepare_manifest()
+# The Python assets between dbt models, and the step after which their dbt readers run: dbt
+# cannot run in one step, because identity resolution reads staging and the people models read
+# identity, and enrichment sits between the people and the scores.
+STEP_NAMES = ("dbt_staging", "dbt_people", "dbt_scoring")
+SOURCE_STEP = {"identity": 1, "enrichment": 2}
 
+
+def _steps_by_node(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Each model, seed and snapshot (by unique id) and its step: the latest step of its parents,
+    or the one after the Python asset a `SOURCE_STEP` source comes from."""
+    nodes = {
+        uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] in {"model", "seed", "snapshot"}
+    }
+    sources = manifest.get("sources", {})
+    steps: dict[str, int] = {}
+
+    def step_of(uid: str) -> int:
+        if uid not in steps:
+            parents = nodes[uid].get("depends_on", {}).get("nodes", [])
+            steps[uid] = max(
+                [step_of(p) for p in parents if p in nodes]
+                + [SOURCE_STEP.get(sources[p]["source_name"], 0) for p in parents if p in sources]
+                + [0]
+            )
+        return steps[uid]
+
+    for uid in nodes:
+        step_of(uid)
+    return steps
+
+
+def dbt_steps(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The project's models and seeds by the step that builds them (named in STEP_NAMES).
+
+    Left to itself Dagster splits one dbt asset at the same places but names the steps
+    `leadloop_dbt`, `leadloop_dbt_2`, …, which says nothing in the UI or in a failure alert."""
+    by_step: dict[str, list[str]] = {}
+    for uid, step in sorted(_steps_by_node(manifest).items()):
+        by_step.setdefault(_step_name(step), []).append(manifest["nodes"][uid]["name"])
+    return by_step
+
+
+def _step_name(step: int) -> str:
+    return STEP_NAMES[min(step, len(STEP_NAMES) - 1)]
+
+
+def source_test_steps(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Each test of a dbt source (a check on a bronze or Python asset, by unique id) and the one
+    step that owns it: the first step with a model that reads the source (dagster-dbt offers a
+    source's tests only to the steps reading it), so no two steps define the same check."""
+    steps = _steps_by_node(manifest)
+    readers: dict[str, list[int]] = {}
+    for uid, step in steps.items():
+        for parent in manifest["nodes"][uid].get("depends_on", {}).get("nodes", []):
+            readers.setdefault(parent, []).append(step)
+    sources = manifest.get("sources", {})
+    found = {}
+    for uid, node in manifest["nodes"].items():
+        parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p in sources]
+        if node["resource_type"] == "test" and parents:
+            first = [min(readers.get(p) or [SOURCE_STEP.get(sources[p]["source_name"], 0)]) for p in parents]
+            found[uid] = _step_name(max(first))
+    return found
+
+
+def build_dbt_assets() -> list[AssetsDefinition]:
+    """One dbt multi-asset per step of `dbt_steps`, each named for what it builds."""
+    manifest = json.loads(prepare_manifest().read_text())
+    tests = source_test_steps(manifest)
+    return [
+        _dbt_step(name, names, frozenset(test for test, step in tests.items() if step != name))
+        for name, names in dbt_steps(manifest).items()
+    ]
+
+
+def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) -> AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
+        name=step,
+        select=" ".join(names),
         # Source tests (unique ids in bronze) become checks on the bronze assets they test.
         dagster_dbt_translator=LeadloopDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True),
+            other_steps_tests=other_steps_tests,
         ),
         pool="warehouse",
     )
@@ -136,7 +241,9 @@ def build_dbt_assets():
         target = invocation_target(DBT_PROJECT_DIR, context.op_execution_context.op.name, context.run.run_id)
         with partial_parse(DBT_PROJECT_DIR, target_warehouse, target):
             history_built = False
-            for event in dbt.cli(["build"], context=context, target_path=target).stream():
+            events = dbt.cli(["build"], context=context, target_path=target).stream()
+            # Row counts and typed columns on each materialization (see dbt_table_metadata).
+            for event in with_table_metadata(events, target_warehouse, _asset_key_of(context), _documented(context)):
                 if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SCORE_HISTORY:
                     history_built = True
                 yield event
@@ -147,3 +254,22 @@ def build_dbt_assets():
             yield AssetObservation(asset_key=SCORE_HISTORY, metadata=history_metadata(target_warehouse))
 
     return leadloop_dbt
+
+
+def _asset_key_of(context: AssetExecutionContext) -> Any:
+    def key_of(event: Any) -> AssetKey | None:
+        if isinstance(event, Output):
+            return context.asset_key_for_output(event.output_name)
+        return getattr(event, "asset_key", None)
+
+    return key_of
+
+
+def _documented(context: AssetExecutionContext) -> dict[AssetKey, TableSchema]:
+    """The column descriptions dbt's docs give each model, as dagster-dbt put them on its specs."""
+    documented = {}
+    for key, spec in context.assets_def.specs_by_key.items():
+        value = spec.metadata.get("dagster/column_schema")
+        if value is not None:
+            documented[key] = getattr(value, "schema", value)
+    return documented

@@ -4,6 +4,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, Failure, MaterializeResult, asset
 
+from orchestration.automation import CRM_RETRY_POLICY
 from orchestration.checks.sync_gate import gate
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from reverse_etl.destinations import Destination
@@ -27,6 +28,7 @@ def _asset_args(spec: SyncSpec) -> dict[str, Any]:
         "deps": [AssetKey([spec.source_schema, spec.source_table])],
         "group_name": "reverse_etl",
         "kinds": {spec.destination},
+        "retry_policy": CRM_RETRY_POLICY,  # idempotent: a retried sync sends only what is unconfirmed
         "description": (
             f"Pushes {spec.source_schema}.{spec.source_table} into {spec.destination} {spec.object} "
             f"({', '.join(spec.fields.values())}): only records changed since the last confirmed "

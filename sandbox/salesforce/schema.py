@@ -72,6 +72,11 @@ class Field:
     restricted: bool = False
     reference_to: tuple[str, ...] = ()
     required: bool = False  # required on create (nillable false and createable)
+    # SQL over the stored columns for a field the org computes (Lead.Name from FirstName and
+    # LastName): stored as a generated column, so SOQL selects and filters it like any other.
+    computed: str = ""
+    name_field: bool = False
+    compound: str = ""  # the compound field this one is part of (FirstName -> Name)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -92,7 +97,9 @@ class Field:
             "restrictedPicklist": self.restricted,
             "referenceTo": list(self.reference_to),
             "soapType": SOAP_TYPES.get(self.type, "xsd:string"),
-            "compoundFieldName": None,
+            "compoundFieldName": self.compound or None,
+            "nameField": self.name_field,
+            "calculated": bool(self.computed),
         }
 
 
@@ -107,6 +114,17 @@ def _system_fields() -> list[Field]:
         # Who made the last change: the API caller's user, or a person in the org for the world's
         # own changes (null on generated records, as if loaded before the field was tracked).
         Field("LastModifiedById", "reference", 18, reference_to=("User",), **readonly),
+    ]
+
+
+def _person_name_fields() -> list[Field]:
+    """FirstName, LastName and the read-only compound `Name` a real org builds from them, so the
+    first SOQL a RevOps user types (`SELECT Id, Name FROM Lead`) works here too."""
+    full_name = "trim(coalesce(\"FirstName\", '') || ' ' || coalesce(\"LastName\", ''))"
+    return [
+        Field("FirstName", "string", 40, compound="Name"),
+        Field("LastName", "string", 80, nillable=False, required=True, compound="Name"),
+        Field("Name", "string", 121, createable=False, updateable=False, computed=full_name, name_field=True),
     ]
 
 
@@ -151,8 +169,7 @@ LEAD = SObject(
     "00Q",
     (
         *_system_fields(),
-        Field("FirstName", "string", 40),
-        Field("LastName", "string", 80, nillable=False, required=True),
+        *_person_name_fields(),
         Field("Company", "string", 255, nillable=False, required=True),
         Field("Email", "email", 80, id_lookup=True),
         Field("Phone", "phone", 40),
@@ -187,8 +204,7 @@ USER = SObject(
     "005",
     (
         *_system_fields(),
-        Field("FirstName", "string", 40),
-        Field("LastName", "string", 80, nillable=False, required=True),
+        *_person_name_fields(),
         Field("Email", "email", 128, nillable=False, required=True),
         Field("IsActive", "boolean", nillable=False),
     ),
@@ -221,8 +237,7 @@ CONTACT = SObject(
     (
         *_system_fields(),
         Field("AccountId", "reference", 18, reference_to=("Account",)),
-        Field("FirstName", "string", 40),
-        Field("LastName", "string", 80, nillable=False, required=True),
+        *_person_name_fields(),
         Field("Email", "email", 80, id_lookup=True),
         Field("Phone", "phone", 40),
         Field("MobilePhone", "phone", 40),

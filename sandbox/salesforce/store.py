@@ -16,7 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sandbox.salesforce.schema import OBJECTS, SObject
+from sandbox.salesforce.schema import OBJECTS, Field, SObject
 
 API_DATETIME = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -110,7 +110,7 @@ class Store:
             self.conn.execute("release store_transaction")
 
     def insert_many(self, obj: SObject, rows: Iterable[dict[str, Any]]) -> None:
-        names = [f.name for f in obj.fields]
+        names = [f.name for f in obj.fields if not f.computed]
         getter = itemgetter(*names)
 
         def values(row: dict[str, Any]) -> tuple:
@@ -197,18 +197,23 @@ WORLD_USER_ID = id18("005000000000Org")
 _SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real", "percent": "real"}
 
 
+def _column(f: Field) -> str:
+    column = f'"{f.name}" {_SQL_TYPES.get(f.type, "text")}'
+    if f.computed:
+        return f"{column} generated always as ({f.computed}) virtual"
+    return column + (" primary key" if f.name == "Id" else "")
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     for obj in OBJECTS.values():
-        columns = ", ".join(
-            f'"{f.name}" {_SQL_TYPES.get(f.type, "text")}' + (" primary key" if f.name == "Id" else "")
-            for f in obj.fields
-        )
+        columns = ", ".join(_column(f) for f in obj.fields)
         conn.execute(f'create table if not exists "{obj.name}" ({columns})')
-        # A state file from before a field was added gets the column (null on existing rows).
-        present = {row[1] for row in conn.execute(f'pragma table_info("{obj.name}")')}
+        # A state file from before a field was added gets the column (null on existing rows;
+        # a computed one is computed for them too). table_xinfo lists generated columns as well.
+        present = {row[1] for row in conn.execute(f'pragma table_xinfo("{obj.name}")')}
         for f in obj.fields:
             if f.name not in present:
-                conn.execute(f'alter table "{obj.name}" add column "{f.name}" {_SQL_TYPES.get(f.type, "text")}')
+                conn.execute(f'alter table "{obj.name}" add column {_column(f)}')
         conn.execute(f'create index if not exists "{obj.name}_modstamp" on "{obj.name}" ("SystemModstamp")')
     conn.execute(
         "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"

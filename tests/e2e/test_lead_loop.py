@@ -59,6 +59,16 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     hubspot_contacts = warehouse.query("select count(*) from gold.hubspot_contact_scores")[0][0]
     assert hubspot_contacts and first.syncs["contact_scores_to_hubspot"]["succeeded"] == hubspot_contacts
     assert first.syncs["contact_scores_to_hubspot"]["failed"] == 0
+    # The demo's summary: every source counted, records resolved into fewer people, the checks
+    # all passed, the score bands add up to the people scored, the sync's API calls counted.
+    assert {"salesforce", "hubspot", "partners", "web_events", "product"} <= set(first.sources)
+    assert first.sources["salesforce"].rows >= len(live_leads)
+    assert 0 < first.people_resolved < first.records_resolved and 0 < first.merge_rate < 1
+    assert first.checks_passed > 0 and first.checks_failed == 0
+    assert sum(first.score_bands.values()) == first.people_scored
+    assert first.syncs[SYNC]["estimated_calls"] >= 1
+    assert len(first.top_people) == 10 and first.seconds > 0
+    assert any(line.startswith("people resolved") and "merge rate" in line for line in first.lines())
 
     mark = salesforce_sandbox.last_request_id()
     second = looped.run()
