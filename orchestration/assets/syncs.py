@@ -9,7 +9,7 @@ from orchestration.checks.sync_gate import gate
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from reverse_etl.destinations import Destination
 from reverse_etl.destinations.hubspot import HubSpotDestination
-from reverse_etl.destinations.salesforce import SalesforceDestination
+from reverse_etl.destinations.salesforce import PreflightError, QuotaGuardError, SalesforceDestination
 from reverse_etl.executor import run_sync
 from reverse_etl.spec import SyncSpec, all_specs
 from warehouse import Warehouse
@@ -45,12 +45,16 @@ def _materialize(
         decision = gate(context.instance, warehouse, spec.name, spec.source_schema, spec.source_table)
         if not decision.allowed:
             context.log.error(decision.line)
-            raise Failure(
+            raise Failure(  # a refusal stands until the data is fixed: retrying it only waits
                 description=decision.line,
                 metadata={"refused": True, "contracts_evaluated": list(decision.evaluated_here)},
+                allow_retries=False,
             )
         context.log.info(decision.line)
-    result = run_sync(spec, warehouse, destination, dry_run=config.dry_run, run_id=context.run.run_id)
+    try:
+        result = run_sync(spec, warehouse, destination, dry_run=config.dry_run, run_id=context.run.run_id)
+    except (PreflightError, QuotaGuardError) as exc:  # missing fields, the day's API budget: no retry helps
+        raise Failure(description=str(exc), allow_retries=False) from None
     if result.failed:
         context.log.warning(
             "%s: %d record(s) rejected by %s; kept in reverse_etl.sync_rejections and retried next run",
