@@ -11,6 +11,7 @@ landing zone's `erasure/` folder.
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -142,7 +143,50 @@ def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str
                     [email],
                 )
                 blanked[WEB_EVENTS] = blanked.get(WEB_EVENTS, 0) + _affected(warehouse, cur)
+        if erased:
+            blanked.update(_delete_quarantined(warehouse, cur, erased))
     return blanked
+
+
+# Anything shaped like an address inside a raw payload, whatever format the payload was in
+# (a CSV line, a JSON document, an XLSX row as text).
+_ADDRESS = re.compile(r"[^\s\"'<>,;:()\[\]{}|\\]+@[^\s\"'<>,;:()\[\]{}|\\]+")
+
+
+def _delete_quarantined(warehouse: Warehouse, cur, erased: set[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Deletes every quarantined row whose raw payload names an erased person; returns rows
+    deleted per quarantine table.
+
+    A quarantined row is kept untouched so that it can be replayed, so its payload cannot be
+    blanked field by field: a row of an erased person is deleted whole. Replaying it would only
+    bring back someone who must stay out.
+    """
+    cur.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'bronze%' and table_name like '%\\_quarantine' escape '\\' "
+        "and table_name <> 'file_quarantine'"
+    )
+    deleted: dict[str, int] = {}
+    for schema, name in sorted(cur.fetchall()):
+        table = f"{schema}.{name}"
+        cur.execute(f"select source, row_number, raw_payload from {table} where raw_payload like '%@%'")
+        rows = cur.fetchall()
+        found = [(source, number) for source, number, payload in rows if _names_erased(payload, erased)]
+        for source, number in found:
+            cur.execute(
+                warehouse.adapt_sql(f"delete from {table} where source = ? and row_number = ?"), [source, number]
+            )
+            deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
+    return deleted
+
+
+def _names_erased(payload: str, erased: set[str]) -> bool:
+    """Whether any address in `payload` is, by its match key, one of the `erased` hashes."""
+    candidates = _ADDRESS.findall(payload)
+    if not candidates:
+        return False
+    keys = email_key(pa.array(candidates, pa.string())).to_pylist()
+    return any(k and key_hash(k) in erased for k in keys)
 
 
 def _columns(warehouse: Warehouse, cur, table: str) -> dict[str, bool]:  # type: ignore[no-untyped-def]
