@@ -56,10 +56,10 @@ def test_an_erasure_deletes_the_quarantined_rows_that_name_the_person(warehouse:
         )
     nobody = pa.table({"source": pa.array([], pa.string()), "source_id": pa.array([], pa.string())})
 
-    blanked = anonymize_bronze(warehouse, nobody, set(hashes_of([ADDRESS])))
+    deleted = anonymize_bronze(warehouse, nobody, set(hashes_of([ADDRESS])))
     again = anonymize_bronze(warehouse, nobody, set(hashes_of([ADDRESS])))
 
-    assert blanked == {"bronze_web_events.events_quarantine": 2}
+    assert deleted == {"bronze_web_events.events_quarantine": 2}
     assert again == {}
     left = warehouse.query("select row_number from bronze_web_events.events_quarantine order by row_number")
     assert left == [(2,), (3,)]
