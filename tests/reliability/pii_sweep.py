@@ -14,10 +14,13 @@ from warehouse import Warehouse
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
 
 
-def tables_holding(warehouse: Warehouse, needles: Iterable[str]) -> dict[str, int]:
+def tables_holding(
+    warehouse: Warehouse, needles: Iterable[str], schemas: Iterable[str] | None = None
+) -> dict[str, int]:
     """`schema.table` → rows in which any column, as text, contains one of `needles`
-    (case-insensitive); tables holding none are left out."""
+    (case-insensitive), over every schema or only `schemas`; tables holding none are left out."""
     needles = [n.lower() for n in needles]
+    only = None if schemas is None else set(schemas)
     columns: dict[str, list[str]] = {}
     for schema, table, column in warehouse.query(
         "select table_schema, table_name, column_name from information_schema.columns "
@@ -25,25 +28,29 @@ def tables_holding(warehouse: Warehouse, needles: Iterable[str]) -> dict[str, in
         f"and table_schema not in ({', '.join(repr(s) for s in _SYSTEM_SCHEMAS)}) "
         "and table_schema not like 'pg\\_temp%' escape '\\'"
     ):
-        columns.setdefault(f'"{schema}"."{table}"', []).append(column)
+        if only is None or schema in only:
+            columns.setdefault(f'"{schema}"."{table}"', []).append(column)
     found: dict[str, int] = {}
-    for table, names in sorted(columns.items()):
-        tests = " or ".join(f'lower(cast("{c}" as varchar)) like ?' for c in names for _ in needles)
-        params = [f"%{n}%" for _ in names for n in needles]
-        (count,) = warehouse.query(f"select count(*) from {table} where {tests}", params)[0]
-        if count:
-            found[table.replace('"', "")] = int(count)
+    with warehouse.connect() as conn:  # one connection: opening a DuckDB file per table costs seconds
+        cur = conn.cursor()
+        for table, names in sorted(columns.items()):
+            tests = " or ".join(f'lower(cast("{c}" as varchar)) like ?' for c in names for _ in needles)
+            params = [f"%{n}%" for _ in names for n in needles]
+            cur.execute(warehouse.adapt_sql(f"select count(*) from {table} where {tests}"), params)
+            (count,) = cur.fetchall()[0]
+            if count:
+                found[table.replace('"', "")] = int(count)
     return found
 
 
 def files_holding(roots: Iterable[Path], needles: Iterable[str], exclude: Iterable[Path] = ()) -> dict[str, int]:
     """Path → how many of `needles` its bytes contain (case-insensitive; `.gz` files read
-    decompressed), for every file under `roots` except those under `exclude`."""
+    decompressed), for every file under `roots` (a root may be a file) except under `exclude`."""
     needles = [n.lower().encode() for n in needles]
     skipped = [p.resolve() for p in exclude]
     found: dict[str, int] = {}
-    for root in roots:
-        for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+    for root in map(Path, roots):
+        for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
             resolved = path.resolve()
             if any(resolved.is_relative_to(s) for s in skipped):
                 continue
