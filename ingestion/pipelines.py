@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,10 @@ os.environ.setdefault("DATA_WRITER__COMPRESSION", "none")
 # by default, paid at the end of every extract (the source's and the state's), some 20 ms a run,
 # a twentieth of an incremental product load. A 1 ms poll costs nothing when nothing is pending.
 os.environ.setdefault("EXTRACT__FUTURES_POLL_INTERVAL", "0.001")
+# A merge loads its rows into `<dataset>_staging` first and leaves them there: a second, full copy
+# of every merged row, personal data included, that an erasure would have to chase (issue 25).
+# Truncated after each load, the staging tables hold nothing between loads.
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 
 
 class _KnownNoise(logging.Filter):
@@ -93,13 +98,29 @@ def load_pipeline(source_name: str, warehouse: Warehouse) -> Iterator[dlt.Pipeli
     with spaced_young_collections():
         pipeline = make_pipeline(source_name, warehouse)  # creates the warehouse's folder
         redo_half_done_loads(pipeline, warehouse)
-        if not warehouse.is_duckdb:
-            yield pipeline
-            return
-        import duckdb
-
-        held = duckdb.connect(str(warehouse.path))
         try:
-            yield pipeline
+            if not warehouse.is_duckdb:
+                yield pipeline
+                return
+            import duckdb
+
+            held = duckdb.connect(str(warehouse.path))
+            try:
+                yield pipeline
+            finally:
+                held.close()
         finally:
-            held.close()
+            prune_loaded_packages(pipeline)
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline) -> None:
+    """Deletes the packages dlt has finished loading, and with them their job files.
+
+    dlt keeps every loaded package's files on disk (`load/loaded/<load id>/`): a readable copy
+    of every row it ever loaded, emails and phones included, that nothing reads again and no
+    erasure reaches (issue 25: 3,000 emails of 2,903 people in one data dir). Packages still
+    pending (extracted or normalized, not yet loaded) are left: `load_recovery` needs them.
+    """
+    from dlt.common.storages.load_storage import LoadStorage
+
+    shutil.rmtree(Path(pipeline.working_dir) / "load" / LoadStorage.LOADED_FOLDER, ignore_errors=True)

@@ -38,6 +38,48 @@ PRIMARY_KEY = ("source", "row_number")
 # Where a resource leaves its last run's {"read", "loaded", "quarantined"} counts in its dlt
 # state, for the Dagster materialization and for tests that reconcile them.
 RUN_COUNTS_STATE = "last_run"
+# And, for a file source, the same per landed file of the run: {file: {"read", "loaded",
+# "quarantined", "duplicates"}}, plus "refused": the reason, for a file quarantined whole.
+FILE_COUNTS_STATE = "last_run_files"
+
+
+def count_files(
+    per_file: dict[str, dict[str, Any]],
+    names: Iterable[str],
+    read: pa.Table,
+    loaded: pa.Table,
+    rejected: Iterable[Rejected],
+    file_column: str = "source_file",
+) -> None:
+    """Adds one parsed batch to `per_file`: `read` holds its parsed rows and `loaded` those kept
+    (each row naming its file in `file_column`), `rejected` its quarantined rows. Every name in
+    `names` gets an entry, so a file with no rows shows its zeros. Per file, as per run,
+    read = loaded + quarantined + duplicates (a row another file or an earlier row already had)."""
+    import pyarrow.compute as pc
+
+    def tally(table: pa.Table, key: str) -> None:
+        for entry in pc.value_counts(table[file_column].cast(pa.string())).to_pylist():
+            _entry(per_file, entry["values"])[key] += entry["counts"]
+
+    for name in names:
+        _entry(per_file, name)
+    tally(read, "read")
+    tally(loaded, "loaded")
+    for row in rejected:
+        entry = _entry(per_file, row.source)
+        entry["read"] += 1
+        entry["quarantined"] += 1
+    for entry in per_file.values():
+        entry["duplicates"] = entry["read"] - entry["loaded"] - entry["quarantined"]
+
+
+def count_refused_file(per_file: dict[str, dict[str, Any]], name: str, reason: str) -> None:
+    """Records a file quarantined whole: no row of it was read."""
+    _entry(per_file, name)["refused"] = reason
+
+
+def _entry(per_file: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    return per_file.setdefault(name, {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0})
 
 
 def quarantine_table(table: str) -> str:

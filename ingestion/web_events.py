@@ -181,6 +181,7 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
         # run's events itself, as the merge would.
         hints = dlt.mark.make_hints(write_disposition="append" if not loaded else "merge")
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "files": 0, "quarantined_files": 0}
+        per_file: dict[str, dict[str, Any]] = {}
         seen: set[str] = set()  # event ids of the run's earlier batches
         refused: list[quarantine.RejectedFile] = []  # files that are certainly not JSON Lines text
 
@@ -198,6 +199,7 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                 reason = not_text(content)
                 if reason is not None:  # refused once, whole; a corrected file has another hash
                     refused.append(quarantine.RejectedFile(landed.name, digest, len(content), "events", reason))
+                    quarantine.count_refused_file(per_file, landed.name, reason)
                     loaded[landed.name], listings[landed.name] = digest, landed.listing
                     counts["files"] += 1
                     counts["quarantined_files"] += 1
@@ -227,6 +229,7 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
                 counts["loaded"] += unique.num_rows
                 counts["quarantined"] += len(rejected)
                 counts["duplicates"] += table.num_rows - unique.num_rows
+                quarantine.count_files(per_file, (name for name, *_ in batch), table, unique, rejected)
                 if unique.num_rows:
                     yield dlt.mark.with_hints(unique, hints)
                 if rejected:
@@ -236,6 +239,7 @@ def _events(landing_url: str, batch_bytes: int) -> DltResource:
         if refused:
             yield quarantine.files_hinted(refused)
         state[quarantine.RUN_COUNTS_STATE] = counts
+        state[quarantine.FILE_COUNTS_STATE] = per_file
 
     return events
 

@@ -11,13 +11,14 @@ landing zone's `erasure/` folder.
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import fsspec
 import pyarrow as pa
 
-from silver.identity.standardize import ERASED, email_key
+from silver.identity.standardize import email_key
 from warehouse import Warehouse
 
 SCHEMA = "privacy"
@@ -83,51 +84,44 @@ def registered_hashes(warehouse: Warehouse) -> set[str]:
     return {row[0] for row in warehouse.query(f"select key_hash from {SCHEMA}.{TABLE}")}
 
 
-# record source → (bronze table, its id column, the personal columns blanked on erasure)
-PERSONAL_COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "salesforce_lead": (
-        "bronze_salesforce.lead",
-        "id",
-        ("first_name", "last_name", "email", "phone", "street", "city", "postal_code"),
-    ),
-    "salesforce_contact": (
-        "bronze_salesforce.contact",
-        "id",
-        ("first_name", "last_name", "email", "phone", "mobile_phone", "mailing_street", "mailing_city"),
-    ),
-    "hubspot_contact": ("bronze_hubspot.contacts", "id", ("firstname", "lastname", "email", "phone")),
-    "partner_mail": ("bronze_partners.mailed_records", "imb_tracking", ("first_name", "last_name", "street", "city")),
-    "product_user": ("bronze_product.users", "id", ("email", "name")),
+# record source → (bronze table, its id column): where an erased person's rows are deleted
+BRONZE_RECORDS: dict[str, tuple[str, str]] = {
+    "salesforce_lead": ("bronze_salesforce.lead", "id"),
+    "salesforce_contact": ("bronze_salesforce.contact", "id"),
+    "hubspot_contact": ("bronze_hubspot.contacts", "id"),
+    "partner_mail": ("bronze_partners.mailed_records", "imb_tracking"),
+    "product_user": ("bronze_product.users", "id"),
 }
 WEB_EVENTS = "bronze_web_events.events"
 
 
 def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str]) -> dict[str, int]:
-    """Overwrites the personal columns of every bronze row of an erased person with `ERASED`, so
-    the staging views over bronze show them no more; returns rows blanked per table.
+    """Deletes every bronze row of an erased person (and every web event of an erased address),
+    so the staging views over bronze, and every model built on them, show them no more; returns
+    rows deleted per table.
 
-    A source that still holds the person may load the row again; the next run blanks it again,
-    because suppression is kept by record id (and the registry by email hash).
+    Deleted, not blanked: a blanked row stays a row (a lead with `[erased]` for a name still
+    passes through staging and the intermediate models, issue 25). Nothing downstream needs the
+    row: identity keeps the person suppressed by record id and by email hash, and the syncs
+    clear what they wrote to a record the source no longer has. A source that still holds the
+    person may load the row again; the next identity run deletes it again.
     """
-    blanked: dict[str, int] = {}
+    deleted: dict[str, int] = {}
     by_source: dict[str, list[str]] = {}
     for source, source_id in zip(suppressed["source"].to_pylist(), suppressed["source_id"].to_pylist(), strict=True):
         by_source.setdefault(source, []).append(source_id)
     with warehouse.connect() as conn:
         cur = conn.cursor()
         for source, ids in sorted(by_source.items()):
-            table, key, columns = PERSONAL_COLUMNS[source]
-            existing = _columns(warehouse, cur, table)
-            if not existing:
+            table, key = BRONZE_RECORDS[source]
+            if not _columns(warehouse, cur, table):
                 continue
-            blank = ", ".join(f"{c} = '{ERASED}'" for c in columns if c in existing)
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
                 marks = ", ".join("?" * len(chunk))
-                cur.execute(
-                    warehouse.adapt_sql(f"update {table} set {blank} where cast({key} as varchar) in ({marks})"), chunk
-                )
-                blanked[table] = blanked.get(table, 0) + _affected(warehouse, cur)
+                delete = f"delete from {table} where cast({key} as varchar) in ({marks})"
+                cur.execute(warehouse.adapt_sql(delete), chunk)
+                deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
         if erased and _columns(warehouse, cur, WEB_EVENTS):
             # Events carry only an email: find the erased ones by their hash.
             cur.execute(f"select distinct email from {WEB_EVENTS} where email is not null")
@@ -135,14 +129,52 @@ def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str
             keys = email_key(pa.array(emails, pa.string())).to_pylist()
             gone = [e for e, k in zip(emails, keys, strict=True) if k and key_hash(k) in erased]
             for email in gone:
-                cur.execute(
-                    warehouse.adapt_sql(
-                        f"update {WEB_EVENTS} set email = '{ERASED}', anonymous_id = '{ERASED}' where email = ?"
-                    ),
-                    [email],
-                )
-                blanked[WEB_EVENTS] = blanked.get(WEB_EVENTS, 0) + _affected(warehouse, cur)
-    return blanked
+                cur.execute(warehouse.adapt_sql(f"delete from {WEB_EVENTS} where email = ?"), [email])
+                deleted[WEB_EVENTS] = deleted.get(WEB_EVENTS, 0) + _affected(warehouse, cur)
+        if erased:
+            deleted.update(_delete_quarantined(warehouse, cur, erased))
+    return deleted
+
+
+# Anything shaped like an address inside a raw payload, whatever format the payload was in
+# (a CSV line, a JSON document, an XLSX row as text).
+_ADDRESS = re.compile(r"[^\s\"'<>,;:()\[\]{}|\\]+@[^\s\"'<>,;:()\[\]{}|\\]+")
+
+
+def _delete_quarantined(warehouse: Warehouse, cur, erased: set[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Deletes every quarantined row whose raw payload names an erased person; returns rows
+    deleted per quarantine table.
+
+    A quarantined row is kept untouched so that it can be replayed, so its payload cannot be
+    blanked field by field: a row of an erased person is deleted whole. Replaying it would only
+    bring back someone who must stay out.
+    """
+    cur.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'bronze%' and table_name like '%\\_quarantine' escape '\\' "
+        "and table_name <> 'file_quarantine'"
+    )
+    deleted: dict[str, int] = {}
+    for schema, name in sorted(cur.fetchall()):
+        table = f"{schema}.{name}"
+        cur.execute(f"select source, row_number, raw_payload from {table} where raw_payload like '%@%'")
+        rows = cur.fetchall()
+        found = [(source, number) for source, number, payload in rows if _names_erased(payload, erased)]
+        for source, number in found:
+            cur.execute(
+                warehouse.adapt_sql(f"delete from {table} where source = ? and row_number = ?"), [source, number]
+            )
+            deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
+    return deleted
+
+
+def _names_erased(payload: str, erased: set[str]) -> bool:
+    """Whether any address in `payload` is, by its match key, one of the `erased` hashes."""
+    candidates = _ADDRESS.findall(payload)
+    if not candidates:
+        return False
+    keys = email_key(pa.array(candidates, pa.string())).to_pylist()
+    return any(k and key_hash(k) in erased for k in keys)
 
 
 def _columns(warehouse: Warehouse, cur, table: str) -> dict[str, bool]:  # type: ignore[no-untyped-def]

@@ -68,6 +68,7 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
         # already keeps each key once, which is all an insert-only merge would add.
         append = dlt.mark.make_hints(write_disposition="append") if not loaded else None
         counts = {"read": 0, "loaded": 0, "quarantined": 0, "files": 0, "skipped_files": 0, "quarantined_files": 0}
+        per_file: dict[str, dict[str, Any]] = {}
         seen: set[str] = set()  # keys loaded earlier in the run
         out: list[pa.Table] = []
         out_rejected: list[quarantine.Rejected] = []
@@ -116,6 +117,7 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
                         name, digest, len(content), table, parsed.unreadable[index]
                     )
                     out_files.append(refused[digest])
+                    quarantine.count_refused_file(per_file, name, parsed.unreadable[index])
                 elif rows:  # header-only files look alike: not remembered
                     hashes.append(digest)
                     known.add(digest)
@@ -123,6 +125,8 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
             counts["read"] += parsed.table.num_rows + len(parsed.rejected)
             counts["loaded"] += unique.num_rows
             counts["quarantined"] += len(parsed.rejected)
+            names = (name for name, *_ in batch.files)
+            quarantine.count_files(per_file, names, parsed.table, unique, parsed.rejected)
             if unique.num_rows:
                 out.append(unique)
             out_rejected.extend(parsed.rejected)
@@ -153,9 +157,11 @@ def _kind_resource(kind: str, folder_url: str, configs: list[PartnerConfig]) -> 
             if digest in refused:  # a copy of a refused file is refused under its own name too
                 counts["quarantined_files"] += 1
                 out_files.append(dataclasses.replace(refused[digest], source=name))
+                quarantine.count_refused_file(per_file, name, refused[digest].reason)
         yield from flush()
         counts["duplicates"] = counts["read"] - counts["loaded"] - counts["quarantined"]
         state[quarantine.RUN_COUNTS_STATE] = counts
+        state[quarantine.FILE_COUNTS_STATE] = per_file
 
     return rows
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -20,7 +20,7 @@ from ingestion.hubspot import hubspot_source
 from ingestion.partner_files import partner_files_source
 from ingestion.pipelines import bronze_dataset, load_pipeline, make_pipeline
 from ingestion.product_db import product_db_source
-from ingestion.quarantine import RUN_COUNTS_STATE
+from ingestion.quarantine import FILE_COUNTS_STATE, RUN_COUNTS_STATE
 from ingestion.salesforce import CURSOR_FIELD as SALESFORCE_CURSOR
 from ingestion.salesforce import salesforce_source
 from ingestion.schema_drift import added_columns, drift_metadata, known_columns
@@ -168,7 +168,8 @@ def _run(
 def _with_run_metadata(
     context: AssetExecutionContext, result: Any, pipeline: Any, before: dict[str, set[str]], cursor_field: str
 ) -> Any:
-    """Adds the resource's incremental cursor, its read/loaded/quarantined counts and any schema drift."""
+    """Adds the resource's incremental cursor, its read/loaded/quarantined counts (per landed file
+    too, for a file source) and any schema drift."""
     if not isinstance(result, MaterializeResult) or result.asset_key is None:
         return result
     table = result.asset_key.path[-1]
@@ -183,6 +184,8 @@ def _with_run_metadata(
         metadata["incremental_cursor"] = f"{cursor_field} = {cursor}"
     for key, value in (state.get(RUN_COUNTS_STATE) or {}).items():
         metadata[f"rows_{key}"] = value
+    if state.get(FILE_COUNTS_STATE):  # a file source: the same counts per landed file
+        metadata["rows_per_file"] = MetadataValue.json(state[FILE_COUNTS_STATE])
     added = added_columns(before, known_columns(pipeline)).get(table, [])
     if added:
         context.log.warning(f"{'.'.join(result.asset_key.path)}: source added column(s) {', '.join(added)}")

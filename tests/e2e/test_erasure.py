@@ -2,12 +2,19 @@
 source does not bring them back."""
 
 import csv
+import logging
 
 import pytest
 from click.testing import CliRunner
+from dagster import DagsterInstance
 
+from ingestion.pipelines import pipelines_dir
+from orchestration.assets.dbt import DBT_PROJECT_DIR
 from orchestration.cli import cli
+from orchestration.dbt_partial_parse import target_root
+from orchestration.demo import run_lead_loop
 from silver.erasure import SCHEMA, TABLE
+from tests.reliability.pii_sweep import files_holding, run_records, tables_holding, texts_holding
 
 pytestmark = pytest.mark.e2e
 
@@ -20,14 +27,19 @@ def person_of(warehouse, lead_id: str) -> tuple[str, list[str]]:
     return person, [k for (k,) in keys]
 
 
-def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch):
+def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
     warehouse, world_dir, sf = looped.warehouse, looped.world_dir, looped.sf
     leads = sf.query_all("SELECT Id, Email FROM Lead WHERE Email != null ORDER BY Id")["records"]
+    tokens = [looped.salesforce_sandbox.token, looped.hubspot_sandbox.token]
     by_cli, by_file = leads[0], leads[1]
     scored = sf.query_all("SELECT Id FROM Lead WHERE Lead_Score__c != null")["records"]
     assert {by_cli["Id"], by_file["Id"]} & {r["Id"] for r in scored}, "at least one of them was synced"
     person, records = person_of(warehouse, by_cli["Id"])
     file_person, file_records = person_of(warehouse, by_file["Id"])
+    erased = [by_cli["Email"], by_file["Email"]]
+    # The file sweep can find them: the sources' own files hold them (the table sweep's own test
+    # is in tests/reliability/test_erasure_leftovers.py).
+    assert files_holding([world_dir], erased)
 
     monkeypatch.setenv("LEADLOOP_WAREHOUSE_URL", warehouse.url)
     # The address as a person types it: other case, padding. The request matches regardless.
@@ -39,8 +51,14 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch):
     with open(drop / "requests-2026-11-24.csv", "w", newline="") as handle:
         csv.writer(handle).writerows([["email"], [by_file["Email"]]])
 
-    for _ in range(2):  # the second run reloads every source: nobody comes back
-        looped.run()
+    for loop in range(2):  # the second run reloads every source: nobody comes back
+        if loop == 0:  # the first also shows that no secret or address reaches a log
+            instance = DagsterInstance.ephemeral()
+            with caplog.at_level(logging.INFO):
+                run_lead_loop(warehouse, looped.salesforce, hubspot=looped.hubspot, instance=instance)
+            assert_no_secret_or_address_leaked(instance, caplog, tokens, [lead["Email"] for lead in leads])
+        else:
+            looped.run()
         for gone, gone_records, lead in ((person, records, by_cli), (file_person, file_records, by_file)):
             assert warehouse.query("select count(*) from silver.int_people where person_id = ?", [gone]) == [(0,)]
             assert warehouse.query(
@@ -52,12 +70,11 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch):
             assert kept == [(0,)]
             suppressed = {k for (k,) in warehouse.query("select record_key from silver.identity_suppressed_records")}
             assert set(gone_records) <= suppressed
-            # Silver's staging views read bronze: its copy of the person is blanked too.
-            staged = warehouse.query(
-                "select first_name, last_name, email, phone from silver.stg_salesforce__leads where lead_id = ?",
-                [lead["Id"]],
-            )
-            assert staged == [("[erased]",) * 4]
+            # Silver's staging views read bronze: its copy of the person is deleted, not blanked, so
+            # nothing built on it keeps a row of theirs.
+            assert warehouse.query(
+                "select count(*) from silver.stg_salesforce__leads where lead_id = ?", [lead["Id"]]
+            ) == [(0,)]
             assert warehouse.query(
                 "select count(*) from silver.stg_web_events__events where email = ?", [lead["Email"].lower()]
             ) == [(0,)]
@@ -68,3 +85,29 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch):
         registry = warehouse.query(f"select key_hash, requested_by from {SCHEMA}.{TABLE} order by requested_by")
         assert [by for _, by in registry] == ["cli", "file:requests-2026-11-24.csv"]
         assert all("@" not in digest and len(digest) == 64 for digest, _ in registry)
+
+    # Nowhere of ours holds their address any more: no table or view of any schema (bronze and
+    # its quarantine and dlt staging datasets included), and no file in the data dir or dlt's
+    # working folders. The world's files are the sources' own (the CRMs, the landing zone).
+    assert tables_holding(warehouse, erased) == {}
+    # Nor does any silver or gold table or view keep a row of their leads, blanked or not: only the
+    # suppression list, which keeps them out by record id.
+    kept = tables_holding(warehouse, [by_cli["Id"], by_file["Id"]], schemas=["silver", "gold"])
+    assert set(kept) == {"silver.identity_suppressed_records"}
+    assert files_holding([world_dir.parent, pipelines_dir(warehouse)], erased, exclude=[world_dir]) == {}
+
+
+def assert_no_secret_or_address_leaked(instance, caplog, tokens: list[str], emails: list[str]) -> None:
+    """A loop with known fake tokens over people with known addresses: neither a token nor a raw
+    address is in the Python logs, the Dagster event log (messages, metadata, exceptions), or
+    dbt's logs and this run's dbt target folders."""
+    events = run_records(instance)
+    (run,) = instance.get_runs()
+    assert any("ASSET_MATERIALIZATION" in e for e in events), "the sweep reads a real event log"
+    assert caplog.records, "the sweep reads real log records"
+    logs = [f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records]
+    assert texts_holding(logs + events, tokens + emails) == []
+    # dagster-dbt gives each invocation a target folder (its dbt.log, compiled SQL, run results).
+    invocations = list(target_root(DBT_PROJECT_DIR).glob(f"*-{run.run_id[:7]}-*"))
+    assert invocations and all((folder / "dbt.log").exists() for folder in invocations)
+    assert files_holding([*invocations, target_root(DBT_PROJECT_DIR) / "dbt.log"], tokens + emails) == {}

@@ -12,20 +12,28 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from dagster import AssetKey, MaterializeResult
+
 from ingestion.partner_files import partner_files_source
 from ingestion.partner_files.config import KINDS
 from ingestion.pipelines import load_pipeline
-from ingestion.quarantine import RUN_COUNTS_STATE
+from ingestion.quarantine import FILE_COUNTS_STATE, RUN_COUNTS_STATE
+from ingestion.schema_drift import known_columns
 from ingestion.web_events import web_events_source
+from orchestration.assets.bronze import _with_run_metadata
 from tests.reliability.bad_inputs import BAD_EVENT_FILES, add_bad_events, spoil_partner_files
 from warehouse import Warehouse
 
 
 def _load_partners(warehouse: Warehouse, world: Path) -> dict[str, dict[str, int]]:
+    """The run's counts per partner table; its per-file counts under the FILE_COUNTS_STATE key."""
     with load_pipeline("partners", warehouse) as pipeline:
         pipeline.run(partner_files_source(str(world / "partners"))).raise_on_failed_jobs()
     resources = pipeline.state["sources"]["partners"]["resources"]
-    return {table: resources[table][RUN_COUNTS_STATE] for table in KINDS.values()}
+    return {
+        table: {**resources[table][RUN_COUNTS_STATE], FILE_COUNTS_STATE: resources[table][FILE_COUNTS_STATE]}
+        for table in KINDS.values()
+    }
 
 
 def _truth_rows_per_file(world: Path) -> dict[str, int]:
@@ -66,6 +74,19 @@ def test_bad_partner_files_are_quarantined_whole_and_the_rest_loads(warehouse: W
     for name, rows in rows_per_file.items():
         expected = 0 if name in bad else rows
         assert loaded.get(name, 0) + quarantined.get(name, 0) == expected, name
+    # The run's own per-file counts (the bronze asset's `rows_per_file`) say the same.
+    per_file: dict[str, dict] = {}
+    for run in counts.values():
+        for name, entry in run[FILE_COUNTS_STATE].items():
+            assert entry["read"] == entry["loaded"] + entry["quarantined"] + entry["duplicates"], name
+            per_file[name] = entry
+    assert set(rows_per_file) | set(bad) <= set(per_file)
+    assert all(per_file[name]["read"] == 0 for name in set(per_file) - set(rows_per_file))  # header-only
+    for name in rows_per_file:
+        entry = per_file[name]
+        assert (entry["loaded"], entry["quarantined"]) == (loaded.get(name, 0), quarantined.get(name, 0)), name
+    for name, reason in bad.items():
+        assert per_file[name]["refused"].startswith(reason) and per_file[name]["read"] == 0, name
     assert sum(run["read"] for run in counts.values()) == sum(
         rows for name, rows in rows_per_file.items() if name not in bad
     )
@@ -83,8 +104,20 @@ def test_bad_events_are_quarantined_as_rows_and_a_utf16_file_loads(warehouse: Wa
 
     with load_pipeline("web_events", warehouse) as pipeline:
         pipeline.run(web_events_source(str(world_dir / "landing"))).raise_on_failed_jobs()
-    counts = pipeline.state["sources"]["web_events"]["resources"]["events"][RUN_COUNTS_STATE]
+    state = pipeline.state["sources"]["web_events"]["resources"]["events"]
+    counts, per_file = state[RUN_COUNTS_STATE], state[FILE_COUNTS_STATE]
     assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["duplicates"]
+    for key in ("read", "loaded", "quarantined", "duplicates"):
+        assert sum(entry[key] for entry in per_file.values()) == counts[key], key
+    assert len(per_file) == counts["files"]
+    for source, reason in BAD_EVENT_FILES.items():
+        assert per_file[source]["refused"].startswith(reason) and per_file[source]["read"] == 0
+    for source, lines in bad.items():
+        assert per_file[source]["quarantined"] == len(lines), source
+    # The bronze asset's materialization carries them as they are.
+    result = MaterializeResult(asset_key=AssetKey(["bronze_web_events", "events"]))
+    metadata = _with_run_metadata(None, result, pipeline, known_columns(pipeline), "file").metadata  # type: ignore[arg-type]
+    assert metadata["rows_per_file"].value == per_file
     refused = dict(warehouse.query("select source, reason from bronze_web_events.file_quarantine"))
     assert set(refused) == set(BAD_EVENT_FILES) and counts["quarantined_files"] == len(BAD_EVENT_FILES)
     for source, reason in refused.items():
