@@ -5,8 +5,8 @@ Most end-to-end scenarios start where the first loop over the 200-lead world lea
 loop runs once per test process and warehouse kind (`first_loops`); each test then gets its
 own copy of what it left (the world with the sandboxes' state files, and the warehouse: a file
 copy on DuckDB, a template copy on Postgres), so a test can change anything without another
-seeing it. The tests that share it run on one xdist worker (`xdist_group`), so it is built
-once per kind for the whole suite.
+seeing it. With two xdist workers each builds the kinds its tests need, so the suite runs
+at most four first loops where every test used to run its own.
 """
 
 from __future__ import annotations
@@ -24,16 +24,6 @@ from orchestration.demo import LoopSummary, run_lead_loop
 from orchestration.resources import HubSpotResource, SalesforceResource
 from tests.support import copy_postgres_database, postgres_database
 from warehouse import Warehouse
-
-FIRST_LOOP_GROUP = "first-loop"  # the xdist group of the tests that start from `looped`
-FIRST_LOOP_FIXTURES = {"looped", "looped_duckdb"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that starts from the first loop runs on the worker that has built it."""
-    for item in items:
-        if FIRST_LOOP_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(FIRST_LOOP_GROUP))
 
 
 @pytest.fixture

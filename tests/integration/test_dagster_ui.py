@@ -163,8 +163,9 @@ def test_ui_shows_one_connected_graph_with_groups_and_blocking_contract(webserve
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 3000})
             ours = [n for n in nodes if n["isMaterializable"]]
+            # The tree renders only the rows in view: a window tall enough for every row.
+            page = browser.new_page(viewport={"width": 1600, "height": max(3000, 40 * len(nodes) + 1000)})
             listed = lineage_tree(page, webserver, sorted({n["groupName"] for n in ours}))
             assert {n["assetKey"]["path"][-1] for n in ours} <= listed
             run = materialize_from_ui(page, webserver, CHEAP_ASSET)
