@@ -88,3 +88,12 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
 def test_every_project_package_has_a_layer() -> None:
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
     assert packages - {"tests", "bench"} == set(ALLOWED)
+
+
+def test_no_benchmark_script_shadows_a_package() -> None:
+    """`python bench/x.py` puts bench/ first on sys.path: a bench/scoring.py would be what
+    `import scoring` finds, for every benchmark that imports the pipeline."""
+    scripts = {path.stem for path in (REPO / "bench").glob("*.py")}
+    packages = {path.parent.name for path in REPO.glob("*/__init__.py")}
+    assert scripts and packages
+    assert not scripts & packages

@@ -9,7 +9,7 @@ every join matches within its copy only. Then gold is rebuilt from scratch:
 `dbt run --select +lead_scores --full-refresh` (staging views, identity and scoring
 intermediates, the history and the scores), timed as a whole, dbt start-up included.
 
-Usage: python bench/scoring.py [--sizes 100000,1000000] [--base data/warehouse.duckdb]
+Usage: python bench/scoring_scale.py [--sizes 100000,1000000] [--base data/warehouse.duckdb]
 (`make demo` first makes the base.)
 """
 
