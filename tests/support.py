@@ -65,6 +65,19 @@ def copy_postgres_database(template: Warehouse, target: Warehouse) -> None:
         conn.close()
 
 
+# The browser tests' Chromium: Debian's (.ci/run installs it), headless, kept off the network
+# (this machine's closed network refuses Chromium's background connections).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 LeadScoreRow = tuple[Any, ...]  # (lead_id, score, grade, reasons, rules_matched)
 
 

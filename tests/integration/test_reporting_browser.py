@@ -8,18 +8,9 @@ import pytest
 
 from reporting.background import running_app
 from reporting.readonly import for_reading
+from tests.support import CHROMIUM, CHROMIUM_ARGS
 from warehouse import Warehouse
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VERSIONS = [("A", 400, 20, 0.05), ("B", 400, 36, 0.09)]
 
 
