@@ -58,6 +58,8 @@ class LoopSummary:
     people_resolved: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    # Checks the job defines that gave no result: a check that never runs guards nothing.
+    checks_missing: list[str] = field(default_factory=list)
     score_bands: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     run_id: str = ""
@@ -76,7 +78,8 @@ class LoopSummary:
             f"leads loaded     {self.leads_in_bronze} in bronze_salesforce.lead",
             f"people resolved  {self.records_resolved} records into {self.people_resolved} people "
             f"(merge rate {self.merge_rate:.1%})",
-            f"checks           {self.checks_passed} passed, {self.checks_failed} failed",
+            f"checks           {self.checks_passed} passed, {self.checks_failed} failed"
+            + (f", {len(self.checks_missing)} without a result" if self.checks_missing else ""),
             f"people scored    {self.people_scored} in gold.lead_scores ({self.mqls} MQLs)",
             "score spread     " + (", ".join(f"{band}: {n}" for band, n in self.score_bands.items()) or "none"),
             f"leads scored     {self.leads_scored} in gold.salesforce_lead_scores (grades: {grades})",
@@ -152,6 +155,10 @@ def run_lead_loop(
     summary.people_resolved = int(identity.get("people", 0))
     summary.checks_passed = sum(1 for e in evaluations if e.passed)
     summary.checks_failed = sum(1 for e in evaluations if not e.passed)
+    evaluated = {e.asset_check_key for e in evaluations}
+    summary.checks_missing = sorted(
+        key.to_user_string() for key in job.asset_layer.asset_graph.asset_check_keys if key not in evaluated
+    )
     summary.run_id = result.run_id if not instance.is_ephemeral else ""
     summary.seconds = time.monotonic() - started
     return summary

@@ -210,7 +210,14 @@ def build_dbt_assets() -> list[AssetsDefinition]:
     manifest = json.loads(prepare_manifest().read_text())
     tests = source_test_steps(manifest)
     return [
-        _dbt_step(name, names, frozenset(test for test, step in tests.items() if step != name))
+        _dbt_step(
+            name,
+            # A source's tests are selected by name: dbt selects no test of a source that is not
+            # itself selected, whatever the indirect selection, so the step would define their
+            # checks and never run them.
+            names + sorted(manifest["nodes"][test]["name"] for test, step in tests.items() if step == name),
+            frozenset(test for test, step in tests.items() if step != name),
+        )
         for name, names in dbt_steps(manifest).items()
     ]
 

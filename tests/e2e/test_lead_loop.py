@@ -64,7 +64,7 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert {"salesforce", "hubspot", "partners", "web_events", "product"} <= set(first.sources)
     assert first.sources["salesforce"].rows >= len(live_leads)
     assert 0 < first.people_resolved < first.records_resolved and 0 < first.merge_rate < 1
-    assert first.checks_passed > 0 and first.checks_failed == 0
+    assert first.checks_passed > 0 and first.checks_failed == 0 and first.checks_missing == []
     assert sum(first.score_bands.values()) == first.people_scored
     assert first.syncs[SYNC]["estimated_calls"] >= 1
     assert len(first.top_people) == 10 and first.seconds > 0
