@@ -312,7 +312,7 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
     for spec in specs:
         # With every spec selected, one whose gold table or CRM is not there yet gets a one-line
         # error and the others still run (a Salesforce-only setup has no HubSpot portal).
-        if not warehouse.table_exists(spec.source_schema, spec.source_table):
+        if not warehouse.table_exists(warehouse.schema(spec.source_schema), spec.source_table):
             click.echo(
                 f"leadloop: error: {spec.name}: {spec.source_schema}.{spec.source_table} is not built yet", err=True
             )
