@@ -23,8 +23,11 @@ definitions inside its environment. Sync state lives in each tenant's warehouse
 from __future__ import annotations
 
 import os
+import queue
 import re
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -286,14 +289,72 @@ def tenant_definitions(tenant: Tenant) -> Any:
     )
 
 
-def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[tuple[Tenant, Any]]:
-    """The demo once per tenant, one after the other, each in its own environment and data folder
-    (a different world per tenant: the seed is offset by its position). Yields (tenant, summary)."""
-    from orchestration.demo import run_demo
+@dataclass(frozen=True)
+class TenantDemo:
+    tenant: Tenant
+    returncode: int
+    output: list[str]  # what its `leadloop demo` printed: the summary, or the one-line error
 
-    for position, tenant in enumerate(load_tenants(path)):
-        with tenant_environment(tenant):
-            yield tenant, run_demo(tenant.data_dir, leads=leads, seed=seed + position, fresh=fresh)
+
+def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[TenantDemo]:
+    """The demo once per tenant, side by side: each tenant's `leadloop demo` is a process of its
+    own, with its environment, data folder and sandbox (a different world per tenant: the seed is
+    offset by its position). Yields each tenant's result as it finishes.
+
+    Processes, not threads: a tenant *is* its environment (`tenant_environment`), which is one
+    per process. Tenants that share a DuckDB file run one after another in one lane, since
+    DuckDB admits one writing process; every other tenant runs in a lane of its own."""
+    tenants = load_tenants(path)
+    done: queue.Queue[TenantDemo | BaseException] = queue.Queue()
+
+    def run_lane(members: list[tuple[int, Tenant]]) -> None:
+        try:
+            for position, tenant in members:
+                done.put(_demo_process(tenant, leads=leads, seed=seed + position, fresh=fresh))
+        except BaseException as exc:  # handed to the caller rather than lost in the thread
+            done.put(exc)
+
+    threads = [threading.Thread(target=run_lane, args=(lane,), daemon=True) for lane in demo_lanes(tenants)]
+    for thread in threads:
+        thread.start()
+    for _ in tenants:
+        result = done.get()
+        if isinstance(result, BaseException):
+            raise result
+        yield result
+    for thread in threads:
+        thread.join()
+
+
+def demo_lanes(tenants: list[Tenant]) -> list[list[tuple[int, Tenant]]]:
+    """The tenants (with their positions) grouped into lanes that may run at the same time: one
+    lane per DuckDB file, whose tenants take turns; a lane of its own for each other tenant."""
+    lanes: dict[Any, list[tuple[int, Tenant]]] = {}
+    for position, tenant in enumerate(tenants):
+        warehouse = tenant.warehouse()
+        lane = ("duckdb", warehouse.path) if warehouse.is_duckdb else ("tenant", tenant.name)
+        lanes.setdefault(lane, []).append((position, tenant))
+    return list(lanes.values())
+
+
+def _demo_process(tenant: Tenant, *, leads: int, seed: int, fresh: bool) -> TenantDemo:
+    """`leadloop demo` for one tenant in a child process with only the tenant's environment (and
+    its own dbt target and Dagster home, in its folder)."""
+    env = dict(os.environ)
+    for key in ("DAGSTER_HOME", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        env.pop(key, None)
+    for key, value in tenant.environment().items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    leadloop = Path(sys.executable).with_name("leadloop")
+    command = [str(leadloop)] if leadloop.exists() else [sys.executable, "-m", "orchestration.cli"]
+    command += ["demo", "--data-dir", str(tenant.data_dir), "--leads", str(leads), "--seed", str(seed)]
+    command += ["--fresh"] if fresh else []
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    lines = (process.stdout + process.stderr).splitlines()
+    return TenantDemo(tenant, process.returncode, [line for line in lines if line.strip()])
 
 
 def tenants_file() -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.tenants import TenantConfigError, load_tenants, tenant_environment, workspace_document
+from orchestration.tenants import TenantConfigError, demo_lanes, load_tenants, tenant_environment, workspace_document
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,3 +129,23 @@ def test_tenants_share_one_warehouse_by_schema_prefix_each_with_its_own_partners
         assert os.environ["LEADLOOP_PARTNER_CONFIGS_DIR"] == str(partners.resolve())
     with tenant_environment(globex):
         assert "LEADLOOP_PARTNER_CONFIGS_DIR" not in os.environ  # the shipped partners, not acme's
+
+
+def test_tenant_demos_run_side_by_side_except_tenants_sharing_a_duckdb_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("C_WAREHOUSE_URL", "postgresql://leadloop@db:5432/shared?schema_prefix=c")
+    shared = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    tenants = load_tenants(
+        write(
+            tmp_path,
+            [
+                {"name": "a", "warehouse_url": shared, "schema_prefix": "a"},
+                {"name": "b"},
+                {"name": "c", "warehouse_url_env": "C_WAREHOUSE_URL"},
+                {"name": "d", "warehouse_url": shared, "schema_prefix": "d"},
+                {"name": "e", "warehouse_url": "postgresql://leadloop@db:5432/shared", "schema_prefix": "e"},
+            ],
+        ),
+        root=tmp_path,
+    )
+    lanes = [[(position, tenant.name) for position, tenant in lane] for lane in demo_lanes(tenants)]
+    assert lanes == [[(0, "a"), (3, "d")], [(1, "b")], [(2, "c")], [(4, "e")]]
