@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from ingestion.partner_files.config import PARTNER_CONFIGS_ENV, PartnerConfigError, load_partner_configs
-from warehouse import Warehouse, WarehouseConfigError
+from warehouse import SCHEMA_PREFIX_RULE, Warehouse, is_schema_prefix
 
 TENANTS_FILE_ENV = "LEADLOOP_TENANTS_FILE"
 DEFAULT_TENANTS_FILE = "tenants.yaml"
@@ -153,14 +153,8 @@ def _tenant(entry: Any, base: Path, position: int) -> Tenant:
         raise TenantConfigError(f"tenant {name}: unknown key(s) {', '.join(unknown)}")
     url = entry.get("warehouse_url")
     prefix = entry.get("schema_prefix")
-    if prefix is not None:
-        try:
-            Warehouse.from_url("duckdb:///check").with_schema_prefix(str(prefix))
-        except WarehouseConfigError:
-            raise TenantConfigError(
-                f"tenant {name}: schema_prefix must be one lower-case word of letters and digits (no '_'), "
-                f"starting with a letter, at most 20 long, and not 'bronze' (got {prefix!r})"
-            ) from None
+    if prefix is not None and not is_schema_prefix(str(prefix)):
+        raise TenantConfigError(f"tenant {name}: schema_prefix must be {SCHEMA_PREFIX_RULE} (got {prefix!r})")
     if url and entry.get("warehouse_url_env"):
         raise TenantConfigError(f"tenant {name}: give warehouse_url or warehouse_url_env, not both")
     if url:

@@ -28,6 +28,9 @@ SCHEMA_PREFIX_PARAMETER = "schema_prefix"
 # tenant's schemas (`acme_x_silver`), and `bronze` would collide with unprefixed bronze datasets.
 SCHEMA_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,19}$")
 RESERVED_PREFIXES = frozenset({"bronze"})
+SCHEMA_PREFIX_RULE = (
+    "one lower-case word of letters and digits (no '_'), starting with a letter, at most 20 long, not 'bronze'"
+)
 
 
 class WarehouseConfigError(ValueError):
@@ -336,13 +339,15 @@ def _schema_prefix(url: str, query: str) -> str:
             f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r}: the only query parameter is one "
             f"'{SCHEMA_PREFIX_PARAMETER}=<word>' (got {'&'.join(sorted(params)) or query!r})."
         )
-    prefix = values[0]
-    if not SCHEMA_PREFIX.match(prefix) or prefix in RESERVED_PREFIXES:
+    if not is_schema_prefix(values[0]):
         raise WarehouseConfigError(
-            f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r}: schema_prefix {prefix!r} must be one lower-case word "
-            "of letters and digits (no '_'), starting with a letter, at most 20 long, and not 'bronze'."
+            f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r}: schema_prefix {values[0]!r} must be {SCHEMA_PREFIX_RULE}."
         )
-    return prefix
+    return values[0]
+
+
+def is_schema_prefix(prefix: str) -> bool:
+    return bool(SCHEMA_PREFIX.match(prefix)) and prefix not in RESERVED_PREFIXES
 
 
 def _redact(url: str) -> str:
