@@ -347,8 +347,10 @@ def _demo_process(tenant: Tenant, *, leads: int, seed: int, fresh: bool) -> Tena
     command += ["demo", "--data-dir", str(tenant.data_dir), "--leads", str(leads), "--seed", str(seed)]
     command += ["--fresh"] if fresh else []
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = (process.stdout + process.stderr).splitlines()
-    return TenantDemo(tenant, process.returncode, [line for line in lines if line.strip()])
+    lines = [line for line in process.stdout.splitlines() if line.strip()]
+    if process.returncode:  # its one-line error (the rest of stderr is Dagster's and dbt's chatter)
+        lines += [line for line in process.stderr.splitlines() if line.strip()][-1:]
+    return TenantDemo(tenant, process.returncode, lines)
 
 
 def tenants_file() -> Path:
