@@ -25,6 +25,8 @@ class Reads(Protocol):
 
     def table_exists(self, schema: str, table: str) -> bool: ...
 
+    def schema(self, name: str) -> str: ...
+
 
 class Session:
     def __init__(self, warehouse: Warehouse, conn: Any) -> None:
@@ -34,6 +36,9 @@ class Session:
     @property
     def is_duckdb(self) -> bool:
         return self.warehouse.is_duckdb
+
+    def schema(self, name: str) -> str:
+        return self.warehouse.schema(name)
 
     def _cursor(self, sql: str, params: Sequence[Any] | None) -> Any:
         cur = self._conn.cursor()

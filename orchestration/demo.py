@@ -206,10 +206,14 @@ def _watching_steps(instance: DagsterInstance, progress: Progress | None) -> Ite
 
 
 def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSummary:
-    bronze = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
-    grades = dict(warehouse.query("select grade, count(*) from gold.salesforce_lead_scores group by grade"))
+    bronze = warehouse.query(warehouse.qualify("select count(*) from {bronze_salesforce}.lead"))[0][0]
+    grades = dict(
+        warehouse.query(warehouse.qualify("select grade, count(*) from {gold}.salesforce_lead_scores group by grade"))
+    )
     people, mqls = warehouse.query(
-        "select count(*), coalesce(sum(case when is_mql then 1 else 0 end), 0) from gold.lead_scores"
+        warehouse.qualify(
+            "select count(*), coalesce(sum(case when is_mql then 1 else 0 end), 0) from {gold}.lead_scores"
+        )
     )[0]
     return LoopSummary(
         warehouse=warehouse.display,
@@ -227,17 +231,19 @@ def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSum
 
 def source_rows(warehouse: Warehouse) -> dict[str, SourceRows]:
     """Rows in every bronze table per source, and how many each source's quarantine holds."""
+    # This tenant's bronze schemas only (another tenant sharing the warehouse has its own prefix).
+    bronze = warehouse.schema("bronze_").replace("_", "\\_")
     tables = warehouse.query(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema like 'bronze_%' and table_schema not like '%_staging' "
-        "and table_name not like '_dlt_%' order by 1, 2"
+        f"where table_schema like '{bronze}%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+        "and table_name not like '\\_dlt\\_%' escape '\\' order by 1, 2"
     )
     if not tables:
         return {}
     counts = warehouse.query(" union all ".join(f"select '{s}', '{t}', count(*) from {s}.\"{t}\"" for s, t in tables))
     sources: dict[str, SourceRows] = {}
     for schema, table, count in counts:
-        rows = sources.setdefault(str(schema).removeprefix("bronze_"), SourceRows())
+        rows = sources.setdefault(warehouse.logical_schema(str(schema)).removeprefix("bronze_"), SourceRows())
         if str(table).endswith("_quarantine"):
             rows.quarantined += int(count)
         else:
@@ -248,7 +254,9 @@ def source_rows(warehouse: Warehouse) -> dict[str, SourceRows]:
 def score_bands(warehouse: Warehouse) -> dict[str, int]:
     """People per score band, highest first; one set-based query on either warehouse."""
     case = " ".join(f"when score >= {floor} then '{band}'" for floor, band in SCORE_BANDS)
-    counted = dict(warehouse.query(f"select case {case} end, count(*) from gold.lead_scores group by 1"))
+    counted = dict(
+        warehouse.query(f"select case {case} end, count(*) from {warehouse.schema('gold')}.lead_scores group by 1")
+    )
     return {band: int(counted.get(band, 0)) for _, band in SCORE_BANDS}
 
 
@@ -258,7 +266,8 @@ def top_people(warehouse: Warehouse, limit: int = 10) -> list[tuple[str, int, st
     rows = warehouse.query(
         "select coalesce(nullif(trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')), ''), "
         "s.person_id) || coalesce(' (' || p.company || ')', ''), s.score, s.grade, s.reasons "
-        "from gold.lead_scores s left join silver.int_people p on p.person_id = s.person_id "
+        f"from {warehouse.schema('gold')}.lead_scores s left join {warehouse.schema('silver')}.int_people p "
+        "on p.person_id = s.person_id "
         f"order by s.score desc, s.person_id limit {int(limit)}"
     )
     return [(str(who), int(score), str(grade), str(reasons)) for who, score, grade, reasons in rows]

@@ -95,9 +95,11 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     if create_state:
         state.ensure_tables(warehouse)
     columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields])
-    rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by 1')
+    rows = warehouse.query(
+        f'select {columns} from "{warehouse.schema(spec.source_schema)}"."{spec.source_table}" order by 1'
+    )
     # A preview must not even create the state tables: without them, nothing was ever synced.
-    has_state = create_state or warehouse.table_exists(state.SCHEMA, "sync_state")
+    has_state = create_state or warehouse.table_exists(warehouse.schema(state.SCHEMA), "sync_state")
     confirmed = state.confirmed_hashes(warehouse, spec.name) if has_state else {}
     rejected = state.rejected_keys(warehouse, spec.name) if has_state else set()
     plan = SyncPlan(spec=spec, source_rows=len(rows))
@@ -191,11 +193,11 @@ def _skipped_keys(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan) -> dict[
     """Key -> reason for every source record a skip rule holds back (the first rule wins)."""
     skipped: dict[str, str] = {}
     for rule in spec.skip:
-        if not warehouse.table_exists(rule.schema, rule.table):
+        if not warehouse.table_exists(warehouse.schema(rule.schema), rule.table):
             plan.skip_unavailable.append(f"{rule.reason} ({rule.schema}.{rule.table} does not exist)")
             continue
         rows = warehouse.query(
-            f'select distinct cast("{rule.key}" as varchar) from "{rule.schema}"."{rule.table}" '
+            f'select distinct cast("{rule.key}" as varchar) from "{warehouse.schema(rule.schema)}"."{rule.table}" '
             f'where coalesce("{rule.when}", false)'
         )
         for (key,) in rows:
