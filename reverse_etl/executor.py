@@ -17,6 +17,7 @@ from typing import Any
 
 from reverse_etl import state
 from reverse_etl.destinations import Destination, RecordResult
+from reverse_etl.people_edits import hold_changes_by_people
 from reverse_etl.planner import RecordChange, SyncPlan, plan_sync, summarize
 from reverse_etl.spec import SyncSpec
 from warehouse import Warehouse
@@ -97,6 +98,7 @@ def run_sync(
     writer = state.StateWriter(warehouse, run_id, spec.name, flush_rows=flush_rows, flush_seconds=flush_seconds)
     try:
         plan = plan_sync(spec, warehouse)
+        hold_changes_by_people(spec, warehouse, destination, plan)
         for missing in plan.skip_unavailable:
             logger.warning("%s: skip rule not applied: %s", spec.name, missing)
         if plan.changes:

@@ -69,6 +69,11 @@ class SyncSpec:
     # `property_types` (property -> "number" | "string"; unnamed ones are strings).
     create_properties: bool = False
     property_types: tuple[tuple[str, str], ...] = ()
+    # update only: before a record Leadloop wrote is written again, the CRM's current values are
+    # read; one a person changed since (values unlike the last confirmed ones, and on Salesforce
+    # last modified by someone other than the sync's own user) is held back, not overwritten:
+    # e.g. a rep who reassigned a lead Leadloop routed keeps it (reverse_etl/people_edits.py).
+    keep_changes_by_people: bool = False
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -98,6 +103,7 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             external_id=str(destination.get("external_id", "")),
             thresholds=tuple((str(k), float(v)) for k, v in (raw.get("change_threshold") or {}).items()),
             create_properties=bool(destination.get("create_properties", False)),
+            keep_changes_by_people=bool(destination.get("keep_changes_by_people", False)),
             property_types=tuple((str(k), str(v)) for k, v in (destination.get("property_types") or {}).items()),
             skip=tuple(
                 SkipRule(
@@ -128,6 +134,8 @@ def _validate(spec: SyncSpec, path: Path) -> None:
         raise SpecError(f"{path}: operation {spec.operation} needs destination.external_id, the external ID field")
     if spec.external_id and not _IDENTIFIER.match(spec.external_id):
         raise SpecError(f"{path}: destination.external_id {spec.external_id!r} is not a plain identifier")
+    if spec.keep_changes_by_people and spec.operation != "update":
+        raise SpecError(f"{path}: keep_changes_by_people is for operation update only")
     for column, minimum in spec.thresholds:
         if column not in spec.fields or minimum <= 0:
             raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sandbox.crm_history import build_history
+from sandbox.industry_signal import company_text, person_titles
 from sandbox.noise import (
     STREET_TYPES,
     abbreviate_street,
@@ -364,7 +365,10 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         a.tolist() for a in (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank)
     )
     country = ["AU" if cc == "US" and au else cc for cc, au in zip(country, australian, strict=True)]
-    domains = ["".join(name.split()[:2]).lower() + ".com" for name in company_names]
+    # Names, domains and titles that carry (or do not carry) the company's industry, with the
+    # kind of signal kept in the truth (sandbox/industry_signal.py).
+    company_names, domains, industry_signal = company_text(seed, company_names, industry)
+    title = person_titles(seed, title, company_of, industry, industry_signal)
     street_types = tuple(STREET_TYPES)
     rows, truth = [], []
     for i in range(leads):
@@ -486,6 +490,16 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
+    _write_truth(
+        out_dir / "truth" / "companies.csv",
+        ["company_key", "name", "domain", "industry", "industry_signal"],
+        [
+            (f"C{c:08d}", name, domain, ind, kind)
+            for c, (name, domain, ind, kind) in enumerate(
+                zip(company_names, domains, industry, industry_signal, strict=True)
+            )
+        ],
+    )
     write_firmographics(out_dir / "reference" / FIRMOGRAPHICS_FILE, company_table)
     from sandbox.daily_sources import write_daily_sources
 

@@ -37,6 +37,7 @@ from orchestration.dbt_partial_parse import invocation_target, partial_parse
 from orchestration.dbt_table_metadata import with_table_metadata
 from orchestration.resources import WarehouseResource
 from scoring.score_history import history_metadata
+from silver.routing.speed_to_lead import sli_metadata
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -49,6 +50,7 @@ FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 # dbt sources that silver's Python assets write (identity resolution, enrichment, routing), not dlt.
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
 SCORE_HISTORY = AssetKey(["gold", "lead_score_history"])
+SPEED_TO_LEAD_SLIS = AssetKey(["gold", "speed_to_lead_slis"])
 
 # The CLI points DBT_TARGET_PATH (and DBT_LOG_PATH) into the data dir, so a run's manifest and
 # artifacts live with its warehouse, not in the checkout; unset, dbt's own `target/`.
@@ -253,6 +255,10 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
             for event in with_table_metadata(events, target_warehouse, _asset_key_of(context), _documented(context)):
                 if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SCORE_HISTORY:
                     history_built = True
+                if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SPEED_TO_LEAD_SLIS:
+                    # The SLIs on the SLI asset's own materialization (dbt has exited: the events
+                    # are held until then, so the warehouse is free to read).
+                    event = event.with_metadata({**(event.metadata or {}), **sli_metadata(target_warehouse)})
                 yield event
         if history_built:
             # The score moves of this build, shown on the history asset in the UI. Read once dbt

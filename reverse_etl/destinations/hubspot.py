@@ -19,7 +19,12 @@ from typing import Any
 
 import urllib3
 from hubspot import HubSpot
-from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+from hubspot.crm.objects import (
+    BatchInputSimplePublicObjectBatchInput,
+    BatchReadInputSimplePublicObjectId,
+    SimplePublicObjectBatchInput,
+    SimplePublicObjectId,
+)
 from hubspot.crm.objects.exceptions import ApiException
 from hubspot.crm.properties import PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
@@ -154,6 +159,23 @@ class HubSpotDestination:
             )
 
     # ------------------------------------------------------------------ writes
+    def current_values(self, spec: SyncSpec, keys: list[str]) -> dict[str, tuple[dict[str, Any], bool]]:
+        """The mapped properties of the records the portal still has (batch read, 100 a call).
+        HubSpot does not say who made a record's last change, so none counts as this sync's."""
+        names = list(spec.fields.values())
+        found: dict[str, tuple[dict[str, Any], bool]] = {}
+        for start in range(0, len(keys), BATCH_LIMIT):
+            body = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=key) for key in keys[start : start + BATCH_LIMIT]], properties=names
+            )
+            self.window.wait_for_room()
+            self.calls += 1
+            data = self.client.crm.objects.batch_api.read(spec.object, body)
+            for record in data.results or []:
+                properties = record.properties or {}
+                found[str(record.id)] = ({name: properties.get(name) for name in names}, False)
+        return found
+
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
         if spec.operation != "update":
             raise ValueError(f"{spec.name}: HubSpot operation {spec.operation!r} is not supported yet")

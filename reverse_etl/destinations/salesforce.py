@@ -61,6 +61,8 @@ class QuotaGuardError(RuntimeError):
 
 
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+# A Salesforce record id (15 or 18 letters and digits): safe inside a SOQL string literal.
+_SOQL_ID = re.compile(r"[A-Za-z0-9]{15,18}")
 
 
 def _error_codes(exc: SalesforceError) -> set[str]:
@@ -108,6 +110,7 @@ class SalesforceDestination:
         quota_share: float | None = 0.5,
     ) -> None:
         self.client = client
+        self._own_user_id: str | None = None
         self.timeout = timeout
         self.backoff = backoff
         self.record_attempts = record_attempts
@@ -171,6 +174,25 @@ class SalesforceDestination:
         return math.ceil(len(changes) / min(spec.batch_size, COLLECTION_LIMIT))
 
     # ------------------------------------------------------------------ preflight
+    def current_values(self, spec: SyncSpec, keys: list[str]) -> dict[str, tuple[dict[str, Any], bool]]:
+        """The mapped fields of the records the org still has, and whether this client's own user
+        (the integration user) made their last change (`LastModifiedById`): SOQL by Id, 200 a query."""
+        if self._own_user_id is None:
+            info = self.client.oauth2("userinfo") or {}
+            self._own_user_id = str(info.get("user_id", ""))
+        fields = list(spec.fields.values())
+        safe = [key for key in keys if _SOQL_ID.fullmatch(key)]
+        found: dict[str, tuple[dict[str, Any], bool]] = {}
+        for start in range(0, len(safe), COLLECTION_LIMIT):
+            ids = ", ".join(f"'{key}'" for key in safe[start : start + COLLECTION_LIMIT])
+            soql = f"SELECT Id, {', '.join(fields)}, LastModifiedById FROM {spec.object} WHERE Id IN ({ids})"
+            for record in self.client.query_all(soql)["records"]:
+                found[str(record["Id"])] = (
+                    {name: record.get(name) for name in fields},
+                    record.get("LastModifiedById") == self._own_user_id,
+                )
+        return found
+
     def preflight(self, spec: SyncSpec) -> None:
         """One describe call: every mapped field must exist and be updateable by this user, or
         nothing is sent (each record would otherwise fail alone, with the same error)."""
