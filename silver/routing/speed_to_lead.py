@@ -21,13 +21,13 @@ select
     sum(case when sla_status = 'met' then 1 else 0 end) as met,
     sum(case when sla_status = 'missed' then 1 else 0 end) as missed,
     sum(case when sla_status = 'pending' then 1 else 0 end) as pending
-from gold.lead_speed_to_lead
+from {gold}.lead_speed_to_lead
 group by grade
 order by grade
 """
 MEDIAN_SQL = """
 select percentile_cont(0.5) within group (order by minutes_to_first_touch)
-from gold.lead_speed_to_lead
+from {gold}.lead_speed_to_lead
 where minutes_to_first_touch is not null
 """
 
@@ -39,10 +39,10 @@ def _share(met: int, missed: int) -> float | None:
 def sli_metadata(warehouse: Warehouse) -> dict[str, Any]:
     """Overall share within SLA and median minutes to first touch, with counts and the share
     per grade; {} before the model exists. The share is left out while no SLA has resolved."""
-    if not warehouse.table_exists("gold", "lead_speed_to_lead"):
+    if not warehouse.table_exists(warehouse.schema("gold"), "lead_speed_to_lead"):
         return {}
-    rows = [(grade, *(int(v or 0) for v in counts)) for grade, *counts in warehouse.query(SLI_SQL)]
-    (median,) = warehouse.query(MEDIAN_SQL)[0]
+    rows = [(grade, *(int(v or 0) for v in counts)) for grade, *counts in warehouse.query(warehouse.qualify(SLI_SQL))]
+    (median,) = warehouse.query(warehouse.qualify(MEDIAN_SQL))[0]
     met, missed = sum(r[3] for r in rows), sum(r[4] for r in rows)
     shown = {
         "speed_to_lead_share_within_sla": _share(met, missed),
