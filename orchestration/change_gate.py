@@ -100,32 +100,53 @@ class GateDecision:
     unchanged_since_run: str | None = None
 
 
-def ensure_table(warehouse: Warehouse) -> None:
-    with warehouse.connect() as conn:
-        cur = conn.cursor()
-        cur.execute(f"create schema if not exists {SCHEMA}")
-        cur.execute(
-            f"create table if not exists {SCHEMA}.{TABLE} (step varchar primary key, fingerprint varchar not null, "
-            "parts varchar, run_id varchar, recorded_at timestamp)"
-        )
+class _Reads:
+    """Queries on one open connection: a decision reads a few dozen small results, and opening
+    the warehouse for each (DuckDB checkpoints on every close) would cost more than the reads."""
+
+    def __init__(self, warehouse: Warehouse, conn: Any) -> None:
+        self.warehouse, self.cur = warehouse, conn.cursor()
+        self.is_duckdb = warehouse.is_duckdb
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        self.cur.execute(self.warehouse.adapt_sql(sql), params or [])
+        return self.cur.fetchall() if self.cur.description else []
+
+
+def _ensure_table(reads: _Reads) -> None:
+    reads.query(f"create schema if not exists {SCHEMA}")
+    reads.query(
+        f"create table if not exists {SCHEMA}.{TABLE} (step varchar primary key, fingerprint varchar not null, "
+        "parts varchar, run_id varchar, recorded_at timestamp)"
+    )
 
 
 def recorded(warehouse: Warehouse) -> dict[str, tuple[str, str | None, str | None]]:
     """step -> (fingerprint, parts as JSON, run id), as last recorded."""
     if not warehouse.table_exists(SCHEMA, TABLE):
         return {}
-    rows = warehouse.query(f"select step, fingerprint, parts, run_id from {SCHEMA}.{TABLE}")
+    with warehouse.connect() as conn:
+        return _recorded(_Reads(warehouse, conn))
+
+
+def _recorded(reads: _Reads) -> dict[str, tuple[str, str | None, str | None]]:
+    rows = reads.query(f"select step, fingerprint, parts, run_id from {SCHEMA}.{TABLE}")
     return {step: (fp, parts, run_id) for step, fp, parts, run_id in rows}
 
 
 def decide(warehouse: Warehouse, landing_url: str | None, *, run_id: str, forced: bool) -> GateDecision:
     """Whether the steps after the loads may be skipped in this run, and why. When they run,
     this run's fingerprint becomes the one the gated steps record on success."""
-    ensure_table(warehouse)
-    state = recorded(warehouse)
+    with warehouse.connect() as conn:
+        return _decide(_Reads(warehouse, conn), landing_url, run_id=run_id, forced=forced)
+
+
+def _decide(reads: _Reads, landing_url: str | None, *, run_id: str, forced: bool) -> GateDecision:
+    _ensure_table(reads)
+    state = _recorded(reads)
     current = state.get(CURRENT)
     previous_parts = json.loads(current[1]) if current and current[1] else {}
-    inputs = input_fingerprint(warehouse, landing_url, previous_parts)
+    inputs = input_fingerprint(reads, landing_url, previous_parts)
     behind = [step for step in gated_steps() if state.get(step, ("",))[0] != inputs.fingerprint]
     if not forced and not behind:
         since = state[GATED_STEPS[0]][2]
@@ -143,45 +164,38 @@ def decide(warehouse: Warehouse, landing_url: str | None, *, run_id: str, forced
             reason = f"inputs changed: {_listed(changed)}"
         else:
             reason = f"not every later step succeeded on the current inputs: {_listed(behind)}"
-    _write(warehouse, CURRENT, inputs.fingerprint, run_id, parts=json.dumps(inputs.parts, sort_keys=True))
+    reads.query(
+        f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) values (?, ?, ?, ?, ?) "
+        "on conflict (step) do update set fingerprint = excluded.fingerprint, parts = excluded.parts, "
+        "run_id = excluded.run_id, recorded_at = excluded.recorded_at",
+        [CURRENT, inputs.fingerprint, json.dumps(inputs.parts, sort_keys=True), run_id, _now()],
+    )
     return GateDecision(False, reason, inputs.fingerprint)
 
 
 def record_success(warehouse: Warehouse, step: str, run_id: str) -> None:
     """`step` succeeded, with nothing left to retry, on the inputs the latest decision saw."""
-    if not warehouse.table_exists(SCHEMA, TABLE):
-        return
     with warehouse.connect() as conn:
-        conn.cursor().execute(
-            warehouse.adapt_sql(
-                f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) "
-                f"select ?, fingerprint, null, ?, ? from {SCHEMA}.{TABLE} where step = ? "
-                "on conflict (step) do update set fingerprint = excluded.fingerprint, run_id = excluded.run_id, "
-                "recorded_at = excluded.recorded_at"
-            ),
+        reads = _Reads(warehouse, conn)
+        _ensure_table(reads)
+        reads.query(
+            f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) "
+            f"select ?, fingerprint, null, ?, ? from {SCHEMA}.{TABLE} where step = ? "
+            "on conflict (step) do update set fingerprint = excluded.fingerprint, run_id = excluded.run_id, "
+            "recorded_at = excluded.recorded_at",
             [step, run_id, _now(), CURRENT],
         )
 
 
 def forget(warehouse: Warehouse, step: str) -> None:
     """`step` ran but left work to retry: the next run must not skip it."""
-    if warehouse.table_exists(SCHEMA, TABLE):
-        warehouse.query(f"delete from {SCHEMA}.{TABLE} where step = ?", [step])
-
-
-def _write(warehouse: Warehouse, step: str, fingerprint: str, run_id: str, parts: str | None) -> None:
     with warehouse.connect() as conn:
-        conn.cursor().execute(
-            warehouse.adapt_sql(
-                f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) values (?, ?, ?, ?, ?) "
-                "on conflict (step) do update set fingerprint = excluded.fingerprint, parts = excluded.parts, "
-                "run_id = excluded.run_id, recorded_at = excluded.recorded_at"
-            ),
-            [step, fingerprint, parts, run_id, _now()],
-        )
+        reads = _Reads(warehouse, conn)
+        _ensure_table(reads)
+        reads.query(f"delete from {SCHEMA}.{TABLE} where step = ?", [step])
 
 
-def input_fingerprint(warehouse: Warehouse, landing_url: str | None, previous: Mapping[str, Any]) -> Inputs:
+def input_fingerprint(warehouse: _Reads, landing_url: str | None, previous: Mapping[str, Any]) -> Inputs:
     parts: dict[str, Any] = {}
     for relation, columns in _watched_tables(warehouse).items():
         parts[relation] = _table_part(warehouse, relation, columns, previous.get(relation))
@@ -197,7 +211,7 @@ def _content(parts: Mapping[str, Any]) -> dict[str, Any]:
     return {name: part if name in OTHER_PARTS else [part[0], part[2]] for name, part in parts.items()}
 
 
-def _watched_tables(warehouse: Warehouse) -> dict[str, list[str]]:
+def _watched_tables(warehouse: _Reads) -> dict[str, list[str]]:
     """Every bronze table (not dlt's own, not its staging datasets) and the erasure registry,
     with their columns."""
     rows = warehouse.query(
@@ -217,7 +231,7 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _table_part(warehouse: Warehouse, relation: str, columns: list[str], previous: Any) -> list[Any]:
+def _table_part(warehouse: _Reads, relation: str, columns: list[str], previous: Any) -> list[Any]:
     """[row count, newest dlt load id, content hash]; the content is hashed again only when the
     count or the load id moved (or there is none to compare with)."""
     schema, table = relation.split(".", 1)

@@ -236,8 +236,10 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
     ) -> Iterator[Any]:
         target_warehouse = warehouse.get()
         step_name = context.op_execution_context.op.name
-        if step_name == GATE_STEP:
-            # The first step after the loads decides for the rest of the loop (orchestration/change_gate.py).
+        # The first step after the loads decides for the rest of the loop (orchestration/change_gate.py);
+        # a run of some of its assets only (a click on one asset) is asked for on purpose and runs.
+        whole_step = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        if step_name == GATE_STEP and whole_step:
             decision = change_gate.decide(
                 target_warehouse,
                 landing.events(),
@@ -277,7 +279,8 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
             # has exited (DuckDB lets one process at a time open the file), so as an observation:
             # the materialization itself went out in dbt's order.
             yield AssetObservation(asset_key=SCORE_HISTORY, metadata=history_metadata(target_warehouse))
-        change_gate.record_success(target_warehouse, step_name, context.run.run_id)
+        if whole_step:  # a part of the step built is not the step done
+            change_gate.record_success(target_warehouse, step_name, context.run.run_id)
 
     return leadloop_dbt
 
