@@ -203,12 +203,15 @@ def run_process_group(command: list[str], env: dict[str, str], grace_seconds: fl
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
 @click.option(
+    "--full", is_flag=True, help="Rebuild, re-check and re-sync everything, even when no source has anything new."
+)
+@click.option(
     "--tenants",
     "tenants_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Run the loop once per tenant of this file (e.g. tenants.example.yaml), each in its own folder.",
 )
-def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path | None) -> None:
+def demo(data_dir: Path, leads: int, seed: int, fresh: bool, full: bool, tenants_path: Path | None) -> None:
     """Run the whole lead loop once on the local sandbox and print a summary.
 
     The runs land in DATA_DIR/dagster_home, the Dagster home `leadloop dev` opens (a tenant's
@@ -225,7 +228,7 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path 
     log_path = data_dir / "logs" / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"Leadloop demo: loading, scoring, checking and syncing (details in {log_path})")
-    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh, log_path=log_path)
+    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh, log_path=log_path, full=full)
     click.echo("Leadloop demo: done")
     for line in summary.lines():
         click.echo(f"  {line}")

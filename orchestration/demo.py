@@ -20,6 +20,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
+from orchestration.change_gate import FULL_RUN_TAG
 from orchestration.paths import dagster_home, ensure_dagster_home
 from orchestration.resources import (
     HubSpotResource,
@@ -63,6 +64,8 @@ class LoopSummary:
     score_bands: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     run_id: str = ""
+    # Steps Dagster skipped because nothing they are built from changed (orchestration/change_gate.py).
+    skipped_steps: list[str] = field(default_factory=list)
 
     @property
     def merge_rate(self) -> float:
@@ -93,6 +96,11 @@ class LoopSummary:
                 f"{meta.get('failed', 0)} rejected, {meta.get('unchanged', 0)} unchanged, "
                 f"{meta.get('estimated_calls', 0)} API calls"
             )
+        if self.skipped_steps:
+            out.append(
+                f"skipped          {len(self.skipped_steps)} steps: nothing new since they last succeeded "
+                "(`leadloop demo --full` runs them anyway)"
+            )
         if self.run_id:
             out.append(f"dagster run      {self.run_id} (open `leadloop dev` to inspect it)")
         out.append(f"total time       {self.seconds:.1f} s")
@@ -114,9 +122,13 @@ def run_lead_loop(
     instance: DagsterInstance | None = None,
     progress: Progress | None = None,
     console_log_level: str = "WARNING",
+    full: bool = False,
 ) -> LoopSummary:
     """Materializes every asset and check of the lead loop job once; raises LoopFailedError,
-    or KeyboardInterrupt when the run was interrupted (Ctrl-C)."""
+    or KeyboardInterrupt when the run was interrupted (Ctrl-C).
+
+    With nothing new since the last loop, only the loads run (orchestration/change_gate.py);
+    `full` runs every step regardless."""
     started = time.monotonic()
     prepare_manifest()
     defs = build_definitions(
@@ -131,7 +143,10 @@ def run_lead_loop(
     instance = instance or DagsterInstance.ephemeral()
     with _watching_steps(instance, progress) as run_id:
         run_config = {"loggers": {"console": {"config": {"log_level": console_log_level}}}}
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id)
+        tags = {FULL_RUN_TAG: "true"} if full else None
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=tags
+        )
     if not result.success:
         if _interrupted(result):
             raise KeyboardInterrupt
@@ -155,9 +170,19 @@ def run_lead_loop(
     summary.people_resolved = int(identity.get("people", 0))
     summary.checks_passed = sum(1 for e in evaluations if e.passed)
     summary.checks_failed = sum(1 for e in evaluations if not e.passed)
+    summary.skipped_steps = sorted(
+        e.step_key
+        for e in result.all_events
+        if e.event_type_value == DagsterEventType.STEP_SKIPPED.value and e.step_key
+    )
     evaluated = {e.asset_check_key for e in evaluations}
-    summary.checks_missing = sorted(
-        key.to_user_string() for key in job.asset_layer.asset_graph.asset_check_keys if key not in evaluated
+    # A skipped step's checks have nothing new to check; counted only when every step ran.
+    summary.checks_missing = (
+        []
+        if summary.skipped_steps
+        else sorted(
+            key.to_user_string() for key in job.asset_layer.asset_graph.asset_check_keys if key not in evaluated
+        )
     )
     summary.run_id = result.run_id if not instance.is_ephemeral else ""
     summary.seconds = time.monotonic() - started
@@ -311,7 +336,9 @@ def _root_message(error: Any) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_path: Path | None = None) -> LoopSummary:
+def run_demo(
+    data_dir: Path, leads: int, seed: int, fresh: bool = False, log_path: Path | None = None, full: bool = False
+) -> LoopSummary:
     """Generates the world if needed, serves it from the sandbox, and runs the loop against it,
     recording the run in `DAGSTER_HOME`, else in the data dir's Dagster home."""
     from rich.console import Console
@@ -370,4 +397,5 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
                 # The summary, or the one-line error, is what the user reads; the run's full log
                 # is in the Dagster home (and dbt's in the demo log).
                 console_log_level="CRITICAL",
+                full=full,
             )

@@ -32,10 +32,11 @@ from dagster_dbt import (
 )
 from packaging import version
 
+from orchestration import change_gate
 from orchestration.dbt_forkserver import ensure_server
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
 from orchestration.dbt_table_metadata import with_table_metadata
-from orchestration.resources import WarehouseResource
+from orchestration.resources import LandingZoneResource, WarehouseResource
 from scoring.score_history import history_metadata
 from silver.routing.speed_to_lead import sli_metadata
 
@@ -146,6 +147,8 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
 # cannot run in one step, because identity resolution reads staging and the people models read
 # identity, and enrichment sits between the people and the scores.
 STEP_NAMES = ("dbt_staging", "dbt_people", "dbt_scoring")
+# The step that decides whether the rest of the loop has anything new to do (change_gate).
+GATE_STEP = STEP_NAMES[0]
 SOURCE_STEP = {"identity": 1, "enrichment": 2}
 
 
@@ -238,9 +241,33 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
         pool="warehouse",
     )
     def leadloop_dbt(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, landing: LandingZoneResource
     ) -> Iterator[Any]:
         target_warehouse = warehouse.get()
+        step_name = context.op_execution_context.op.name
+        # The first step after the loads decides for the rest of the loop (orchestration/change_gate.py);
+        # a run of some of its assets only (a click on one asset) is asked for on purpose and runs.
+        whole_step = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        if step_name == GATE_STEP and whole_step:
+            decision = change_gate.decide(
+                target_warehouse,
+                landing.events(),
+                run_id=context.run.run_id,
+                forced=change_gate.is_full_run(context.run.tags),
+            )
+            context.log.info(decision.reason)
+            if decision.skip:
+                # No output: Dagster skips every step downstream ("skipped dependencies").
+                for key in sorted(context.selected_asset_keys):
+                    yield AssetObservation(
+                        asset_key=key,
+                        metadata={
+                            "skipped": decision.reason,
+                            "unchanged_since_run": decision.unchanged_since_run or "",
+                            "inputs_fingerprint": decision.fingerprint[:16],
+                        },
+                    )
+                return
         # dagster-dbt hands os.environ to the dbt subprocess; profiles.yml reads these.
         os.environ.update(target_warehouse.dbt_env())
         # Identity resolution (Python) sits between staging and the models after it, so Dagster
@@ -265,6 +292,8 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
             # has exited (DuckDB lets one process at a time open the file), so as an observation:
             # the materialization itself went out in dbt's order.
             yield AssetObservation(asset_key=SCORE_HISTORY, metadata=history_metadata(target_warehouse))
+        if whole_step:  # a part of the step built is not the step done
+            change_gate.record_success(target_warehouse, step_name, context.run.run_id)
 
     return leadloop_dbt
 

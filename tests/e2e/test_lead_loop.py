@@ -78,6 +78,26 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert gold_scores(warehouse) == gold
     assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
 
+    # The second run read back what the first one's syncs wrote (Contact and HubSpot modification
+    # stamps feed consent and survivorship), so it rebuilt. A third finds nothing new at all: the
+    # loads ask the sources, and nothing after them runs (orchestration/change_gate.py): no
+    # rebuild, no re-test, no sync, no write to either CRM.
+    hubspot_sandbox = looped.hubspot_sandbox
+    marks = salesforce_sandbox.last_request_id(), hubspot_sandbox.last_request_id()
+    third = looped.run()
+    sync_steps = {f"reverse_etl__{name}" for name in first.syncs}
+    assert {"identity_resolution", "dbt_people", "dbt_scoring", *sync_steps} <= set(third.skipped_steps)
+    assert "gold__salesforce_lead_scores_gx_salesforce_lead_scores_contract" in third.skipped_steps
+    assert third.syncs == {} and third.records_resolved == 0
+    assert writes_since(salesforce_sandbox, marks[0]) == []
+    # HubSpot reads through POST too: the search API and the associations' batch read.
+    hubspot_requests = hubspot_sandbox.request_log(since_id=marks[1])
+    assert hubspot_requests, "the loads asked HubSpot for changes"
+    reads = ("/search", "/batch/read")
+    assert [r for r in hubspot_requests if r["method"] in WRITE_METHODS and not r["path"].endswith(reads)] == []
+    assert gold_scores(warehouse) == gold
+    assert any(line.startswith("skipped") for line in third.lines())
+
     # A rep's change to two leads, loaded incrementally: only what changed moves, and the CRM
     # gets exactly that (the same world and warehouse: the loops above are this scenario's start).
     before = gold_scores(warehouse)
