@@ -44,6 +44,7 @@ from warehouse import Warehouse
 
 SCHEMA = "orchestration"
 TABLE = "step_inputs"
+STATE = f"{SCHEMA}.{TABLE}"
 CURRENT = "_current"  # the fingerprint the latest deciding step computed, with its per-table parts
 FULL_RUN_TAG = "leadloop/full_run"
 
@@ -114,23 +115,23 @@ class _Reads:
 
 
 def _ensure_table(reads: _Reads) -> None:
-    reads.query(f"create schema if not exists {SCHEMA}")
+    reads.query(f"create schema if not exists {reads.warehouse.schema(SCHEMA)}")
     reads.query(
-        f"create table if not exists {SCHEMA}.{TABLE} (step varchar primary key, fingerprint varchar not null, "
-        "parts varchar, run_id varchar, recorded_at timestamp)"
+        f"create table if not exists {reads.warehouse.relation(STATE)} "
+        "(step varchar primary key, fingerprint varchar not null, parts varchar, run_id varchar, recorded_at timestamp)"
     )
 
 
 def recorded(warehouse: Warehouse) -> dict[str, tuple[str, str | None, str | None]]:
     """step -> (fingerprint, parts as JSON, run id), as last recorded."""
-    if not warehouse.table_exists(SCHEMA, TABLE):
+    if not warehouse.table_exists(warehouse.schema(SCHEMA), TABLE):
         return {}
     with warehouse.connect() as conn:
         return _recorded(_Reads(warehouse, conn))
 
 
 def _recorded(reads: _Reads) -> dict[str, tuple[str, str | None, str | None]]:
-    rows = reads.query(f"select step, fingerprint, parts, run_id from {SCHEMA}.{TABLE}")
+    rows = reads.query(f"select step, fingerprint, parts, run_id from {reads.warehouse.relation(STATE)}")
     return {step: (fp, parts, run_id) for step, fp, parts, run_id in rows}
 
 
@@ -165,7 +166,8 @@ def _decide(reads: _Reads, landing_url: str | None, *, run_id: str, forced: bool
         else:
             reason = f"not every later step succeeded on the current inputs: {_listed(behind)}"
     reads.query(
-        f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) values (?, ?, ?, ?, ?) "
+        f"insert into {reads.warehouse.relation(STATE)} (step, fingerprint, parts, run_id, recorded_at) "
+        "values (?, ?, ?, ?, ?) "
         "on conflict (step) do update set fingerprint = excluded.fingerprint, parts = excluded.parts, "
         "run_id = excluded.run_id, recorded_at = excluded.recorded_at",
         [CURRENT, inputs.fingerprint, json.dumps(inputs.parts, sort_keys=True), run_id, _now()],
@@ -179,8 +181,8 @@ def record_success(warehouse: Warehouse, step: str, run_id: str) -> None:
         reads = _Reads(warehouse, conn)
         _ensure_table(reads)
         reads.query(
-            f"insert into {SCHEMA}.{TABLE} (step, fingerprint, parts, run_id, recorded_at) "
-            f"select ?, fingerprint, null, ?, ? from {SCHEMA}.{TABLE} where step = ? "
+            f"insert into {reads.warehouse.relation(STATE)} (step, fingerprint, parts, run_id, recorded_at) "
+            f"select ?, fingerprint, null, ?, ? from {reads.warehouse.relation(STATE)} where step = ? "
             "on conflict (step) do update set fingerprint = excluded.fingerprint, run_id = excluded.run_id, "
             "recorded_at = excluded.recorded_at",
             [step, run_id, _now(), CURRENT],
@@ -192,7 +194,7 @@ def forget(warehouse: Warehouse, step: str) -> None:
     with warehouse.connect() as conn:
         reads = _Reads(warehouse, conn)
         _ensure_table(reads)
-        reads.query(f"delete from {SCHEMA}.{TABLE} where step = ?", [step])
+        reads.query(f"delete from {reads.warehouse.relation(STATE)} where step = ?", [step])
 
 
 def input_fingerprint(warehouse: _Reads, landing_url: str | None, previous: Mapping[str, Any]) -> Inputs:
@@ -217,8 +219,9 @@ def _watched_tables(warehouse: _Reads) -> dict[str, list[str]]:
     rows = warehouse.query(
         "select c.table_schema, c.table_name, c.column_name from information_schema.columns c "
         "join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name "
-        "where t.table_type = 'BASE TABLE' and ((c.table_schema like 'bronze%' and c.table_schema not like '%staging') "
-        "or (c.table_schema = 'privacy')) order by c.table_schema, c.table_name, c.ordinal_position"
+        "where t.table_type = 'BASE TABLE' and ((c.table_schema like ? and c.table_schema not like '%staging') "
+        "or (c.table_schema = ?)) order by c.table_schema, c.table_name, c.ordinal_position",
+        [warehouse.warehouse.schema("bronze") + "%", warehouse.warehouse.schema("privacy")],
     )
     tables: dict[str, list[str]] = {}
     for schema, table, column in rows:
