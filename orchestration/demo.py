@@ -91,7 +91,7 @@ class LoopSummary:
             out.append(
                 f"synced           {name}: {meta.get('sent', 0)} sent, {meta.get('succeeded', 0)} confirmed, "
                 f"{meta.get('failed', 0)} rejected, {meta.get('unchanged', 0)} unchanged, "
-                f"{meta.get('estimated_calls', 0)} API calls"
+                f"{meta.get('api_calls', meta.get('estimated_calls', 0))} API calls"
             )
         if self.run_id:
             out.append(f"dagster run      {self.run_id} (open `leadloop dev` to inspect it)")
