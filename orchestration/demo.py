@@ -94,7 +94,7 @@ class LoopSummary:
             out.append(
                 f"synced           {name}: {meta.get('sent', 0)} sent, {meta.get('succeeded', 0)} confirmed, "
                 f"{meta.get('failed', 0)} rejected, {meta.get('unchanged', 0)} unchanged, "
-                f"{meta.get('estimated_calls', 0)} API calls"
+                f"{meta.get('api_calls', meta.get('estimated_calls', 0))} API calls"
             )
         if self.skipped_steps:
             out.append(

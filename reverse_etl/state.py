@@ -44,9 +44,11 @@ ADDED_COLUMNS = (
     "alter table {schema}.sync_runs add column if not exists in_doubt integer",
     "alter table {schema}.sync_runs add column if not exists note text",
     "alter table {schema}.sync_runs add column if not exists cleared integer",
+    # CRM requests the run made (null: the destination does not count them, or a run before it did).
+    "alter table {schema}.sync_runs add column if not exists api_calls integer",
 )
 
-RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped", "cleared")
+RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped", "cleared", "api_calls")
 ROWS_PER_STATEMENT = 500  # state rows per multi-row upsert
 
 
@@ -296,8 +298,14 @@ def write_progress(warehouse: Warehouse, cur: Any, run_id: str, sync_name: str, 
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
             + " where run_id = ? and sync_name = ?"
         ),
-        [*(int(counts.get(c, 0)) for c in RUN_COUNTS), run_id, sync_name],
+        [*(_count(counts, c) for c in RUN_COUNTS), run_id, sync_name],
     )
+
+
+def _count(counts: dict[str, Any], column: str) -> int | None:
+    """A run count as stored; `api_calls` may be unknown (null) where the others start at 0."""
+    value = counts.get(column, None if column == "api_calls" else 0)
+    return None if value is None else int(value)
 
 
 def finish_run(warehouse: Warehouse, run_id: str, sync_name: str, status: str, counts: dict[str, Any]) -> None:
@@ -315,7 +323,7 @@ def write_finish(
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
             + " where run_id = ? and sync_name = ?"
         ),
-        [now(), status, *(int(counts.get(c, 0)) for c in RUN_COUNTS), run_id, sync_name],
+        [now(), status, *(_count(counts, c) for c in RUN_COUNTS), run_id, sync_name],
     )
 
 

@@ -121,13 +121,14 @@ class SalesforceDestination:
         # sync may use at most this share of it (None: no guard). Read from Sforce-Limit-Info.
         self.quota_share = quota_share
         self.api_usage: tuple[int, int] | None = None
+        # Every request the org answered on this client's session (describe, collections, each
+        # step and poll of a Bulk job, retries): the executor records a run's share of it.
+        self.api_calls = 0
         self._retry_after: float | None = None
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait)
         # simple-salesforce drops the response headers when it raises, so Retry-After is read by
         # a hook on the client's own session as the response goes by.
-        session = getattr(client, "session", None)
-        if session is not None:
-            session.hooks.setdefault("response", []).append(self._remember_retry_after)
+        self._watch_session()
         policy = retry(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(attempts),
@@ -139,7 +140,19 @@ class SalesforceDestination:
         self._bulk_job = policy(self._bulk_job_once)
 
     # ------------------------------------------------------------------ pacing
+    def _watch_session(self) -> None:
+        """Hooks the client's current session. Checked again before each preflight and write: a
+        client shared with a bronze load gets its session swapped for a read-retrying one, and
+        the hook (counts, limits, Retry-After) must follow."""
+        session = getattr(self.client, "session", None)
+        if session is None:
+            return
+        hooks = session.hooks.setdefault("response", [])
+        if self._remember_retry_after not in hooks:
+            hooks.append(self._remember_retry_after)
+
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.api_calls += 1
         usage = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage.group(1)), int(usage.group(2)))
@@ -196,6 +209,7 @@ class SalesforceDestination:
     def preflight(self, spec: SyncSpec) -> None:
         """One describe call: every mapped field must exist and be updateable by this user, or
         nothing is sent (each record would otherwise fail alone, with the same error)."""
+        self._watch_session()
         try:
             described = getattr(self.client, spec.object).describe()
         except SalesforceError as exc:
@@ -233,6 +247,7 @@ class SalesforceDestination:
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
         if spec.operation not in {"update", "upsert", "insert_once"}:
             raise ValueError(f"{spec.name}: Salesforce operation {spec.operation!r} is not supported yet")
+        self._watch_session()
         self._guard_quota(spec, self.estimate_calls(spec, changes))
         outcomes: dict[str, RecordResult] = {}
         pending: list[RecordChange] = list(changes)

@@ -67,6 +67,8 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert first.checks_passed > 0 and first.checks_failed == 0 and first.checks_missing == []
     assert sum(first.score_bands.values()) == first.people_scored
     assert first.syncs[SYNC]["estimated_calls"] >= 1
+    # The calls it made: what it planned to cost, the preflight's describe and any retry.
+    assert first.syncs[SYNC]["api_calls"] >= first.syncs[SYNC]["estimated_calls"] + 1
     assert len(first.top_people) == 10 and first.seconds > 0
     assert any(line.startswith("people resolved") and "merge rate" in line for line in first.lines())
 
