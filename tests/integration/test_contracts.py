@@ -278,6 +278,8 @@ def test_no_sync_source_holds_a_record_of_an_erased_person(warehouse: Warehouse)
         "salesforce_contact_scores": ("contact_id", 1, ["v4"]),
         "hubspot_contact_scores": ("contact_id", 1, ["v5"]),
         "salesforce_action_tasks": ("who_id", 2, ["v3", "v4"]),
+        "salesforce_lead_owners": ("lead_id", 1, ["v3"]),
+        "hubspot_contact_owners": ("contact_id", 1, ["v5"]),
     }
 
     _sql(warehouse, "delete from gold.salesforce_lead_scores where lead_id = 'v3'")  # gold rebuilt without them
