@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from sandbox.crm_history import build_history
+from sandbox.email_bounces import TRUTH_HEADER as BOUNCE_HEADER
+from sandbox.email_bounces import bounce_emails, carry_to_hubspot
 from sandbox.noise import (
     STREET_TYPES,
     abbreviate_street,
@@ -444,6 +446,8 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "PostalCode": postal_code,
                 "HasOptedOutOfEmail": int(opted_out[i]),
                 "DoNotCall": int(do_not_call[i]),
+                "EmailBouncedReason": None,  # sandbox/email_bounces.py bounces some
+                "EmailBouncedDate": None,
                 "ConvertedDate": None,
                 "ConvertedAccountId": None,
                 "ConvertedContactId": None,
@@ -464,10 +468,12 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "revenue": revenue,
         "country": country,
     }
+    hubspot_bounces, bounce_truth = bounce_emails(rows, person_of_lead, seed, WORLD_NOW)
     history = build_history(
         seed, rows, person_of_lead, propensity, company_of, company_table, [u["Id"] for u in users], WORLD_NOW
     )
     contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity, seed)
+    carry_to_hubspot(contacts, hubspot_bounces)
     hubspot_companies, hubspot_deals, associations, deal_truth = _hubspot_companies_and_deals(
         contacts, contact_truth, company_of, company_table, history
     )
@@ -485,6 +491,7 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     _write_truth(out_dir / "truth" / "hubspot_contacts.csv", ["contact_id", "person_key", "propensity"], contact_truth)
     _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
+    _write_truth(out_dir / "truth" / "email_bounces.csv", BOUNCE_HEADER, bounce_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
     write_firmographics(out_dir / "reference" / FIRMOGRAPHICS_FILE, company_table)
     from sandbox.daily_sources import write_daily_sources

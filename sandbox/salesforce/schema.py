@@ -138,6 +138,16 @@ def _leadloop_fields() -> list[Field]:
     ]
 
 
+def _email_bounce_fields() -> list[Field]:
+    """Bounce management's standard fields on Lead and Contact: why and when the last email to
+    the record's address bounced (both null while it has not, and cleared when the address
+    changes)."""
+    return [
+        Field("EmailBouncedReason", "string", 255),
+        Field("EmailBouncedDate", "datetime"),
+    ]
+
+
 @dataclass(frozen=True)
 class SObject:
     name: str
@@ -189,6 +199,7 @@ LEAD = SObject(
         Field("PostalCode", "string", 20),
         Field("HasOptedOutOfEmail", "boolean", nillable=False),
         Field("DoNotCall", "boolean", nillable=False),
+        *_email_bounce_fields(),
         Field("ConvertedDate", "date", createable=False, updateable=False),
         Field("ConvertedAccountId", "reference", 18, reference_to=("Account",), createable=False, updateable=False),
         Field("ConvertedContactId", "reference", 18, reference_to=("Contact",), createable=False, updateable=False),
@@ -251,6 +262,7 @@ CONTACT = SObject(
         Field("OwnerId", "reference", 18, reference_to=("User",)),
         Field("HasOptedOutOfEmail", "boolean", nillable=False),
         Field("DoNotCall", "boolean", nillable=False),
+        *_email_bounce_fields(),
         *_leadloop_fields(),
     ),
 )
