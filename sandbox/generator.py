@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.consent_history import consent_decisions, contacts_created
 from sandbox.crm_history import build_history
 from sandbox.email_bounces import TRUTH_HEADER as BOUNCE_HEADER
 from sandbox.email_bounces import bounce_emails, carry_to_hubspot
@@ -31,7 +32,7 @@ from sandbox.noise import (
     typo,
 )
 from sandbox.partners import CITIES, STREET_NAMES
-from sandbox.salesforce.schema import INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
+from sandbox.salesforce.schema import CONTACT, INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
 from sandbox.salesforce.store import Store, make_id, stored_datetime
 
 WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -485,6 +486,8 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         store.insert_many(LEAD, rows)
         for obj, records in history.by_object():
             store.insert_many(obj, records)
+        store.add_history(LEAD, consent_decisions(rows, seed))
+        store.add_history(CONTACT, contacts_created(history.contacts))
     finally:
         store.close()
     _write_truth(out_dir / "truth" / "leads.csv", ["lead_id", "person_key", "propensity"], truth)
