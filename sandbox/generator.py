@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.consent_history import consent_decisions, contacts_created
 from sandbox.crm_history import build_history
+from sandbox.email_bounces import TRUTH_HEADER as BOUNCE_HEADER
+from sandbox.email_bounces import bounce_emails, carry_to_hubspot
 from sandbox.industry_signal import company_text, person_titles
 from sandbox.noise import (
     STREET_TYPES,
@@ -30,7 +33,7 @@ from sandbox.noise import (
     typo,
 )
 from sandbox.partners import CITIES, STREET_NAMES
-from sandbox.salesforce.schema import INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
+from sandbox.salesforce.schema import CONTACT, INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
 from sandbox.salesforce.store import Store, make_id, stored_datetime
 
 WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -448,6 +451,8 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "PostalCode": postal_code,
                 "HasOptedOutOfEmail": int(opted_out[i]),
                 "DoNotCall": int(do_not_call[i]),
+                "EmailBouncedReason": None,  # sandbox/email_bounces.py bounces some
+                "EmailBouncedDate": None,
                 "ConvertedDate": None,
                 "ConvertedAccountId": None,
                 "ConvertedContactId": None,
@@ -468,10 +473,12 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "revenue": revenue,
         "country": country,
     }
+    hubspot_bounces, bounce_truth = bounce_emails(rows, person_of_lead, seed, WORLD_NOW)
     history = build_history(
         seed, rows, person_of_lead, propensity, company_of, company_table, [u["Id"] for u in users], WORLD_NOW
     )
     contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity, seed)
+    carry_to_hubspot(contacts, hubspot_bounces)
     hubspot_companies, hubspot_deals, associations, deal_truth = _hubspot_companies_and_deals(
         contacts, contact_truth, company_of, company_table, history
     )
@@ -483,12 +490,15 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         store.insert_many(LEAD, rows)
         for obj, records in history.by_object():
             store.insert_many(obj, records)
+        store.add_history(LEAD, consent_decisions(rows, seed))
+        store.add_history(CONTACT, contacts_created(history.contacts))
     finally:
         store.close()
     _write_truth(out_dir / "truth" / "leads.csv", ["lead_id", "person_key", "propensity"], truth)
     _write_truth(out_dir / "truth" / "hubspot_contacts.csv", ["contact_id", "person_key", "propensity"], contact_truth)
     _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
+    _write_truth(out_dir / "truth" / "email_bounces.csv", BOUNCE_HEADER, bounce_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
     _write_truth(
         out_dir / "truth" / "companies.csv",

@@ -96,6 +96,11 @@ BRONZE_RECORDS: dict[str, tuple[str, str]] = {
     "partner_mail": ("bronze_partners.mailed_records", "imb_tracking"),
     "product_user": ("bronze_product.users", "id"),
 }
+# Bronze rows that hang on a person's record (its Salesforce field history): deleted with it.
+BRONZE_CHILD_RECORDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "salesforce_lead": (("bronze_salesforce.lead_history", "lead_id"),),
+    "salesforce_contact": (("bronze_salesforce.contact_history", "contact_id"),),
+}
 WEB_EVENTS = "bronze_web_events.events"
 
 
@@ -117,16 +122,16 @@ def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str
     with warehouse.connect() as conn:
         cur = conn.cursor()
         for source, ids in sorted(by_source.items()):
-            logical, key = BRONZE_RECORDS[source]
-            table = warehouse.relation(logical)
-            if not _columns(warehouse, cur, table):
-                continue
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                marks = ", ".join("?" * len(chunk))
-                delete = f"delete from {table} where cast({key} as varchar) in ({marks})"
-                cur.execute(warehouse.adapt_sql(delete), chunk)
-                deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
+            for logical, key in (BRONZE_RECORDS[source], *BRONZE_CHILD_RECORDS.get(source, ())):
+                table = warehouse.relation(logical)
+                if not _columns(warehouse, cur, table):
+                    continue
+                for start in range(0, len(ids), 1000):
+                    chunk = ids[start : start + 1000]
+                    marks = ", ".join("?" * len(chunk))
+                    delete = f"delete from {table} where cast({key} as varchar) in ({marks})"
+                    cur.execute(warehouse.adapt_sql(delete), chunk)
+                    deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
         events = warehouse.relation(WEB_EVENTS)
         if erased and _columns(warehouse, cur, events):
             # Events carry only an email: find the erased ones by their hash.

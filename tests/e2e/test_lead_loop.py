@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestration.demo import LoopFailedError, run_lead_loop
+from tests.e2e.consent_checks import crm_consent_violations, utc_text
 from tests.e2e.report_checks import assert_reports_reconcile
 
 pytestmark = pytest.mark.e2e
@@ -118,14 +119,17 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     )
     # Converted leads are the Contact's now: the sync skips them, so the edit goes to open ones.
     open_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = false")["records"]}
-    promoted = next(i for (i,) in untitled if before[i][0] < 100 and i in open_leads)
-    deleted = next(i for i in alone if i != promoted and i in open_leads)
+    emailable = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE HasOptedOutOfEmail = false")["records"]}
+    promoted, unsubscribed = [i for (i,) in untitled if before[i][0] < 100 and i in open_leads & emailable][:2]
+    deleted = next(i for i in alone if i not in (promoted, unsubscribed) and i in open_leads)
     # A rep's edits (through their own session: the integration user's writes are not source changes).
     rep = looped.rep
     # A promotion to CEO at a large tech company must raise the score.
-    rep.Lead.update(
-        promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
-    )
+    promotion = {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
+    rep.Lead.update(promoted, promotion)
+    # The same jump for a lead that opts out of email in the same edit: its score moves, but the
+    # owner notification (an email-channel action) must not reach it (issue 25, consent).
+    rep.Lead.update(unsubscribed, {**promotion, "HasOptedOutOfEmail": True})
     rep.Lead.delete(deleted)
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
@@ -135,26 +139,42 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     after = gold_scores(warehouse)
     assert deleted not in after
     assert after[promoted][0] > before[promoted][0]
-    assert {k: v for k, v in after.items() if k != promoted} == {
-        k: v for k, v in before.items() if k not in (promoted, deleted)
+    assert after[unsubscribed][0] > before[unsubscribed][0]
+    assert {k: v for k, v in after.items() if k not in (promoted, unsubscribed)} == {
+        k: v for k, v in before.items() if k not in (promoted, unsubscribed, deleted)
     }
     # The deletion is a soft-delete flag in bronze: no row lost, none added.
     assert warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == bronze_rows
     assert warehouse.query("select is_deleted from bronze_salesforce.lead where id = ?", [deleted]) == [(True,)]
-    # The promoted lead's new score, and a clear for the deleted one (it left gold); the CRM
+    # The two promoted leads' new scores, and a clear for the deleted one (it left gold); the CRM
     # answers ENTITY_IS_DELETED for that, which counts as cleared: nothing of it is left there.
-    assert summary.syncs[SYNC]["sent"] == 2
+    assert summary.syncs[SYNC]["sent"] == 3
     assert summary.syncs[SYNC]["cleared"] == 1
     writes = writes_since(salesforce_sandbox, mark)
-    assert [(w["method"], w["records"]) for w in writes if "/Task/" not in w["path"]] == [("PATCH", 2)]
+    assert [(w["method"], w["records"]) for w in writes if "/Task/" not in w["path"]] == [("PATCH", 3)]
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
     # The promotion is a score jump: one owner notification, a Task on the lead keyed by its
-    # action (gold.lead_actions), upserted once on the key; nothing else had a trigger.
+    # action (gold.lead_actions), upserted once on the key; nothing else had a trigger, and the
+    # lead that opted out of email got none.
     actions = warehouse.query("select action_key, who_id from gold.salesforce_action_tasks")
     assert [(key.split(":")[0], who) for key, who in actions] == [("owner_notification", promoted)]
     assert [(w["method"], w["records"]) for w in writes if "/Task/" in w["path"]] == [("PATCH", 1)]
     tasks = sf.query(f"SELECT WhoId, Subject FROM Task WHERE Leadloop_Task_Key__c = '{actions[0][0]}'")["records"]
     assert [(t["WhoId"], t["Subject"]) for t in tasks] == [(promoted, "Score jumped: review this lead")]
+    # The opt-out is dated by the lead's field history (when the flag changed), not by the
+    # lead's modification time, which every later edit moves.
+    (changed_at,) = [
+        r["CreatedDate"]
+        for r in sf.query_all(f"SELECT Field, CreatedDate FROM LeadHistory WHERE LeadId = '{unsubscribed}'")["records"]
+        if r["Field"] == "HasOptedOutOfEmail"
+    ]
+    events = warehouse.query(
+        "select occurred_at, dated_by from silver.int_consent_events where evidence_id = ? and channel = 'email'",
+        [unsubscribed],
+    )
+    assert [(utc_text(at), by) for at, by in events] == [(changed_at[:19], "field_history")]
+    # What the CRMs hold breaks no consent: no task on a channel its person opted out of.
+    assert crm_consent_violations(warehouse, sf, looped.world_dir) == []
 
 
 def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce, hubspot):
