@@ -219,26 +219,35 @@ class Warehouse:
         Postgres gets the rows through COPY (CSV), in one transaction with the drop, so readers see
         the old table or the new one, never none.
         """
+        self.replace_tables(schema, {table: data})
+
+    def replace_tables(self, schema: str, tables: dict[str, Any]) -> None:
+        """Replaces several tables of `schema` (name → pyarrow Table) in ONE transaction: readers,
+        and the next run after a crash, see all of them old or all of them new, never a mix."""
         import io
 
         import pyarrow.csv as pacsv
 
         with self.connect() as conn:
             if self.is_duckdb:
-                conn.register("_replacement", data)
+                conn.begin()  # DuckDB commits each statement on its own otherwise
                 conn.execute(f"create schema if not exists {schema}")
-                conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
-                conn.unregister("_replacement")
+                for table, data in tables.items():
+                    conn.register("_replacement", data)
+                    conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
+                    conn.unregister("_replacement")
+                conn.commit()
                 return
-            columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
             cur = conn.cursor()
             cur.execute(f"create schema if not exists {schema}")
-            cur.execute(f"drop table if exists {schema}.{table}")
-            cur.execute(f"create table {schema}.{table} ({columns})")
-            buffer = io.BytesIO()
-            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-            buffer.seek(0)
-            cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
+            for table, data in tables.items():
+                columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
+                cur.execute(f"drop table if exists {schema}.{table}")
+                cur.execute(f"create table {schema}.{table} ({columns})")
+                buffer = io.BytesIO()
+                pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+                buffer.seek(0)
+                cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
 
     def table_exists(self, schema: str, table: str) -> bool:
         rows = self.query(

@@ -69,3 +69,18 @@ def test_queries_use_the_same_placeholders_on_both_warehouses(warehouse):
         conn.cursor().executemany(warehouse.adapt_sql("insert into t values (?, ?)"), [("a", 1), ("b", 2)])
     assert warehouse.query("select v from t where k = ?", ["b"]) == [(2,)]
     assert warehouse.table_exists("public" if not warehouse.is_duckdb else "main", "t")
+
+
+def test_replace_tables_is_one_transaction(warehouse):
+    """A failure on the second table leaves the first as it was: all old or all new (issue 25)."""
+    import pyarrow as pa
+    import pytest
+
+    warehouse.replace_tables("silver", {"one": pa.table({"a": [1]}), "two": pa.table({"b": ["x"]})})
+    with pytest.raises(Exception):  # noqa: B017 - each warehouse raises its own error
+        # The second name is not SQL: its statement fails after the first table was replaced.
+        warehouse.replace_tables("silver", {"one": pa.table({"a": [2]}), "two three": pa.table({"b": ["z"]})})
+    assert warehouse.query("select a from silver.one") == [(1,)]
+    warehouse.replace_tables("silver", {"one": pa.table({"a": [3]}), "two": pa.table({"b": ["y"]})})
+    assert warehouse.query("select a from silver.one") == [(3,)]
+    assert warehouse.query("select b from silver.two") == [("y",)]
