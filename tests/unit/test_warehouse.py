@@ -84,3 +84,16 @@ def test_replace_tables_is_one_transaction(warehouse):
     warehouse.replace_tables("silver", {"one": pa.table({"a": [3]}), "two": pa.table({"b": ["y"]})})
     assert warehouse.query("select a from silver.one") == [(3,)]
     assert warehouse.query("select b from silver.two") == [("y",)]
+
+
+def test_replace_tables_keeps_the_views_over_a_table(warehouse):
+    """dbt's views over the identity tables stay valid when identity runs alone (Postgres refused
+    to drop a table a view depends on: a run of identity without dbt's staging step failed)."""
+    import pyarrow as pa
+
+    warehouse.replace_tables("silver", {"records": pa.table({"a": [1], "b": ["x"]})})
+    warehouse.query("create view silver.over_records as select a from silver.records")
+    warehouse.replace_tables("silver", {"records": pa.table({"a": [2, 3], "b": ["y", "z"]})})
+    assert warehouse.query("select a from silver.over_records order by a") == [(2,), (3,)]
+    warehouse.replace_tables("silver", {"records": pa.table({"a": ["reshaped"]})})  # a new shape replaces it
+    assert warehouse.query("select a from silver.records") == [("reshaped",)]
