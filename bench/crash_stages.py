@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8, help="trials per stage")
     parser.add_argument("--warehouse", choices=["duckdb", "postgres"], default="duckdb")
     args = parser.parse_args()
+    # dbt writes its log to the stdout it inherits; this script's stdout is its one JSON line.
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
 
     from orchestration.demo import run_lead_loop
     from orchestration.resources import HubSpotResource, SalesforceResource
@@ -161,18 +164,15 @@ def main() -> None:
         for tally in stages.values():
             tally["kills"] = dict(tally["kills"])
         totals = {k: sum(s[k] for s in stages.values()) for k in ("trials", "killed", "duplicates", "lost", "wrong")}
-        print(
-            json.dumps(
-                {
-                    "benchmark": "crash_stages",
-                    "warehouse": args.warehouse,
-                    "leads": world_leads(world),
-                    "first_loop_seconds": round(first_loop, 1),
-                    "totals": totals,
-                    "stages": stages,
-                }
-            )
-        )
+        report = {
+            "benchmark": "crash_stages",
+            "warehouse": args.warehouse,
+            "leads": world_leads(world),
+            "first_loop_seconds": round(first_loop, 1),
+            "totals": totals,
+            "stages": stages,
+        }
+        print(json.dumps(report), file=out, flush=True)
 
 
 if __name__ == "__main__":
