@@ -269,26 +269,41 @@ class Warehouse:
         Postgres gets the rows through COPY (CSV), in one transaction with the drop, so readers see
         the old table or the new one, never none.
         """
+        self.replace_tables(schema, {table: data})
+
+    def replace_tables(self, schema: str, tables: dict[str, Any]) -> None:
+        """Replaces several tables of `schema` (name → pyarrow Table) in ONE transaction: readers,
+        and the next run after a crash, see all of them old or all of them new, never a mix."""
         import io
 
         import pyarrow.csv as pacsv
 
         with self.connect() as conn:
             if self.is_duckdb:
-                conn.register("_replacement", data)
+                conn.begin()  # DuckDB commits each statement on its own otherwise
                 conn.execute(f"create schema if not exists {schema}")
-                conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
-                conn.unregister("_replacement")
+                for table, data in tables.items():
+                    conn.register("_replacement", data)
+                    conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
+                    conn.unregister("_replacement")
+                conn.commit()
                 return
-            columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
             cur = conn.cursor()
             cur.execute(f"create schema if not exists {schema}")
-            cur.execute(f"drop table if exists {schema}.{table}")
-            cur.execute(f"create table {schema}.{table} ({columns})")
-            buffer = io.BytesIO()
-            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-            buffer.seek(0)
-            cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
+            for table, data in tables.items():
+                wanted = [(f.name, _postgres_type(f.type)) for f in data.schema]
+                if _postgres_columns(cur, schema, table) == wanted:
+                    # Emptied, not dropped: dbt's views over the table (silver's int_* models)
+                    # stay valid, so a run of this step alone (an erasure drop, a retry) works.
+                    cur.execute(f"truncate {schema}.{table}")
+                else:  # new or reshaped: the views over it are rebuilt by the dbt steps after it
+                    cur.execute(f"drop table if exists {schema}.{table} cascade")
+                    columns = ", ".join(f'"{name}" {kind}' for name, kind in wanted)
+                    cur.execute(f"create table {schema}.{table} ({columns})")
+                buffer = io.BytesIO()
+                pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+                buffer.seek(0)
+                cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
 
     def table_exists(self, schema: str, table: str) -> bool:
         rows = self.query(
@@ -300,6 +315,19 @@ class Warehouse:
     def adapt_sql(self, sql: str) -> str:
         """Queries are written with `?` placeholders; psycopg2 wants `%s`."""
         return sql if self.is_duckdb else sql.replace("%", "%%").replace("?", "%s")
+
+
+def _postgres_columns(cur: Any, schema: str, table: str) -> list[tuple[str, str]]:
+    """An existing table's columns with their types as `_postgres_type` names them ([] if none)."""
+    cur.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum",
+        [schema, table],
+    )
+    short = {"timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz"}
+    return [(name, short.get(kind, kind)) for name, kind in cur.fetchall()]
 
 
 def _postgres_type(arrow_type: Any) -> str:

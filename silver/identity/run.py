@@ -38,8 +38,15 @@ def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
         else None
     )
     resolution = resolve(store.read_arrow(records_sql(store.schema(SCHEMA))), erased=erased, suppressed=earlier)
-    store.replace_table(store.schema(SCHEMA), RECORDS_TABLE, resolution.person_records())
-    store.replace_table(store.schema(SCHEMA), LINKS_TABLE, resolution.links)
-    store.replace_table(store.schema(SCHEMA), SUPPRESSED_TABLE, resolution.suppressed)
+    # One transaction: a run that dies here leaves the last run's three tables, never new
+    # records beside old links or an old suppression list.
+    store.replace_tables(
+        store.schema(SCHEMA),
+        {
+            RECORDS_TABLE: resolution.person_records(),
+            LINKS_TABLE: resolution.links,
+            SUPPRESSED_TABLE: resolution.suppressed,
+        },
+    )
     blanked = anonymize_bronze(store, resolution.suppressed, erased)
     return IdentityRun(resolution, new_requests, blanked)

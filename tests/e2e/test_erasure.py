@@ -91,6 +91,11 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
             # The sync cleared what it had written: the CRM holds no score for them.
             crm = sf.Lead.get(lead["Id"])
             assert (crm["Lead_Score__c"], crm["Lead_Grade__c"], crm["Lead_Score_Reasons__c"]) == (None, None, None)
+            # … and, once the clear was confirmed, forgot the lead: no sync state names it.
+            assert warehouse.query(
+                "select count(*) from reverse_etl.sync_state where record_key = ? or payload like ?",
+                [lead["Id"], f"%{lead['Id']}%"],
+            ) == [(0,)]
         # No CRM holds a score of theirs on any record (Lead, Contact, HubSpot contact), nor a task.
         assert crm_consent_violations(warehouse, sf, world_dir) == []
         # The registry holds hashes only.
@@ -102,9 +107,10 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
     # its quarantine and dlt staging datasets included), and no file in the data dir or dlt's
     # working folders. The world's files are the sources' own (the CRMs, the landing zone).
     assert tables_holding(warehouse, erased) == {}
-    # Nor does any silver or gold table or view keep a row of their leads, blanked or not: only the
-    # suppression list, which keeps them out by record id.
-    kept = tables_holding(warehouse, [by_cli["Id"], by_file["Id"]], schemas=["silver", "gold"])
+    # Nor does any table or view of any schema (bronze, silver, gold, the sync state and run logs)
+    # keep a row of their leads, blanked or not, by lead id: only the suppression list, which
+    # keeps them out by record id.
+    kept = tables_holding(warehouse, [by_cli["Id"], by_file["Id"]])
     assert set(kept) == {"silver.identity_suppressed_records"}
     assert files_holding([world_dir.parent, pipelines_dir(warehouse)], erased, exclude=[world_dir]) == {}
 

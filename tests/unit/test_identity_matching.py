@@ -278,3 +278,28 @@ def test_a_trained_model_that_fails_its_check_is_replaced_by_the_shipped_one():
     expected = {frozenset((f"crm:{i}", f"export:{i}")) for i in range(300)}
     found = _pairs(links)
     assert found <= expected and len(found) >= 0.95 * 300
+
+
+def test_an_erasure_resolves_everyone_else_as_the_next_run_will():
+    """The next run reads bronze without the erased person's rows; its links must be this run's,
+    or a run killed while deleting those rows, and every run after an erasure, changes the other
+    people's match weights (issue 25)."""
+    from silver.erasure import hashes_of
+
+    world = name_and_address_world(40)
+    emails = [
+        f"erased{i}@example.com" if key in {"crm:0", "crm:1"} else None
+        for i, key in enumerate(world["record_key"].to_pylist())
+    ]
+    world = world.set_column(world.schema.get_field_index("email"), "email", pa.array(emails, pa.string()))
+    erased = set(hashes_of(e for e in emails if e))
+
+    first = resolve(world, erased=erased)
+    left = set(first.suppressed["record_key"].to_pylist())
+    assert {"crm:0", "export:0", "crm:1", "export:1"} <= left  # each erased person whole
+    remaining = world.filter(pa.compute.invert(pa.compute.is_in(world["record_key"], pa.array(sorted(left)))))
+    after = resolve(remaining, erased=erased, suppressed=first.suppressed)
+
+    assert after.links.sort_by("record_key_l").equals(first.links.sort_by("record_key_l"))
+    assert after.person_records().equals(first.person_records())
+    assert after.suppressed.equals(first.suppressed)

@@ -100,3 +100,31 @@ def test_a_prefix_that_could_reach_another_tenants_schemas_is_refused(query):
     with pytest.raises(WarehouseConfigError) as refused:
         Warehouse.from_url(f"postgresql://etl:s3cret@db:5432/shared?{query}")
     assert "s3cret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_replace_tables_is_one_transaction(warehouse):
+    """A failure on the second table leaves the first as it was: all old or all new (issue 25)."""
+    import pyarrow as pa
+    import pytest
+
+    warehouse.replace_tables("silver", {"one": pa.table({"a": [1]}), "two": pa.table({"b": ["x"]})})
+    with pytest.raises(Exception):  # noqa: B017 - each warehouse raises its own error
+        # The second name is not SQL: its statement fails after the first table was replaced.
+        warehouse.replace_tables("silver", {"one": pa.table({"a": [2]}), "two three": pa.table({"b": ["z"]})})
+    assert warehouse.query("select a from silver.one") == [(1,)]
+    warehouse.replace_tables("silver", {"one": pa.table({"a": [3]}), "two": pa.table({"b": ["y"]})})
+    assert warehouse.query("select a from silver.one") == [(3,)]
+    assert warehouse.query("select b from silver.two") == [("y",)]
+
+
+def test_replace_tables_keeps_the_views_over_a_table(warehouse):
+    """dbt's views over the identity tables stay valid when identity runs alone (Postgres refused
+    to drop a table a view depends on: a run of identity without dbt's staging step failed)."""
+    import pyarrow as pa
+
+    warehouse.replace_tables("silver", {"records": pa.table({"a": [1], "b": ["x"]})})
+    warehouse.query("create view silver.over_records as select a from silver.records")
+    warehouse.replace_tables("silver", {"records": pa.table({"a": [2, 3], "b": ["y", "z"]})})
+    assert warehouse.query("select a from silver.over_records order by a") == [(2,), (3,)]
+    warehouse.replace_tables("silver", {"records": pa.table({"a": ["reshaped"]})})  # a new shape replaces it
+    assert warehouse.query("select a from silver.records") == [("reshaped",)]
