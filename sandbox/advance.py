@@ -24,7 +24,7 @@ from sandbox.daily_sources import first_leads, write_daily_sources
 from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, WORLD_NOW
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
-from sandbox.salesforce.store import Store, make_id
+from sandbox.salesforce.store import WORLD_USER_ID, Store, make_id
 
 NEW_LEADS_PER_DAY = 0.005
 CHANGED_PER_DAY = 0.01
@@ -155,6 +155,10 @@ def _one_day(
             "CreatedDate": stamp,
             "LastModifiedDate": stamp,
             "SystemModstamp": stamp,
+            # Made by someone in the org, not copied from the template: the template may last
+            # have been written by the integration user, whose changes incremental loads leave
+            # out (no echo), and the new lead would never be loaded.
+            "LastModifiedById": WORLD_USER_ID,
             "Lead_Score__c": None,
             "Lead_Grade__c": None,
             "Lead_Score_Reasons__c": None,

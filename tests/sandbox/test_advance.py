@@ -35,6 +35,25 @@ def test_a_day_changes_about_one_percent_deterministically(tmp_path):
         assert {row["lead_id"] for row in csv.DictReader(handle)} == {r[0] for r in after}
 
 
+def test_a_new_lead_is_made_by_the_org_not_by_whoever_last_wrote_its_template(tmp_path):
+    """Incremental loads leave out what the integration user changed last (no echo): a new lead
+    that copied its template's LastModifiedById after a sync had written the template was never
+    loaded."""
+    from sandbox.salesforce.store import WORLD_USER_ID
+
+    generate_world(tmp_path, leads=300, seed=5)
+    with sqlite3.connect(tmp_path / "salesforce.sqlite") as conn:
+        conn.execute('update "Lead" set "LastModifiedById" = ?', ["005000000000INTEGR"])
+    changes = advance_world(tmp_path, days=1)
+    conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    authors = conn.execute(
+        'select "LastModifiedById" from "Lead" where "Id" not in (select "Id" from "Lead" order by "Id" limit 300)'
+    ).fetchall()
+    conn.close()
+    assert len(authors) == changes["new_leads"] > 0
+    assert set(authors) == {(WORLD_USER_ID,)}
+
+
 def test_open_opportunities_close_as_days_pass_and_the_truth_follows(tmp_path):
     generate_world(tmp_path, leads=3000, seed=7)
     conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
