@@ -88,7 +88,7 @@ def _dbt_and_sync(warehouse: Any, world: Path, copy: Any, trials: int, tmp: Path
     from tests.reliability.stage_crash import crm_copy, crm_rows, differences, run_stage, seeded_kill, warehouse_rows
 
     os.environ.update(GRADES)
-    spec = {"stage": "dbt", "step": "dbt_scoring"}
+    spec = {"stage": "dbt", "step": "dbt_scoring", "landing": str(world / "landing")}
     reference = copy("dbt-reference")
     counts = run_stage({**spec, "warehouse": reference.url})
     want = warehouse_rows(reference, ["silver", "gold"])

@@ -76,7 +76,7 @@ def test_a_killed_scoring_step_and_lead_sync_rerun_to_the_same_gold_and_org(loop
     for name, value in GRADES.items():
         monkeypatch.setenv(name, value)
     schemas = ["silver", "gold"]
-    dbt = {"stage": "dbt", "step": "dbt_scoring"}
+    dbt = {"stage": "dbt", "step": "dbt_scoring", "landing": str(looped.world_dir / "landing")}
     with copies(warehouse, tmp_path) as copy:
         reference = copy("reference")
         counts = run_stage({**dbt, "warehouse": reference.url})

@@ -192,12 +192,16 @@ def _dbt(spec: dict[str, Any]) -> None:
     from dagster import DagsterInstance, materialize
 
     from orchestration.assets.dbt import build_dbt_assets, dbt_resource
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import LandingZoneResource, WarehouseResource
 
     (step,) = [a for a in build_dbt_assets() if a.op.name == spec["step"]]
     result = materialize(
         [step],
-        resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(url=spec["warehouse"])},
+        resources={
+            "dbt": dbt_resource(),
+            "warehouse": WarehouseResource(url=spec["warehouse"]),
+            "landing": LandingZoneResource(events_url=spec["landing"]),
+        },
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
