@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from warehouse.duckdb_limits import DuckDBLimits, DuckDBLimitsError
+
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
 
 
@@ -136,6 +138,7 @@ class Warehouse:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
             env["LEADLOOP_DUCKDB_PATH"] = str(self.path)
+            env.update(self.duckdb_limits().dbt_env())
         else:
             env.update(
                 LEADLOOP_PG_HOST=self.host,
@@ -145,6 +148,14 @@ class Warehouse:
                 LEADLOOP_PG_DATABASE=self.database,
             )
         return env
+
+    def duckdb_limits(self) -> DuckDBLimits:
+        """Memory, threads and spill folder for every DuckDB process on this warehouse."""
+        assert self.path is not None
+        try:
+            return DuckDBLimits.from_env(self.path)
+        except DuckDBLimitsError as exc:
+            raise WarehouseConfigError(str(exc)) from None
 
     def psycopg2_kwargs(self, connect_timeout: int = 5) -> dict[str, Any]:
         return {
@@ -169,7 +180,9 @@ class Warehouse:
 
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            limits = self.duckdb_limits()
             conn = duckdb.connect(str(self.path))
+            limits.apply(conn)
         else:
             import psycopg2
 
