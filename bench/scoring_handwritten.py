@@ -215,8 +215,9 @@ per_person as (
         sum(case when kind = 'fit' then points else 0 end) as fit_points,
         sum(case when kind = 'engagement' then points else 0 end) as engagement_points,
         count(*) as rules_matched,
-        string_agg(reason || ': ' || case when points < 0 then '−' else '+' end || cast(abs(points) as varchar), '; '
-            order by abs(points) desc, points desc, rule_id) as reasons
+        array_to_string(list_transform(list_sort(list({{'weight': -abs(points), 'sign': -points, 'rule_id': rule_id,
+            'text': reason || ': ' || case when points < 0 then '−' else '+' end || cast(abs(points) as varchar)}})),
+            lambda r: r.text), '; ') as reasons
     from reasons group by person_id
 ),
 scored as (
