@@ -254,6 +254,9 @@ def bench(base: Path, size: int, propensity: bool) -> dict[str, Any]:
         run_args = ("run", "--select", "+lead_scores", "--full-refresh")
         seconds, nodes = dbt_invocation(warehouse, Path(tmp) / "target", *run_args)
         dbt_rss = children_peak_rss_mb()
+        # Progress on stderr: at 1M a run takes long enough that a partial figure is worth keeping.
+        print(json.dumps({"people": size, "dbt_seconds": round(seconds, 1), "dbt_peak_rss_mb": dbt_rss,
+                          "slowest": slowest(nodes)}), file=sys.stderr, flush=True)  # fmt: skip
         scoring_nodes = [n for n in nodes if n["unique_id"].split(".")[-1] in SCORING_MODELS]
         test_seconds, tests = dbt_invocation(
             warehouse,
