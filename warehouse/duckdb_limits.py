@@ -64,6 +64,10 @@ class DuckDBLimits:
         set with SET rather than `connect(config=…)`, which DuckDB refuses for a second
         connection to an open file whose config differs."""
         for name, value in self.settings().items():
+            # DuckDB refuses to set temp_directory again once a spill has used it, even to the
+            # same folder: a second connection to an open instance leaves it as it is.
+            if name == "temp_directory" and conn.execute(f"select current_setting('{name}')").fetchone()[0] == value:
+                continue
             quoted = "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
             conn.execute(f"set {name} = {quoted}")
 
