@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.leadloop-installed
 
-.PHONY: install demo test dev lint dbt-build bench clean
+.PHONY: install demo test dev lint dbt-build bench bench-all clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,11 @@ lint: install
 dbt-build: install  ## dbt build (models, data tests, unit tests) on $$LEADLOOP_WAREHOUSE_URL
 	$(BIN)/leadloop dbt build
 
-bench: install  ## Benchmarks; each prints one JSON object
-	@for script in bench/*.py; do [ "$$script" = bench/harness.py ] || $(BIN)/python $$script || exit 1; done
+bench: install  ## One report (bench/report.py) at LEADLOOP_BENCH_LEADS (default 100k): bench/results/report-<leads>.json
+	$(BIN)/python bench/report.py
+
+bench-all: install  ## Every benchmark on its own; each prints one JSON object
+	@for script in bench/*.py; do case "$$script" in bench/harness.py|bench/report.py) ;; *) $(BIN)/python $$script || exit 1;; esac; done
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

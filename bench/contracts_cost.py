@@ -9,12 +9,13 @@ contract cold (no reuse of an unchanged pass), one by one, outside Dagster.
 The issue asks for ≤ 10 % of a full run at 100k leads. Default size is 10k (a 100k world takes
 long on a shared 2-core machine); pass --leads 100000 for the issue's figure.
 
-Usage: python bench/contracts_cost.py [--leads 10000] [--warehouse-url URL]
+Usage: python bench/contracts_cost.py [--leads 10000] [--warehouse-url URL] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import tempfile
@@ -109,13 +110,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="run in this (new) folder and leave the world and warehouse there, to time single contracts afterwards",
+    )
     args = parser.parse_args()
 
     from dagster import DagsterInstance
 
     from warehouse import Warehouse
 
-    with tempfile.TemporaryDirectory(prefix="leadloop-bench-contracts-") as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    kept = contextlib.nullcontext(str(args.keep.resolve())) if args.keep else None
+    with kept or tempfile.TemporaryDirectory(prefix="leadloop-bench-contracts-") as tmp:
         os.environ["LEADLOOP_DATA_DIR"] = tmp
         world = world_for_run(Path(tmp), args.leads)
         warehouse = Warehouse.from_url(args.warehouse_url or f"duckdb:///{tmp}/warehouse.duckdb")

@@ -1,12 +1,15 @@
 """Benchmark: the whole lead loop, as Dagster runs it, on a generated world. Prints one JSON object
 and keeps it under bench/results/ with the machine it ran on.
 
-Three runs of the project's own lead-loop job over one world and warehouse: the full run (empty
+Four runs of the project's own lead-loop job over one world and warehouse: the full run (empty
 warehouse, every asset materialized once), an incremental run after the world advanced one
-simulated day (about 1 % of records changed), and a run with nothing new. For each: wall
-seconds, seconds per step (Dagster's own step events), records synced, and the peak RSS of this
-process and every process it started (dbt included; the sandboxes, which stand for CRMs on other
-machines, are not counted).
+simulated day (about 1 % of records changed), a run that reads back what the incremental run's
+syncs wrote into the CRMs (Contact and HubSpot modification stamps and Tasks are inputs of
+consent, survivorship and actions, so it rebuilds), and a run with nothing new (only the loads
+run; orchestration/change_gate.py). For each: wall seconds, seconds per step (Dagster's own step
+events), the steps Dagster skipped, records synced, and the peak RSS of this process and every
+process it started (dbt included; the sandboxes, which stand for CRMs on other machines, are not
+counted).
 
 Usage: python bench/lead_loop.py [--leads N] [--warehouse URL] [--no-save]
        (N defaults to $LEADLOOP_BENCH_LEADS, else 100,000)
@@ -36,6 +39,7 @@ class TreeRss:
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude, self.peak_kb = exclude, 0
+        self.samples: list[tuple[float, int]] = []  # (unix time, kB), to find each step's peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -49,7 +53,13 @@ class TreeRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in self._tree(os.getpid())))
+            kb = sum(_rss_kb(pid) for pid in self._tree(os.getpid()))
+            self.samples.append((time.time(), kb))
+            self.peak_kb = max(self.peak_kb, kb)
+
+    def peak_mb_between(self, start: float, end: float) -> int:
+        inside = [kb for at, kb in self.samples if start <= at <= end]
+        return round(max(inside, default=0) / 1024)
 
     def _tree(self, root: int) -> list[int]:
         pids, stack = [], [root]
@@ -78,21 +88,65 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _step_seconds(instance: Any) -> dict[str, float]:
+def stage_of(step: str) -> str:
+    """The stage a Dagster step belongs to, for the report's per-stage figures."""
+    if step.endswith("_bronze"):
+        return "ingestion"
+    if "_gx_" in step:
+        return "contracts"
+    if step.startswith("dbt_"):
+        return "dbt"
+    if step.startswith("reverse_etl__"):
+        return "syncs"
+    if step == "identity_resolution":
+        return "identity"
+    return "python_silver_gold"  # enrichment, routing classifier, propensity
+
+
+def _stages(steps: dict[str, float], windows: dict[str, tuple[float, float]], rss: TreeRss) -> dict[str, Any]:
+    stages: dict[str, dict[str, Any]] = {}
+    for step, seconds in steps.items():
+        stage = stages.setdefault(stage_of(step), {"seconds": 0.0, "steps": 0, "peak_rss_mb": 0})
+        stage["seconds"] = round(stage["seconds"] + seconds, 2)
+        stage["steps"] += 1
+        stage["peak_rss_mb"] = max(stage["peak_rss_mb"], rss.peak_mb_between(*windows[step]))
+    return stages
+
+
+def _propensity(instance: Any) -> dict[str, Any]:
+    """The propensity session's holdout metrics, from its materialization in this run."""
+    from dagster import AssetKey
+
+    event = instance.get_latest_materialization_event(AssetKey(["gold", "lead_propensity"]))
+    if event is None or event.asset_materialization is None:
+        return {}
+    metadata = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    return {k: metadata[k] for k in ("auc", "rule_score_auc", "published_new_model", "model_version") if k in metadata}
+
+
+def _step_seconds(instance: Any) -> tuple[dict[str, float], int, dict[str, tuple[float, float]]]:
+    """Seconds per step that ran, how many steps Dagster skipped, and each step's time window."""
     from dagster import DagsterEventType
 
     (run,) = instance.get_runs(limit=1)
     started: dict[str, float] = {}
     seconds: dict[str, float] = defaultdict(float)
+    skipped = 0
+    windows: dict[str, tuple[float, float]] = {}
     for record in instance.all_logs(run.run_id):
         event = record.dagster_event
         if event is None or record.step_key is None:
             continue
-        if event.event_type == DagsterEventType.STEP_START:
+        if event.event_type == DagsterEventType.STEP_SKIPPED:
+            skipped += 1
+        elif event.event_type == DagsterEventType.STEP_START:
             started[record.step_key] = record.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            seconds[record.step_key] += record.timestamp - started.pop(record.step_key, record.timestamp)
-    return {step: round(value, 2) for step, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+            began = started.pop(record.step_key, record.timestamp)
+            seconds[record.step_key] += record.timestamp - began
+            windows[record.step_key] = (windows.get(record.step_key, (began, 0.0))[0], record.timestamp)
+    ordered = {step: round(value, 2) for step, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+    return ordered, skipped, windows
 
 
 def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[int]) -> dict[str, Any]:
@@ -105,12 +159,16 @@ def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[in
         started = time.perf_counter()
         summary = run_lead_loop(warehouse, salesforce, hubspot=hubspot, instance=instance)
         seconds = time.perf_counter() - started
+    steps, skipped, windows = _step_seconds(instance)
     return {
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(rss.peak_kb / 1024),
-        "steps": _step_seconds(instance),
+        "stages": _stages(steps, windows, rss),
+        "steps": steps,
+        "steps_skipped": skipped,
         "records_sent": {name: sync.get("sent", 0) for name, sync in summary.syncs.items()},
         "people_scored": summary.people_scored,
+        "propensity": _propensity(instance),
     }
 
 
@@ -145,7 +203,7 @@ def main() -> None:
         warehouse = Warehouse.from_url(args.warehouse or f"duckdb:///{data / 'warehouse.duckdb'}")
         runs: dict[str, Any] = {}
         changes: dict[str, Any] = {}
-        for name in ("full", "incremental", "nothing_new"):
+        for name in ("full", "incremental", "settle", "nothing_new"):
             if name == "incremental":
                 changes = advance_one_day(world)
             with sandbox_process("salesforce", world) as sf, sandbox_process("hubspot", world) as hs:
@@ -167,6 +225,7 @@ def main() -> None:
         "one_day_changes": changes,
         "runs": runs,
         "incremental_over_full": round(runs["incremental"]["seconds"] / full, 3),
+        "settle_over_full": round(runs["settle"]["seconds"] / full, 3),
         "nothing_new_over_full": round(runs["nothing_new"]["seconds"] / full, 3),
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs.values()),
         "machine": machine(),

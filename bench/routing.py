@@ -101,6 +101,7 @@ def subjects(frame: pd.DataFrame, classifier: OfflineTextClassifier) -> pd.DataF
             "company_domain": domains.where(domains != ""),
             "crm_owner_id": None,
             "crm_owner_email": None,
+            "crm_owner_source": None,
             "account_owner_email": None,
         }
     )

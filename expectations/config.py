@@ -93,6 +93,9 @@ class ExclusionRule:
     where: str
     why: str
     severity: Severity | None = None
+    # True: a missing `table` excludes nothing (silver's erasure list exists once identity has
+    # run, and gold cannot be built before it); False: a missing table errors the check.
+    optional_table: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Cont
         at = f"{where} excludes[{i}]"
         if not isinstance(ex, dict):
             raise _fail(at, "expected a mapping")
-        _known(at, ex, {"column", "table", "match", "where", "why", "severity"})
+        _known(at, ex, {"column", "table", "match", "where", "why", "severity", "optional_table"})
         missing = [k for k in ("column", "table", "match", "where", "why") if not ex.get(k)]
         if missing:
             raise _fail(at, f"missing {missing}")
@@ -252,6 +255,7 @@ def _contract(suite: str, raw: dict[str, Any], defaults: dict[str, Any]) -> Cont
                 where=ex["where"],
                 why=ex["why"],
                 severity=_severity(at, ex.get("severity"), None),
+                optional_table=bool(ex.get("optional_table", False)),
             )
         )
     return Contract(

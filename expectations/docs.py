@@ -89,7 +89,10 @@ def table_sentences(contract: Contract) -> list[str]:
         )
     for ex in contract.excludes:
         tag = f"({_severity_words(contract.severity_of(ex.severity))})"
-        out.append(f"No `{ex.column}` is a {ex.why}: none matches `{ex.match}` of {ex.table} where {ex.where}. {tag}")
+        missing = f" (while {ex.table} does not exist, nothing is excluded)" if ex.optional_table else ""
+        out.append(
+            f"No `{ex.column}` is a {ex.why}: none matches `{ex.match}` of {ex.table} where {ex.where}{missing}. {tag}"
+        )
     return out
 
 

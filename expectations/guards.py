@@ -66,18 +66,30 @@ def table_columns(warehouse: Reads, schema: str, table: str) -> dict[str, str]:
     return {name: str(data_type) for name, data_type in rows}
 
 
-def fingerprint(warehouse: Reads, contract: Contract, schema: str, table: str) -> str:
-    """Content hash of the table (order-independent sum of row hashes), its column names and
-    types (a rename keeps every value), and the contract's own."""
+def _content(warehouse: Reads, schema: str, table: str) -> str:
+    """Row count and an order-independent sum of row hashes."""
     relation = f"{quote(schema)}.{quote(table)}"
     if warehouse.is_duckdb:
         sql = f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
     else:
         sql = f"select count(*), coalesce(sum(hashtext(t::text)::bigint), 0) from {relation} as t"
     rows, content = warehouse.query(sql)[0]
+    return f"{rows}:{content}"
+
+
+def fingerprint(warehouse: Reads, contract: Contract, schema: str, table: str) -> str:
+    """Content hash of the table, its column names and types (a rename keeps every value), the
+    contract's own, and the content of every table an exclusion reads (a new erasure changes
+    the verdict on unchanged rows)."""
     shape = sorted(table_columns(warehouse, schema, table).items())
     rules = hashlib.sha256(repr((contract, shape)).encode()).hexdigest()[:16]
-    return f"{rows}:{content}:{rules}"
+    parts = [_content(warehouse, schema, table), rules]
+    for rule in contract.excludes:
+        logical_schema, other_table = rule.table.split(".")
+        other_schema = warehouse.schema(logical_schema)
+        exists = warehouse.table_exists(other_schema, other_table)
+        parts.append(_content(warehouse, other_schema, other_table) if exists else "none")
+    return ":".join(parts)
 
 
 def _type_matches(family: str, data_type: str) -> bool:
@@ -159,8 +171,11 @@ def duplicate_values(
 
 
 def _exclusion(warehouse: Reads, contract: Contract, relation: str, rule: ExclusionRule) -> list[ExpectationFailure]:
-    schema, table = rule.table.split(".")
+    logical_schema, table = rule.table.split(".")
+    schema = warehouse.schema(logical_schema)  # the tenant's own erasure list
     if not warehouse.table_exists(schema, table):
+        if rule.optional_table:
+            return []
         raise LookupError(f"excludes: table {rule.table} does not exist")
     column = quote(rule.column)
     other = f"{quote(schema)}.{quote(table)}"

@@ -50,21 +50,23 @@ def _shares(shares: dict[str, float] | None) -> dict[str, float] | None:
 
 
 def _ensure(warehouse: Warehouse) -> None:
+    schema = warehouse.schema(SCHEMA)
     with warehouse.connect() as conn:
         cur = conn.cursor()
-        cur.execute(f"create schema if not exists {SCHEMA}")
+        cur.execute(f"create schema if not exists {schema}")
         cur.execute(
-            f"create table if not exists {SCHEMA}.{TABLE} (suite varchar not null, recorded_at timestamp not null, "
+            f"create table if not exists {schema}.{TABLE} (suite varchar not null, recorded_at timestamp not null, "
             "row_count bigint not null, mean_score double precision, grade_shares varchar, fingerprint varchar)"
         )
 
 
 def previous(warehouse: Reads, suite: str) -> Profile | None:
     """The last accepted profile of the suite, or None before its first accepted check."""
-    if not warehouse.table_exists(SCHEMA, TABLE):
+    schema = warehouse.schema(SCHEMA)
+    if not warehouse.table_exists(schema, TABLE):
         return None
     rows = warehouse.query(
-        f"select row_count, mean_score, grade_shares, fingerprint from {SCHEMA}.{TABLE} where suite = ? "
+        f"select row_count, mean_score, grade_shares, fingerprint from {schema}.{TABLE} where suite = ? "
         "order by recorded_at desc limit 1",
         [suite],
     )
@@ -76,6 +78,7 @@ def previous(warehouse: Reads, suite: str) -> Profile | None:
 
 def record(warehouse: Warehouse, suite: str, profile: Profile) -> bool:
     """Keep `profile` as the suite's baseline; False when it equals the current one."""
+    schema = warehouse.schema(SCHEMA)
     if profile.same_as(previous(warehouse, suite)):
         return False
     _ensure(warehouse)
@@ -83,7 +86,7 @@ def record(warehouse: Warehouse, suite: str, profile: Profile) -> bool:
     shares = json.dumps(_shares(profile.grade_shares)) if profile.grade_shares is not None else None
     with warehouse.connect() as conn:
         conn.cursor().execute(
-            warehouse.adapt_sql(f"insert into {SCHEMA}.{TABLE} values (?, ?, ?, ?, ?, ?)"),
+            warehouse.adapt_sql(f"insert into {schema}.{TABLE} values (?, ?, ?, ?, ?, ?)"),
             [suite, now, profile.row_count, profile.mean_score, shares, profile.fingerprint],
         )
     return True

@@ -48,7 +48,7 @@ def validate_contract(warehouse: Warehouse, suite: str, *, record: bool = False)
     """Validate the contract's own table. `record=True` (the Dagster check) keeps the measured
     profile as the next baseline when nothing blocking failed."""
     contract = _contract(suite)
-    return validate_table(warehouse, suite, contract.schema, contract.table, record=record)
+    return validate_table(warehouse, suite, warehouse.schema(contract.schema), contract.table, record=record)
 
 
 def validate_table(
@@ -86,7 +86,7 @@ def validate_table(
         return ValidationOutcome(suite, target, "errored", evaluated, failures, error, row_count, sampled)
     status: Status = "failed" if failures else "passed"
     outcome = ValidationOutcome(suite, target, status, evaluated, failures, None, row_count, sampled)
-    if record and outcome.success and (schema, table) == (contract.schema, contract.table):
+    if record and outcome.success and (schema, table) == (warehouse.schema(contract.schema), contract.table):
         kept = content if status == "passed" else None  # a pass with warnings is re-checked every time
         history.record(warehouse, suite, replace(facts.profile, fingerprint=kept))
     return outcome

@@ -25,6 +25,8 @@ class Reads(Protocol):
 
     def table_exists(self, schema: str, table: str) -> bool: ...
 
+    def schema(self, name: str) -> str: ...
+
 
 class Session:
     def __init__(self, warehouse: Warehouse, conn: Any) -> None:
@@ -34,6 +36,9 @@ class Session:
     @property
     def is_duckdb(self) -> bool:
         return self.warehouse.is_duckdb
+
+    def schema(self, name: str) -> str:
+        return self.warehouse.schema(name)
 
     def _cursor(self, sql: str, params: Sequence[Any] | None) -> Any:
         cur = self._conn.cursor()
@@ -45,6 +50,11 @@ class Session:
         return cur.fetchall() if cur.description else []
 
     def query_df(self, sql: str) -> Any:
+        if self.is_duckdb:
+            # Through Arrow, whole columns at a time: a frame built from fetchall's Python tuples
+            # took ten times as long (5 s for 100k rows of six columns), more than GX's checks.
+            # Same dtypes either way (an integer column with nulls is float64).
+            return self._conn.sql(self.warehouse.adapt_sql(sql)).to_arrow_table().to_pandas()
         import pandas as pd
 
         cur = self._cursor(sql, None)

@@ -58,7 +58,8 @@ def pipelines_dir(warehouse: Warehouse) -> Path:
     """
     if warehouse.is_duckdb:
         assert warehouse.path is not None
-        return warehouse.path.parent / ".dlt" / warehouse.path.stem
+        # Tenants sharing the file by schema prefix keep their scratch folders apart too.
+        return warehouse.path.parent / ".dlt" / "-".join(filter(None, (warehouse.path.stem, warehouse.schema_prefix)))
     data_dir = Path(os.environ.get("LEADLOOP_DATA_DIR", "data")).resolve()
     key = hashlib.sha1(warehouse.display.encode()).hexdigest()[:12]
     return data_dir / ".dlt" / f"{warehouse.database}-{key}"
@@ -70,7 +71,7 @@ def make_pipeline(source_name: str, warehouse: Warehouse) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"leadloop_{source_name}",
         destination=warehouse.dlt_destination(),
-        dataset_name=bronze_dataset(source_name),
+        dataset_name=warehouse.schema(bronze_dataset(source_name)),
         pipelines_dir=str(pipelines_dir(warehouse)),
     )
 

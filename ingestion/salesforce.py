@@ -49,8 +49,14 @@ DEFAULT_OBJECTS: tuple[str, ...] = (
     "Campaign",
     "CampaignMember",
     "User",
+    # Field history: when each tracked field (the consent flags) changed, so a decision is
+    # dated by the change and not by the record's last edit.
+    "LeadHistory",
+    "ContactHistory",
 )
 CURSOR_FIELD = "SystemModstamp"
+# Objects without SystemModstamp: field history rows are only ever added, stamped CreatedDate.
+CURSOR_FIELDS: dict[str, str] = {"LeadHistory": "CreatedDate", "ContactHistory": "CreatedDate"}
 BULK_THRESHOLD = 10_000
 BULK_PAGE_SIZE = 100_000
 
@@ -116,7 +122,8 @@ def _object_resource(
     def records() -> Iterator[pa.Table]:
         if client_factory is None:
             raise SourceUnavailableError("no Salesforce client configured for this source")
-        window = CursorWindow(dlt.current.resource_state(), CURSOR_FIELD, "Id")
+        cursor = CURSOR_FIELDS.get(sobject, CURSOR_FIELD)
+        window = CursorWindow(dlt.current.resource_state(), cursor, "Id")
         counts = {"read": 0, "loaded": 0, "quarantined": 0}
         # The first load appends into an empty table: a merge would only dedupe what the query
         # snapshot already made unique, at twice the load time.
@@ -125,7 +132,7 @@ def _object_resource(
         try:
             schema = arrow_schema(client, sobject)
             check_no_removed_columns(f"Salesforce {sobject}", table_name, schema.names, known_columns())
-            changed_since = f"{CURSOR_FIELD} >= {_soql_datetime(window.start)}"
+            changed_since = f"{cursor} >= {_soql_datetime(window.start)}"
             if skip_own_writes and not window.is_first_run:
                 changed_since += f" AND LastModifiedById != '{own_user_id(client)}'"
             select = f"SELECT {', '.join(schema.names)} FROM {sobject} WHERE {changed_since}"
@@ -135,7 +142,7 @@ def _object_resource(
                 pages = prefetched(bulk.query_all(select, max_records=BULK_PAGE_SIZE, wait=bulk_poll_seconds))
                 tables = (csv_to_arrow(page, schema, sobject) for page in pages)
             else:
-                tables = _rest_pages(client, f"{select} ORDER BY {CURSOR_FIELD}", schema, sobject)
+                tables = _rest_pages(client, f"{select} ORDER BY {cursor}", schema, sobject)
             for parsed, rejected in tables:
                 table = window.unseen(parsed)
                 # Rows the last run already loaded (the window's overlap) do not count as read.

@@ -78,7 +78,7 @@ def downstream_condition() -> AutomationCondition:
 def with_operating_policies(assets: Sequence[AssetsDefinition], cron: str | None = None) -> list[AssetsDefinition]:
     """`assets` with owners, tags, automation conditions and freshness policies: assets with no
     upstream in the graph (the loads, the dbt seeds) on the sources cron, every other one
-    downstream-eager; loads and syncs stale after LEADLOOP_FRESHNESS_HOURS."""
+    downstream-eager; loads stale after LEADLOOP_FRESHNESS_HOURS."""
     cron = cron or sources_cron()
     timezone = os.environ.get(CRON_TIMEZONE_ENV) or "UTC"
     defined = {key for assets_def in assets for key in assets_def.keys}
@@ -93,9 +93,10 @@ def with_operating_policies(assets: Sequence[AssetsDefinition], cron: str | None
             tags["destination"] = next(iter(spec.kinds), "crm")
         upstream = {dep.asset_key for dep in spec.deps} & defined
         condition = AutomationCondition.on_cron(cron, timezone) if not upstream else downstream_condition()
-        # Freshness where staleness hurts: the loads (what the scores are made of) and the syncs
-        # (what reps see).
-        fresh = freshness if kind in {"bronze", "reverse_etl"} else spec.freshness_policy
+        # Freshness where staleness hurts: the loads, which ask their source every run. Later
+        # steps (the syncs too) rerun only when something changed (orchestration/change_gate.py),
+        # so an old sync means nothing new to send, not a stalled loop.
+        fresh = freshness if kind == "bronze" else spec.freshness_policy
         return spec.replace_attributes(
             owners=[OWNERS.get(kind, OWNERS["silver"])],
             tags=tags,

@@ -203,12 +203,15 @@ def run_process_group(command: list[str], env: dict[str, str], grace_seconds: fl
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--fresh", is_flag=True, help="Regenerate the world before running.")
 @click.option(
+    "--full", is_flag=True, help="Rebuild, re-check and re-sync everything, even when no source has anything new."
+)
+@click.option(
     "--tenants",
     "tenants_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Run the loop once per tenant of this file (e.g. tenants.example.yaml), each in its own folder.",
 )
-def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path | None) -> None:
+def demo(data_dir: Path, leads: int, seed: int, fresh: bool, full: bool, tenants_path: Path | None) -> None:
     """Run the whole lead loop once on the local sandbox and print a summary.
 
     The runs land in DATA_DIR/dagster_home, the Dagster home `leadloop dev` opens (a tenant's
@@ -225,7 +228,7 @@ def demo(data_dir: Path, leads: int, seed: int, fresh: bool, tenants_path: Path 
     log_path = data_dir / "logs" / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"Leadloop demo: loading, scoring, checking and syncing (details in {log_path})")
-    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh, log_path=log_path)
+    summary = run_demo(data_dir, leads=leads, seed=seed, fresh=fresh, log_path=log_path, full=full)
     click.echo("Leadloop demo: done")
     for line in summary.lines():
         click.echo(f"  {line}")
@@ -244,27 +247,25 @@ def _email(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _tenant_demos(tenants_path: Path, data_dir: Path, leads: int, seed: int, fresh: bool) -> None:
-    from contextlib import redirect_stdout
-
+    """Every tenant's demo at once, each its own process (see `run_tenant_demos`); each one's
+    summary is printed when it finishes, its details are in its own folder's logs/demo.log."""
     from orchestration.tenants import TenantConfigError, run_tenant_demos
 
-    log_path = data_dir / "logs" / "demo-tenants.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"Leadloop demo for the tenants of {tenants_path} (details in {log_path}) ...")
+    click.echo(f"Leadloop demo for the tenants of {tenants_path}, side by side ...")
     os.environ.setdefault("LEADLOOP_DATA_DIR", str(data_dir))
+    failed = []
     try:
-        with open(log_path, "w") as log:
-            runs = run_tenant_demos(tenants_path, leads=leads, seed=seed, fresh=fresh)
-            while True:
-                with redirect_stdout(log):
-                    tenant, summary = next(runs, (None, None))
-                if tenant is None:
-                    break
-                click.echo(f"tenant {tenant.name} ({tenant.data_dir}): done")
-                for line in summary.lines():
-                    click.echo(f"  {line}")
+        for run in run_tenant_demos(tenants_path, leads=leads, seed=seed, fresh=fresh):
+            status = "done" if run.returncode == 0 else f"failed (exit code {run.returncode})"
+            click.echo(f"tenant {run.tenant.name} ({run.tenant.data_dir}): {status}")
+            for line in run.output:
+                click.echo(f"  {line}")
+            if run.returncode:
+                failed.append(run.tenant.name)
     except TenantConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    if failed:
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -312,7 +313,7 @@ def sync(name: str | None, dry_run: bool, sample: int, create_properties: bool, 
     for spec in specs:
         # With every spec selected, one whose gold table or CRM is not there yet gets a one-line
         # error and the others still run (a Salesforce-only setup has no HubSpot portal).
-        if not warehouse.table_exists(spec.source_schema, spec.source_table):
+        if not warehouse.table_exists(warehouse.schema(spec.source_schema), spec.source_table):
             click.echo(
                 f"leadloop: error: {spec.name}: {spec.source_schema}.{spec.source_table} is not built yet", err=True
             )

@@ -72,7 +72,7 @@ def with_table_metadata(
     except Exception as exc:  # raised again below, after the events
         error = exc
     keys = {id(event): key_of(event) for event in held if isinstance(event, Output | AssetMaterialization)}
-    relations = {id_: (key.path[0], key.path[-1]) for id_, key in keys.items() if key is not None}
+    relations = {id_: (warehouse.schema(key.path[0]), key.path[-1]) for id_, key in keys.items() if key is not None}
     try:
         facts = table_facts(warehouse, relations.values())
     except Exception as exc:  # the metadata is a help, never a reason to fail a built model

@@ -20,6 +20,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from orchestration.assets.dbt import prepare_manifest
 from orchestration.build import LEAD_LOOP_JOB, build_definitions
+from orchestration.change_gate import FULL_RUN_TAG
 from orchestration.paths import dagster_home, ensure_dagster_home
 from orchestration.resources import (
     HubSpotResource,
@@ -58,9 +59,13 @@ class LoopSummary:
     people_resolved: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    # Checks the job defines that gave no result: a check that never runs guards nothing.
+    checks_missing: list[str] = field(default_factory=list)
     score_bands: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     run_id: str = ""
+    # Steps Dagster skipped because nothing they are built from changed (orchestration/change_gate.py).
+    skipped_steps: list[str] = field(default_factory=list)
 
     @property
     def merge_rate(self) -> float:
@@ -76,7 +81,8 @@ class LoopSummary:
             f"leads loaded     {self.leads_in_bronze} in bronze_salesforce.lead",
             f"people resolved  {self.records_resolved} records into {self.people_resolved} people "
             f"(merge rate {self.merge_rate:.1%})",
-            f"checks           {self.checks_passed} passed, {self.checks_failed} failed",
+            f"checks           {self.checks_passed} passed, {self.checks_failed} failed"
+            + (f", {len(self.checks_missing)} without a result" if self.checks_missing else ""),
             f"people scored    {self.people_scored} in gold.lead_scores ({self.mqls} MQLs)",
             "score spread     " + (", ".join(f"{band}: {n}" for band, n in self.score_bands.items()) or "none"),
             f"leads scored     {self.leads_scored} in gold.salesforce_lead_scores (grades: {grades})",
@@ -88,7 +94,12 @@ class LoopSummary:
             out.append(
                 f"synced           {name}: {meta.get('sent', 0)} sent, {meta.get('succeeded', 0)} confirmed, "
                 f"{meta.get('failed', 0)} rejected, {meta.get('unchanged', 0)} unchanged, "
-                f"{meta.get('estimated_calls', 0)} API calls"
+                f"{meta.get('api_calls', meta.get('estimated_calls', 0))} API calls"
+            )
+        if self.skipped_steps:
+            out.append(
+                f"skipped          {len(self.skipped_steps)} steps: nothing new since they last succeeded "
+                "(`leadloop demo --full` runs them anyway)"
             )
         if self.run_id:
             out.append(f"dagster run      {self.run_id} (open `leadloop dev` to inspect it)")
@@ -111,9 +122,13 @@ def run_lead_loop(
     instance: DagsterInstance | None = None,
     progress: Progress | None = None,
     console_log_level: str = "WARNING",
+    full: bool = False,
 ) -> LoopSummary:
     """Materializes every asset and check of the lead loop job once; raises LoopFailedError,
-    or KeyboardInterrupt when the run was interrupted (Ctrl-C)."""
+    or KeyboardInterrupt when the run was interrupted (Ctrl-C).
+
+    With nothing new since the last loop, only the loads run (orchestration/change_gate.py);
+    `full` runs every step regardless."""
     started = time.monotonic()
     prepare_manifest()
     defs = build_definitions(
@@ -128,7 +143,10 @@ def run_lead_loop(
     instance = instance or DagsterInstance.ephemeral()
     with _watching_steps(instance, progress) as run_id:
         run_config = {"loggers": {"console": {"config": {"log_level": console_log_level}}}}
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id)
+        tags = {FULL_RUN_TAG: "true"} if full else None
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=tags
+        )
     if not result.success:
         if _interrupted(result):
             raise KeyboardInterrupt
@@ -152,6 +170,20 @@ def run_lead_loop(
     summary.people_resolved = int(identity.get("people", 0))
     summary.checks_passed = sum(1 for e in evaluations if e.passed)
     summary.checks_failed = sum(1 for e in evaluations if not e.passed)
+    summary.skipped_steps = sorted(
+        e.step_key
+        for e in result.all_events
+        if e.event_type_value == DagsterEventType.STEP_SKIPPED.value and e.step_key
+    )
+    evaluated = {e.asset_check_key for e in evaluations}
+    # A skipped step's checks have nothing new to check; counted only when every step ran.
+    summary.checks_missing = (
+        []
+        if summary.skipped_steps
+        else sorted(
+            key.to_user_string() for key in job.asset_layer.asset_graph.asset_check_keys if key not in evaluated
+        )
+    )
     summary.run_id = result.run_id if not instance.is_ephemeral else ""
     summary.seconds = time.monotonic() - started
     return summary
@@ -199,10 +231,14 @@ def _watching_steps(instance: DagsterInstance, progress: Progress | None) -> Ite
 
 
 def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSummary:
-    bronze = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
-    grades = dict(warehouse.query("select grade, count(*) from gold.salesforce_lead_scores group by grade"))
+    bronze = warehouse.query(warehouse.qualify("select count(*) from {bronze_salesforce}.lead"))[0][0]
+    grades = dict(
+        warehouse.query(warehouse.qualify("select grade, count(*) from {gold}.salesforce_lead_scores group by grade"))
+    )
     people, mqls = warehouse.query(
-        "select count(*), coalesce(sum(case when is_mql then 1 else 0 end), 0) from gold.lead_scores"
+        warehouse.qualify(
+            "select count(*), coalesce(sum(case when is_mql then 1 else 0 end), 0) from {gold}.lead_scores"
+        )
     )[0]
     return LoopSummary(
         warehouse=warehouse.display,
@@ -220,17 +256,19 @@ def summarize(warehouse: Warehouse, syncs: dict[str, dict[str, Any]]) -> LoopSum
 
 def source_rows(warehouse: Warehouse) -> dict[str, SourceRows]:
     """Rows in every bronze table per source, and how many each source's quarantine holds."""
+    # This tenant's bronze schemas only (another tenant sharing the warehouse has its own prefix).
+    bronze = warehouse.schema("bronze_").replace("_", "\\_")
     tables = warehouse.query(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema like 'bronze_%' and table_schema not like '%_staging' "
-        "and table_name not like '_dlt_%' order by 1, 2"
+        f"where table_schema like '{bronze}%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+        "and table_name not like '\\_dlt\\_%' escape '\\' order by 1, 2"
     )
     if not tables:
         return {}
     counts = warehouse.query(" union all ".join(f"select '{s}', '{t}', count(*) from {s}.\"{t}\"" for s, t in tables))
     sources: dict[str, SourceRows] = {}
     for schema, table, count in counts:
-        rows = sources.setdefault(str(schema).removeprefix("bronze_"), SourceRows())
+        rows = sources.setdefault(warehouse.logical_schema(str(schema)).removeprefix("bronze_"), SourceRows())
         if str(table).endswith("_quarantine"):
             rows.quarantined += int(count)
         else:
@@ -241,7 +279,9 @@ def source_rows(warehouse: Warehouse) -> dict[str, SourceRows]:
 def score_bands(warehouse: Warehouse) -> dict[str, int]:
     """People per score band, highest first; one set-based query on either warehouse."""
     case = " ".join(f"when score >= {floor} then '{band}'" for floor, band in SCORE_BANDS)
-    counted = dict(warehouse.query(f"select case {case} end, count(*) from gold.lead_scores group by 1"))
+    counted = dict(
+        warehouse.query(f"select case {case} end, count(*) from {warehouse.schema('gold')}.lead_scores group by 1")
+    )
     return {band: int(counted.get(band, 0)) for _, band in SCORE_BANDS}
 
 
@@ -251,7 +291,8 @@ def top_people(warehouse: Warehouse, limit: int = 10) -> list[tuple[str, int, st
     rows = warehouse.query(
         "select coalesce(nullif(trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')), ''), "
         "s.person_id) || coalesce(' (' || p.company || ')', ''), s.score, s.grade, s.reasons "
-        "from gold.lead_scores s left join silver.int_people p on p.person_id = s.person_id "
+        f"from {warehouse.schema('gold')}.lead_scores s left join {warehouse.schema('silver')}.int_people p "
+        "on p.person_id = s.person_id "
         f"order by s.score desc, s.person_id limit {int(limit)}"
     )
     return [(str(who), int(score), str(grade), str(reasons)) for who, score, grade, reasons in rows]
@@ -295,7 +336,9 @@ def _root_message(error: Any) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_path: Path | None = None) -> LoopSummary:
+def run_demo(
+    data_dir: Path, leads: int, seed: int, fresh: bool = False, log_path: Path | None = None, full: bool = False
+) -> LoopSummary:
     """Generates the world if needed, serves it from the sandbox, and runs the loop against it,
     recording the run in `DAGSTER_HOME`, else in the data dir's Dagster home."""
     from rich.console import Console
@@ -354,4 +397,5 @@ def run_demo(data_dir: Path, leads: int, seed: int, fresh: bool = False, log_pat
                 # The summary, or the one-line error, is what the user reads; the run's full log
                 # is in the Dagster home (and dbt's in the demo log).
                 console_log_level="CRITICAL",
+                full=full,
             )

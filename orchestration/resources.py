@@ -16,6 +16,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from ingestion.crm_clients import hubspot_client, salesforce_client
+from ingestion.partner_files.config import CONFIG_DIR, PARTNER_CONFIGS_ENV, PartnerConfig, load_partner_configs
 from ingestion.product_db import PRODUCT_DB_ENV
 from ingestion.salesforce import SourceUnavailableError
 from orchestration.paths import data_dir, warehouse_url
@@ -141,10 +142,13 @@ class ProductDbResource(ConfigurableResource):
 
 class LandingZoneResource(ConfigurableResource):
     """Where file sources land: web events and partner drops. Any fsspec URL (a local path,
-    `s3://…`, `gs://…`); unset, the local world's folders under `data_dir`."""
+    `s3://…`, `gs://…`); unset, the local world's folders under `data_dir`. The partners whose
+    drops are read are the YAML files of `partner_configs_dir` (a tenant's own folder), unset
+    the shipped `ingestion/partner_files/partners/`."""
 
     events_url: str | None = None
     partner_drops_url: str | None = None
+    partner_configs_dir: str | None = None
     data_dir: str = "data"
 
     @classmethod
@@ -152,6 +156,7 @@ class LandingZoneResource(ConfigurableResource):
         return cls(
             events_url=os.environ.get("LEADLOOP_EVENTS_URL"),
             partner_drops_url=os.environ.get("LEADLOOP_PARTNER_DROPS_URL"),
+            partner_configs_dir=os.environ.get(PARTNER_CONFIGS_ENV),
             data_dir=data_dir or os.environ.get("LEADLOOP_DATA_DIR", "data"),
         )
 
@@ -160,6 +165,9 @@ class LandingZoneResource(ConfigurableResource):
 
     def partner_drops(self) -> str:
         return self.partner_drops_url or str((Path(self.data_dir) / "world" / "partners").resolve())
+
+    def partner_configs(self) -> list[PartnerConfig]:
+        return load_partner_configs(Path(self.partner_configs_dir) if self.partner_configs_dir else CONFIG_DIR)
 
 
 class EnrichmentResource(ConfigurableResource):

@@ -1,6 +1,12 @@
 """Many tenants from one code base: `tenants.yaml` lists them, each becomes its own Dagster code
 location with its own warehouse, data folder, sync state and credentials.
 
+Tenants may also share one warehouse (one Postgres database, one DuckDB file): a tenant with
+`schema_prefix: acme` keeps all of its schemas under that prefix (`acme_bronze_salesforce`,
+`acme_silver`, `acme_gold`, `acme_reverse_etl`, `acme_privacy`, `acme_contracts`), passed to every
+layer as `?schema_prefix=acme` on its LEADLOOP_WAREHOUSE_URL (see `warehouse.switch`). Its direct-
+mail partners may be its own too: `partner_configs` names a folder of partner YAML files.
+
 A tenant is an *environment*, not a fork: `tenant_environment` sets the variables every layer
 already reads (LEADLOOP_WAREHOUSE_URL, LEADLOOP_DATA_DIR, the CRM credentials, the landing URLs,
 and the scoring vars dbt reads as LEADLOOP_VAR_<NAME>) to the tenant's values and removes the ones
@@ -17,8 +23,11 @@ definitions inside its environment. Sync state lives in each tenant's warehouse
 from __future__ import annotations
 
 import os
+import queue
 import re
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +36,8 @@ from typing import Any
 
 import yaml
 
-from warehouse import Warehouse
+from ingestion.partner_files.config import PARTNER_CONFIGS_ENV, PartnerConfigError, load_partner_configs
+from warehouse import SCHEMA_PREFIX_RULE, Warehouse, is_schema_prefix
 
 TENANTS_FILE_ENV = "LEADLOOP_TENANTS_FILE"
 DEFAULT_TENANTS_FILE = "tenants.yaml"
@@ -50,7 +60,17 @@ LANDING_VARIABLES = {
 }
 # dbt vars a tenant may override (dbt_project.yml reads them as LEADLOOP_VAR_<NAME>).
 SCORING_VARS = ("mql_score_threshold", "lead_grade_a_min", "lead_grade_b_min", "lead_grade_c_min")
-KEYS = {"name", "warehouse_url", "warehouse_url_env", "data_dir", "credentials", "landing", "scoring"}
+KEYS = {
+    "name",
+    "warehouse_url",
+    "warehouse_url_env",
+    "schema_prefix",
+    "data_dir",
+    "credentials",
+    "landing",
+    "partner_configs",
+    "scoring",
+}
 
 
 class TenantConfigError(ValueError):
@@ -66,15 +86,25 @@ class Tenant:
     credentials: dict[str, str] = field(default_factory=dict)  # Leadloop variable -> tenant env var name
     landing: dict[str, str] = field(default_factory=dict)
     scoring: dict[str, float] = field(default_factory=dict)
+    schema_prefix: str | None = None  # shares its warehouse: every schema is <prefix>_<schema>
+    partner_configs: Path | None = None  # its own folder of direct-mail partner YAML files
 
     def warehouse(self) -> Warehouse:
-        """The tenant's warehouse; default an embedded DuckDB file in its own data folder."""
+        """The tenant's warehouse, under its schema prefix if it has one; default an embedded
+        DuckDB file in its own data folder."""
         if self.warehouse_url_env:
             url = os.environ.get(self.warehouse_url_env)
             if not url:
                 raise TenantConfigError(f"tenant {self.name}: {self.warehouse_url_env} (warehouse_url_env) is not set")
-            return Warehouse.from_url(url)
-        return Warehouse.from_url(self.warehouse_url or f"duckdb:///{self.data_dir.resolve() / 'warehouse.duckdb'}")
+        else:
+            url = self.warehouse_url or f"duckdb:///{self.data_dir.resolve() / 'warehouse.duckdb'}"
+        warehouse = Warehouse.from_url(url)
+        if self.schema_prefix and warehouse.schema_prefix not in ("", self.schema_prefix):
+            raise TenantConfigError(
+                f"tenant {self.name}: its warehouse URL says schema_prefix={warehouse.schema_prefix}, "
+                f"the tenant says {self.schema_prefix}"
+            )
+        return warehouse.with_schema_prefix(self.schema_prefix) if self.schema_prefix else warehouse
 
     def environment(self) -> dict[str, str | None]:
         """The variables to set for this tenant (None: unset)."""
@@ -87,6 +117,7 @@ class Tenant:
             env[variable] = os.environ.get(source) if source else None
         for key, variable in LANDING_VARIABLES.items():
             env[variable] = self.landing.get(key)
+        env[PARTNER_CONFIGS_ENV] = str(self.partner_configs.resolve()) if self.partner_configs else None
         for var in SCORING_VARS:
             value = self.scoring.get(var)
             env[f"LEADLOOP_VAR_{var.upper()}"] = None if value is None else f"{value:g}"
@@ -121,6 +152,9 @@ def _tenant(entry: Any, base: Path, position: int) -> Tenant:
     if unknown:
         raise TenantConfigError(f"tenant {name}: unknown key(s) {', '.join(unknown)}")
     url = entry.get("warehouse_url")
+    prefix = entry.get("schema_prefix")
+    if prefix is not None and not is_schema_prefix(str(prefix)):
+        raise TenantConfigError(f"tenant {name}: schema_prefix must be {SCHEMA_PREFIX_RULE} (got {prefix!r})")
     if url and entry.get("warehouse_url_env"):
         raise TenantConfigError(f"tenant {name}: give warehouse_url or warehouse_url_env, not both")
     if url:
@@ -147,6 +181,9 @@ def _tenant(entry: Any, base: Path, position: int) -> Tenant:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TenantConfigError(f"tenant {name}: scoring.{var} must be a number (got {value!r})")
     data_dir = Path(entry.get("data_dir") or base / "tenants" / name)
+    partner_configs = Path(entry["partner_configs"]).resolve() if entry.get("partner_configs") else None
+    if partner_configs is not None:
+        _check_partner_configs(name, partner_configs)
     return Tenant(
         name=name,
         data_dir=data_dir,
@@ -155,22 +192,49 @@ def _tenant(entry: Any, base: Path, position: int) -> Tenant:
         credentials=credentials,
         landing={k: str(v) for k, v in landing.items()},
         scoring=scoring,
+        schema_prefix=str(prefix) if prefix is not None else None,
+        partner_configs=partner_configs,
     )
 
 
+def _check_partner_configs(name: str, folder: Path) -> None:
+    """The tenant's partner folder holds at least one usable partner file (a typo in the path
+    would otherwise load no partner at all, silently)."""
+    try:
+        configs = load_partner_configs(folder) if folder.is_dir() else None
+    except (PartnerConfigError, yaml.YAMLError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TenantConfigError(f"tenant {name}: partner_configs: {first}") from None
+    if not configs:
+        raise TenantConfigError(f"tenant {name}: partner_configs {folder} is not a folder of partner YAML files")
+
+
 def _check_apart(tenants: list[Tenant]) -> None:
-    """No two tenants share a name, a data folder or a (literal) warehouse."""
-    for attribute in ("name", "data_dir", "warehouse_url"):
+    """No two tenants share a name, a data folder or a (literal) warehouse under the same schema
+    prefix (or none): tenants that share a warehouse must each have a prefix of their own."""
+    for attribute in ("name", "data_dir", "warehouse"):
         seen: dict[Any, str] = {}
         for tenant in tenants:
-            value = getattr(tenant, attribute)
-            if attribute == "data_dir":
-                value = value.resolve()
+            if attribute == "warehouse":
+                value = _literal_schemas(tenant)
+                what = "warehouse and schema_prefix (give each a schema_prefix of its own)"
+            else:
+                value = getattr(tenant, attribute)
+                value = value.resolve() if attribute == "data_dir" else value
+                what = attribute
             if value is None:
                 continue
             if value in seen:
-                raise TenantConfigError(f"tenants {seen[value]} and {tenant.name} share the same {attribute}")
+                raise TenantConfigError(f"tenants {seen[value]} and {tenant.name} share the same {what}")
             seen[value] = tenant.name
+
+
+def _literal_schemas(tenant: Tenant) -> tuple[str, str] | None:
+    """Where a tenant's schemas live when the file says so itself: (warehouse, prefix)."""
+    if not tenant.warehouse_url:
+        return None
+    warehouse = Warehouse.from_url(tenant.warehouse_url)
+    return warehouse.url.partition("?")[0], tenant.schema_prefix or warehouse.schema_prefix
 
 
 @contextmanager
@@ -219,14 +283,74 @@ def tenant_definitions(tenant: Tenant) -> Any:
     )
 
 
-def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[tuple[Tenant, Any]]:
-    """The demo once per tenant, one after the other, each in its own environment and data folder
-    (a different world per tenant: the seed is offset by its position). Yields (tenant, summary)."""
-    from orchestration.demo import run_demo
+@dataclass(frozen=True)
+class TenantDemo:
+    tenant: Tenant
+    returncode: int
+    output: list[str]  # what its `leadloop demo` printed: the summary, or the one-line error
 
-    for position, tenant in enumerate(load_tenants(path)):
-        with tenant_environment(tenant):
-            yield tenant, run_demo(tenant.data_dir, leads=leads, seed=seed + position, fresh=fresh)
+
+def run_tenant_demos(path: Path, *, leads: int, seed: int, fresh: bool = False) -> Iterator[TenantDemo]:
+    """The demo once per tenant, side by side: each tenant's `leadloop demo` is a process of its
+    own, with its environment, data folder and sandbox (a different world per tenant: the seed is
+    offset by its position). Yields each tenant's result as it finishes.
+
+    Processes, not threads: a tenant *is* its environment (`tenant_environment`), which is one
+    per process. Tenants that share a DuckDB file run one after another in one lane, since
+    DuckDB admits one writing process; every other tenant runs in a lane of its own."""
+    tenants = load_tenants(path)
+    done: queue.Queue[TenantDemo | BaseException] = queue.Queue()
+
+    def run_lane(members: list[tuple[int, Tenant]]) -> None:
+        try:
+            for position, tenant in members:
+                done.put(_demo_process(tenant, leads=leads, seed=seed + position, fresh=fresh))
+        except BaseException as exc:  # handed to the caller rather than lost in the thread
+            done.put(exc)
+
+    threads = [threading.Thread(target=run_lane, args=(lane,), daemon=True) for lane in demo_lanes(tenants)]
+    for thread in threads:
+        thread.start()
+    for _ in tenants:
+        result = done.get()
+        if isinstance(result, BaseException):
+            raise result
+        yield result
+    for thread in threads:
+        thread.join()
+
+
+def demo_lanes(tenants: list[Tenant]) -> list[list[tuple[int, Tenant]]]:
+    """The tenants (with their positions) grouped into lanes that may run at the same time: one
+    lane per DuckDB file, whose tenants take turns; a lane of its own for each other tenant."""
+    lanes: dict[Any, list[tuple[int, Tenant]]] = {}
+    for position, tenant in enumerate(tenants):
+        warehouse = tenant.warehouse()
+        lane = ("duckdb", warehouse.path) if warehouse.is_duckdb else ("tenant", tenant.name)
+        lanes.setdefault(lane, []).append((position, tenant))
+    return list(lanes.values())
+
+
+def _demo_process(tenant: Tenant, *, leads: int, seed: int, fresh: bool) -> TenantDemo:
+    """`leadloop demo` for one tenant in a child process with only the tenant's environment (and
+    its own dbt target and Dagster home, in its folder)."""
+    env = dict(os.environ)
+    for key in ("DAGSTER_HOME", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        env.pop(key, None)
+    for key, value in tenant.environment().items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    leadloop = Path(sys.executable).with_name("leadloop")
+    command = [str(leadloop)] if leadloop.exists() else [sys.executable, "-m", "orchestration.cli"]
+    command += ["demo", "--data-dir", str(tenant.data_dir), "--leads", str(leads), "--seed", str(seed)]
+    command += ["--fresh"] if fresh else []
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    lines = [line for line in process.stdout.splitlines() if line.strip()]
+    if process.returncode:  # its one-line error (the rest of stderr is Dagster's and dbt's chatter)
+        lines += [line for line in process.stderr.splitlines() if line.strip()][-1:]
+    return TenantDemo(tenant, process.returncode, lines)
 
 
 def tenants_file() -> Path:

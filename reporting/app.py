@@ -43,7 +43,7 @@ def create_app(reader: ReadOnlyWarehouse) -> Starlette:
         sections = []
         for report in REPORTS:
             try:
-                result = reader.execute(report.sql)
+                result = reader.report(report.sql)
                 body = _chart(report, result)
             except (RefusedQuery, QueryTimeout) as exc:
                 body = f'<p class="refused">{escape(str(exc))}</p>'
@@ -58,7 +58,7 @@ def create_app(reader: ReadOnlyWarehouse) -> Starlette:
         if report is None:
             return _page("Not found", "<p>No such report.</p>", status=404)
         try:
-            result = reader.execute(report.sql)
+            result = reader.report(report.sql)
         except (RefusedQuery, QueryTimeout) as exc:
             return _page(report.title, f'<p class="refused">{escape(str(exc))}</p>', status=400)
         body = (
@@ -71,7 +71,7 @@ def create_app(reader: ReadOnlyWarehouse) -> Starlette:
         report = BY_NAME.get(request.path_params["name"])
         if report is None:
             return PlainTextResponse("No such report.", status_code=404)
-        return _csv(reader.execute(report.sql), report.name)
+        return _csv(reader.report(report.sql), report.name)
 
     async def query_page(request: Request) -> Response:
         sql = await _submitted_sql(request)

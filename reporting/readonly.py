@@ -4,7 +4,9 @@ DuckDB: the file is opened `read_only` with file-system access off and the confi
 so neither a write nor `read_csv('/etc/passwd')` nor `SET` can get through. Postgres: the app
 connects as a role that has USAGE on `gold` and SELECT on its tables and nothing else, whose
 transactions are read-only by default; `setup_reader_role` creates it with the warehouse's own
-(owner) credentials. Each query runs on its own short connection, with a row limit and a timeout.
+(owner) credentials. A tenant with a schema prefix reads its own `<prefix>_gold` as a role of its
+own (`<role>_<prefix>`), so no tenant's reader is granted another tenant's gold. Each query
+runs on its own short connection, with a row limit and a timeout.
 """
 
 from __future__ import annotations
@@ -51,10 +53,19 @@ class ReadOnlyWarehouse:
     def dialect(self) -> str:
         return "duckdb" if self.warehouse.is_duckdb else "postgres"
 
+    @property
+    def gold_schema(self) -> str:
+        """Where this warehouse's gold lives (`<prefix>_gold` for a tenant sharing the database)."""
+        return self.warehouse.schema(ALLOWED_SCHEMA)
+
     def run(self, sql: str) -> QueryResult:
         """An ad-hoc statement: guarded, then run read-only. `RefusedQuery` or `QueryTimeout`."""
-        statement = checked_query(sql, self.dialect)
+        statement = checked_query(sql, self.dialect, self.gold_schema)
         return self.execute(limited_sql(statement, self.dialect, self.max_rows))
+
+    def report(self, sql: str) -> QueryResult:
+        """One of the app's own report queries (written against `gold`), on this warehouse's gold."""
+        return self.execute(checked_query(sql, self.dialect, self.gold_schema).sql(dialect=self.dialect))
 
     def execute(self, sql: str) -> QueryResult:
         """Runs SQL on the read-only connection as it is (the app's own report queries, and
@@ -83,7 +94,7 @@ class ReadOnlyWarehouse:
             conn = psycopg2.connect(
                 **self.warehouse.psycopg2_kwargs(),
                 options=(
-                    f"-c default_transaction_read_only=on -c search_path={ALLOWED_SCHEMA} "
+                    f"-c default_transaction_read_only=on -c search_path={self.gold_schema} "
                     f"-c statement_timeout={int(self.timeout_seconds * 1000)}"
                 ),
             )
@@ -94,19 +105,23 @@ class ReadOnlyWarehouse:
             conn.close()
 
 
-def reader_role() -> tuple[str, str]:
-    """The Postgres role the app reads as, and its password, from the environment."""
-    return os.environ.get(READER_ROLE_ENV) or DEFAULT_READER_ROLE, os.environ.get(READER_PASSWORD_ENV, "")
+def reader_role(schema_prefix: str = "") -> tuple[str, str]:
+    """The Postgres role the app reads as, and its password, from the environment; a tenant with a
+    schema prefix gets a role of its own, `<role>_<prefix>`, granted only its own gold."""
+    role = os.environ.get(READER_ROLE_ENV) or DEFAULT_READER_ROLE
+    return (f"{role}_{schema_prefix}" if schema_prefix else role), os.environ.get(READER_PASSWORD_ENV, "")
 
 
 def setup_reader_role(owner: Warehouse, role: str, password: str = "") -> None:
     """Creates (or re-grants) the reader role with the owner's credentials: login, SELECT on the
-    tables of `gold` now and later, read-only transactions; nothing on any other schema.
-    Idempotent, and safe when several databases of one server set it up at once."""
+    tables of the owner's `gold` (its prefixed one for a tenant) now and later, read-only
+    transactions; nothing on any other schema. Idempotent, and safe when several databases of
+    one server set it up at once."""
     import psycopg2
     from psycopg2 import sql
 
     ident = sql.Identifier(role)
+    gold = sql.Identifier(owner.schema(ALLOWED_SCHEMA))
     statements = [
         sql.SQL(
             "do $$ begin create role {} login nosuperuser nocreatedb nocreaterole noinherit; "
@@ -114,13 +129,11 @@ def setup_reader_role(owner: Warehouse, role: str, password: str = "") -> None:
         ).format(ident),
         sql.SQL("alter role {} set default_transaction_read_only = on").format(ident),
         sql.SQL("grant connect on database {} to {}").format(sql.Identifier(owner.database), ident),
-        sql.SQL("create schema if not exists {}").format(sql.Identifier(ALLOWED_SCHEMA)),
-        sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(ALLOWED_SCHEMA), ident),
-        sql.SQL("grant select on all tables in schema {} to {}").format(sql.Identifier(ALLOWED_SCHEMA), ident),
+        sql.SQL("create schema if not exists {}").format(gold),
+        sql.SQL("grant usage on schema {} to {}").format(gold, ident),
+        sql.SQL("grant select on all tables in schema {} to {}").format(gold, ident),
         # dbt replaces gold tables on every build: new ones are readable too
-        sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
-            sql.Identifier(ALLOWED_SCHEMA), ident
-        ),
+        sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(gold, ident),
     ]
     if password:
         statements.append(sql.SQL("alter role {} password {}").format(ident, sql.Literal(password)))
@@ -142,7 +155,7 @@ def for_reading(owner: Warehouse, *, max_rows: int = 1000, timeout_seconds: floa
     """The read-only view of the configured warehouse; on Postgres this sets up the reader role
     and connects as it, never as the owner."""
     if not owner.is_duckdb:
-        role, password = reader_role()
+        role, password = reader_role(owner.schema_prefix)
         setup_reader_role(owner, role, password)
         owner = replace(owner, user=role, password=password)
     return ReadOnlyWarehouse(owner, max_rows=max_rows, timeout_seconds=timeout_seconds)

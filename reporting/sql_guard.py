@@ -6,6 +6,10 @@ second statement after a semicolon is seen for what it is. Unqualified table nam
 `gold.<name>`, so `select * from lead_scores` works and `select * from '/etc/passwd'` (a file
 in DuckDB) becomes a missing gold table. The guard is the first of two walls: the connection
 itself is read-only (see `readonly`).
+
+A tenant that shares the warehouse by schema prefix has its gold in `<prefix>_gold`: the reader
+still writes `gold` (or that name), the guard points each table at the tenant's own gold, and
+every other schema, another tenant's gold included, is refused.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ class RefusedQuery(ValueError):
     """The statement is not one read-only SELECT on gold; the message says why, in one line."""
 
 
-def checked_query(sql: str, dialect: str) -> exp.Query:
-    """The statement as a sqlglot tree, its tables qualified with `gold`, or `RefusedQuery`."""
+def checked_query(sql: str, dialect: str, gold_schema: str = ALLOWED_SCHEMA) -> exp.Query:
+    """The statement as a sqlglot tree, its tables qualified with `gold_schema` (the warehouse's
+    physical gold, `Warehouse.schema("gold")`), or `RefusedQuery`."""
     text = sql.strip()
     if not text:
         raise RefusedQuery("Enter a SELECT statement.")
@@ -60,11 +65,11 @@ def checked_query(sql: str, dialect: str) -> exp.Query:
     for node in statement.walk():
         if isinstance(node, FORBIDDEN):
             raise RefusedQuery(f"Only reading is allowed: the query contains {_kind(node)}. Nothing was run.")
-    _qualify_tables(statement)
+    _qualify_tables(statement, gold_schema)
     return statement
 
 
-def _qualify_tables(statement: exp.Query) -> None:
+def _qualify_tables(statement: exp.Query, gold_schema: str) -> None:
     """Every table read is a gold table or a CTE of the query itself; table functions (file
     readers, generators) are refused."""
     ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
@@ -74,10 +79,10 @@ def _qualify_tables(statement: exp.Query) -> None:
         schema, catalog = table.db, table.catalog
         if not schema and not catalog and table.name.lower() in ctes:
             continue
-        if catalog or (schema and schema.lower() != ALLOWED_SCHEMA):
+        if catalog or (schema and schema.lower() not in {ALLOWED_SCHEMA, gold_schema}):
             where = ".".join(p for p in (catalog, schema) if p)
             raise RefusedQuery(f"Only the gold schema can be read, not {where}.{table.name}.")
-        table.set("db", exp.to_identifier(ALLOWED_SCHEMA))
+        table.set("db", exp.to_identifier(gold_schema))
 
 
 def limited_sql(statement: exp.Query, dialect: str, max_rows: int) -> str:

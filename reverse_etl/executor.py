@@ -17,6 +17,7 @@ from typing import Any
 
 from reverse_etl import state
 from reverse_etl.destinations import Destination, RecordResult
+from reverse_etl.people_edits import hold_changes_by_people
 from reverse_etl.planner import RecordChange, SyncPlan, plan_sync, summarize
 from reverse_etl.spec import SyncSpec
 from warehouse import Warehouse
@@ -51,6 +52,9 @@ class SyncResult:
     estimated_calls: int = 0
     abandoned_runs: int = 0
     state_transactions: int = 0
+    # Requests the destination sent to the CRM during the run (preflight, batches, Bulk polls,
+    # retries): what the run cost the org's API allowance. None: the destination does not count.
+    api_calls: int | None = None
     # Error code -> records: the codes say what went wrong without quoting any value.
     error_codes: dict[str, int] = field(default_factory=dict)
     # Skip reason -> records held back by the spec's skip rules (e.g. converted_lead).
@@ -67,7 +71,7 @@ class SyncResult:
     def to_metadata(self) -> dict[str, Any]:
         """Dagster materialization metadata: counts, the status and error codes, never payloads."""
         nested = {"error_codes", "skipped_reasons"}
-        metadata: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in nested}
+        metadata: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in nested and v is not None}
         metadata["status"] = self.status
         if self.error_codes:
             metadata["error_codes"] = dict(self.error_codes)
@@ -92,11 +96,13 @@ def run_sync(
     if abandoned:
         logger.warning("%s: closed %d earlier run(s) that died while running as abandoned", spec.name, abandoned)
     plan: SyncPlan | None = None
-    progress = {"sent": 0, "succeeded": 0, "failed": 0, "cleared": 0}
+    calls = CallCounter(destination)
+    progress: dict[str, Any] = {"sent": 0, "succeeded": 0, "failed": 0, "cleared": 0, "api_calls": None}
     codes: Counter[str] = Counter()
     writer = state.StateWriter(warehouse, run_id, spec.name, flush_rows=flush_rows, flush_seconds=flush_seconds)
     try:
         plan = plan_sync(spec, warehouse)
+        hold_changes_by_people(spec, warehouse, destination, plan)
         for missing in plan.skip_unavailable:
             logger.warning("%s: skip rule not applied: %s", spec.name, missing)
         if plan.changes:
@@ -112,7 +118,8 @@ def run_sync(
                     planned = summarize(plan)
                     for start in range(0, len(plan.changes), size):
                         batch = plan.changes[start : start + size]
-                        _send_batch(spec, writer, destination, batch, progress, codes, planned)
+                        _send_batch(spec, writer, destination, batch, progress, codes, planned, calls)
+                progress["api_calls"] = calls.since_start()
                 summary = summarize(plan)
                 status = _status(dry_run, progress, summary)
                 writer.flush({**summary, **progress}, status=status)
@@ -122,7 +129,7 @@ def run_sync(
                     writer.flush({**summarize(plan), **progress}, status="error")
                 raise
     except BaseException:
-        counts = {**(summarize(plan) if plan else {}), **progress}
+        counts = {**(summarize(plan) if plan else {}), **progress, "api_calls": calls.since_start()}
         try:
             state.finish_run(warehouse, run_id, spec.name, "error", counts)
         except Exception:  # the original failure is the one worth raising
@@ -152,6 +159,7 @@ def run_sync(
         estimated_calls=estimate_calls(spec, destination, plan),
         abandoned_runs=abandoned,
         state_transactions=writer.transactions,
+        api_calls=calls.since_start(),
         error_codes=dict(codes),
         skipped_reasons=dict(plan.skipped),
     )
@@ -176,6 +184,23 @@ def run_sync(
     if plan.null_keys:
         logger.warning("%s: %d source row(s) without a %s were skipped", spec.name, plan.null_keys, spec.key)
     return result
+
+
+class CallCounter:
+    """The CRM requests a run made: the destination's own running count (`api_calls`), read at
+    the start and as the run goes. A destination that keeps none gives None, not a guess."""
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self.start = self._read()
+
+    def _read(self) -> int | None:
+        value = getattr(self.destination, "api_calls", None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def since_start(self) -> int | None:
+        now = self._read()
+        return None if now is None or self.start is None else now - self.start
 
 
 def _status(dry_run: bool, progress: dict[str, int], summary: dict[str, int]) -> str:
@@ -212,11 +237,13 @@ def _send_batch(
     writer: state.StateWriter,
     destination: Destination,
     batch: list[RecordChange],
-    progress: dict[str, int],
+    progress: dict[str, Any],
     codes: Counter[str],
     summary: dict[str, int],
+    calls: CallCounter,
 ) -> None:
     results = destination.write(spec, batch)
+    progress["api_calls"] = calls.since_start()
     progress["sent"] += len(batch)
     by_key: dict[str, RecordResult] = {r.key: r for r in results}
     confirmed: list[tuple[str, str, str]] = []

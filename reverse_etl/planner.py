@@ -28,6 +28,9 @@ class RecordChange:
     payload: dict[str, Any]  # destination field -> JSON-native value
     payload_hash: str
     reason: Reason
+    # HubSpot upsert: the source row says a record the portal lacks may be created (the spec's
+    # `create_when` column). False: the write may only update a record the portal has.
+    may_create: bool = False
 
     @cached_property
     def payload_json(self) -> str:
@@ -94,10 +97,12 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     """
     if create_state:
         state.ensure_tables(warehouse)
-    columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields])
-    rows = warehouse.query(f'select {columns} from "{spec.source_schema}"."{spec.source_table}" order by 1')
+    columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields, *([spec.create_when] if spec.create_when else [])])
+    rows = warehouse.query(
+        f'select {columns} from "{warehouse.schema(spec.source_schema)}"."{spec.source_table}" order by 1'
+    )
     # A preview must not even create the state tables: without them, nothing was ever synced.
-    has_state = create_state or warehouse.table_exists(state.SCHEMA, "sync_state")
+    has_state = create_state or warehouse.table_exists(warehouse.schema(state.SCHEMA), "sync_state")
     confirmed = state.confirmed_hashes(warehouse, spec.name) if has_state else {}
     rejected = state.rejected_keys(warehouse, spec.name) if has_state else set()
     plan = SyncPlan(spec=spec, source_rows=len(rows))
@@ -106,13 +111,16 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     payloads: dict[str, dict[str, Any]] = {}
     texts: dict[str, str] = {}
     hashes: dict[str, str] = {}
+    creatable: set[str] = set()
     conflicting: set[str] = set()
+    width = 1 + len(destination_fields)
     for row in rows:
         if row[0] is None or str(row[0]).strip() == "":
             plan.null_keys += 1
             continue
         key = str(row[0]).strip()
-        payload = {name: to_destination_value(value) for name, value in zip(destination_fields, row[1:], strict=True)}
+        values = row[1:width]
+        payload = {name: to_destination_value(value) for name, value in zip(destination_fields, values, strict=True)}
         text = canonical_json(payload)
         digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
         if key in hashes:
@@ -120,6 +128,8 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
                 conflicting.add(key)
             continue  # an exact duplicate row is the same record: send it once
         payloads[key], hashes[key], texts[key] = payload, digest, text
+        if spec.create_when and _is_true(row[width]):
+            creatable.add(key)
 
     skipped = _skipped_keys(spec, warehouse, plan)
     previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
@@ -148,12 +158,21 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
         else:
             plan.unchanged += 1
             continue
-        change = RecordChange(key, payloads[key], digest, reason)
+        change = RecordChange(key, payloads[key], digest, reason, may_create=key in creatable)
         change.__dict__["payload_json"] = texts[key]  # fills the cached property: no second dumps
         plan.changes.append(change)
     plan.conflicting_keys = sorted(conflicting)
     _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
+    if creatable:
+        # Upserts first, then updates (clears among them): each batch goes through one endpoint,
+        # so the whole plan costs at most one call more than ceil(changes / batch size).
+        plan.changes.sort(key=lambda change: not change.may_create)
     return plan
+
+
+def _is_true(value: Any) -> bool:
+    """A boolean column as either warehouse returns it; null (unknown consent) is not true."""
+    return value is True or (isinstance(value, int) and not isinstance(value, bool) and value == 1)
 
 
 def _below_threshold(before: dict[str, Any] | None, after: dict[str, Any], thresholds: dict[str, float]) -> bool:
@@ -191,11 +210,11 @@ def _skipped_keys(spec: SyncSpec, warehouse: Warehouse, plan: SyncPlan) -> dict[
     """Key -> reason for every source record a skip rule holds back (the first rule wins)."""
     skipped: dict[str, str] = {}
     for rule in spec.skip:
-        if not warehouse.table_exists(rule.schema, rule.table):
+        if not warehouse.table_exists(warehouse.schema(rule.schema), rule.table):
             plan.skip_unavailable.append(f"{rule.reason} ({rule.schema}.{rule.table} does not exist)")
             continue
         rows = warehouse.query(
-            f'select distinct cast("{rule.key}" as varchar) from "{rule.schema}"."{rule.table}" '
+            f'select distinct cast("{rule.key}" as varchar) from "{warehouse.schema(rule.schema)}"."{rule.table}" '
             f'where coalesce("{rule.when}", false)'
         )
         for (key,) in rows:

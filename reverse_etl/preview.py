@@ -74,7 +74,7 @@ def preview_sync(spec: SyncSpec, warehouse: Warehouse, destination: Destination,
         if check is not None:
             check(spec)
     keys = [c.key for c in plan.changes[:sample]]
-    has_state = warehouse.table_exists(state.SCHEMA, "sync_state")
+    has_state = warehouse.table_exists(warehouse.schema(state.SCHEMA), "sync_state")
     previous = state.confirmed_payloads(warehouse, spec.name, keys) if has_state else {}
     diffs = []
     for change in plan.changes[:sample]:

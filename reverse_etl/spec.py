@@ -15,7 +15,11 @@ import yaml
 SPECS_DIR = Path(__file__).parent / "specs"
 # Per-call record limits of the APIs (Salesforce sObject Collections, HubSpot batch endpoints).
 MAX_BATCH = {"salesforce": 200, "hubspot": 100}
-OPERATIONS = {"salesforce": {"update", "upsert", "insert_once"}, "hubspot": {"update"}}
+OPERATIONS = {"salesforce": {"update", "upsert", "insert_once"}, "hubspot": {"update", "upsert"}}
+# HubSpot's record id as an idProperty: what `update` addresses unless the spec names another.
+HUBSPOT_RECORD_ID = "hs_object_id"
+# What a HubSpot upsert matches on unless the spec names another unique property.
+HUBSPOT_UPSERT_ID_PROPERTY = "email"
 REMOVAL_MODES = {"clear", "keep"}
 PROPERTY_TYPES = ("number", "string")
 # Column and table names are interpolated into SQL (quoted); refuse anything that could break out.
@@ -69,6 +73,27 @@ class SyncSpec:
     # `property_types` (property -> "number" | "string"; unnamed ones are strings).
     create_properties: bool = False
     property_types: tuple[tuple[str, str], ...] = ()
+    # update only: before a record Leadloop wrote is written again, the CRM's current values are
+    # read; one a person changed since (values unlike the last confirmed ones, and on Salesforce
+    # last modified by someone other than the sync's own user) is held back, not overwritten:
+    # e.g. a rep who reassigned a lead Leadloop routed keeps it (reverse_etl/people_edits.py).
+    keep_changes_by_people: bool = False
+    # HubSpot only: the property whose value the source key holds. `update` defaults to the record
+    # id (`hs_object_id`, read into bronze); `upsert` to `email`. Any other must be a property
+    # with unique values (a custom one the portal marks unique).
+    id_property: str = ""
+    # HubSpot upsert only: a boolean source column saying whether a missing record may be created
+    # (e.g. `can_contact_email`). Rows where it is not true go through batch update by the same
+    # id_property, which writes only records the portal already has: no contact is ever created
+    # for an opted-out person, and a clear (an erased or removed person) never creates one either.
+    create_when: str = ""
+
+    @property
+    def hubspot_id_property(self) -> str:
+        """The idProperty a HubSpot write addresses records by (the documented defaults)."""
+        if self.id_property:
+            return self.id_property
+        return HUBSPOT_UPSERT_ID_PROPERTY if self.operation == "upsert" else HUBSPOT_RECORD_ID
 
 
 def load_spec(name_or_path: str | Path) -> SyncSpec:
@@ -98,7 +123,10 @@ def load_spec(name_or_path: str | Path) -> SyncSpec:
             external_id=str(destination.get("external_id", "")),
             thresholds=tuple((str(k), float(v)) for k, v in (raw.get("change_threshold") or {}).items()),
             create_properties=bool(destination.get("create_properties", False)),
+            keep_changes_by_people=bool(destination.get("keep_changes_by_people", False)),
             property_types=tuple((str(k), str(v)) for k, v in (destination.get("property_types") or {}).items()),
+            id_property=str(destination.get("id_property", "")),
+            create_when=str(destination.get("create_when", "")),
             skip=tuple(
                 SkipRule(
                     reason=str(rule["reason"]),
@@ -124,10 +152,16 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     limit = MAX_BATCH[spec.destination]
     if not 1 <= spec.batch_size <= limit:
         raise SpecError(f"{path}: batch_size must be between 1 and {limit} for {spec.destination}")
-    if spec.operation in {"upsert", "insert_once"} and not _IDENTIFIER.match(spec.external_id):
+    if (
+        spec.destination == "salesforce"
+        and spec.operation in {"upsert", "insert_once"}
+        and not _IDENTIFIER.match(spec.external_id)
+    ):
         raise SpecError(f"{path}: operation {spec.operation} needs destination.external_id, the external ID field")
     if spec.external_id and not _IDENTIFIER.match(spec.external_id):
         raise SpecError(f"{path}: destination.external_id {spec.external_id!r} is not a plain identifier")
+    if spec.keep_changes_by_people and spec.operation != "update":
+        raise SpecError(f"{path}: keep_changes_by_people is for operation update only")
     for column, minimum in spec.thresholds:
         if column not in spec.fields or minimum <= 0:
             raise SpecError(f"{path}: change_threshold {column!r} must name a mapped column and be positive")
@@ -136,6 +170,22 @@ def _validate(spec: SyncSpec, path: Path) -> None:
     for name, kind in spec.property_types:
         if name not in spec.fields.values() or kind not in PROPERTY_TYPES:
             raise SpecError(f"{path}: property_types {name!r} must be a mapped property typed one of {PROPERTY_TYPES}")
+    if (spec.id_property or spec.create_when) and spec.destination != "hubspot":
+        raise SpecError(f"{path}: id_property and create_when are for HubSpot (Salesforce upserts use external_id)")
+    if spec.id_property and not _IDENTIFIER.match(spec.id_property):
+        raise SpecError(f"{path}: destination.id_property {spec.id_property!r} is not a plain property name")
+    if spec.destination == "hubspot" and spec.operation == "upsert":
+        # An upsert creates what the portal lacks: who may be created is a decision the spec
+        # must state, never a default (an opted-out person must not become a contact).
+        if not _IDENTIFIER.match(spec.create_when):
+            raise SpecError(
+                f"{path}: a HubSpot upsert needs destination.create_when, the boolean source column that "
+                "says which rows may create a record (e.g. can_contact_email)"
+            )
+        if spec.hubspot_id_property == HUBSPOT_RECORD_ID:
+            raise SpecError(f"{path}: a HubSpot upsert matches on a unique property, not the record id")
+    elif spec.create_when:
+        raise SpecError(f"{path}: destination.create_when applies to a HubSpot upsert only")
     if spec.on_removal not in REMOVAL_MODES:
         raise SpecError(f"{path}: on_removal must be one of {sorted(REMOVAL_MODES)}")
     if not spec.fields:

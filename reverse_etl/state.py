@@ -20,17 +20,18 @@ from warehouse import Warehouse
 
 SCHEMA = "reverse_etl"
 
+# Templates: `{schema}` is the warehouse's physical name of `reverse_etl` (a tenant's prefix).
 DDL = (
-    f"create schema if not exists {SCHEMA}",
-    f"""create table if not exists {SCHEMA}.sync_state (
+    "create schema if not exists {schema}",
+    """create table if not exists {schema}.sync_state (
         sync_name varchar not null, record_key varchar not null, payload_hash varchar not null,
         payload text not null, synced_at timestamp not null, primary key (sync_name, record_key))""",
-    f"""create table if not exists {SCHEMA}.sync_runs (
+    """create table if not exists {schema}.sync_runs (
         run_id varchar not null, sync_name varchar not null, started_at timestamp not null,
         finished_at timestamp, dry_run boolean not null, source_rows integer, planned integer, sent integer,
         succeeded integer, failed integer, unchanged integer, status varchar not null,
         primary key (run_id, sync_name))""",
-    f"""create table if not exists {SCHEMA}.sync_rejections (
+    """create table if not exists {schema}.sync_rejections (
         sync_name varchar not null, record_key varchar not null, error text not null, attempts integer not null,
         first_failed_at timestamp not null, last_failed_at timestamp not null,
         primary key (sync_name, record_key))""",
@@ -39,13 +40,15 @@ DDL = (
 # Columns added after the first release: `create table if not exists` leaves an existing table as
 # it was, so they are added one by one (both warehouses know `add column if not exists`).
 ADDED_COLUMNS = (
-    f"alter table {SCHEMA}.sync_runs add column if not exists skipped integer",
-    f"alter table {SCHEMA}.sync_runs add column if not exists in_doubt integer",
-    f"alter table {SCHEMA}.sync_runs add column if not exists note text",
-    f"alter table {SCHEMA}.sync_runs add column if not exists cleared integer",
+    "alter table {schema}.sync_runs add column if not exists skipped integer",
+    "alter table {schema}.sync_runs add column if not exists in_doubt integer",
+    "alter table {schema}.sync_runs add column if not exists note text",
+    "alter table {schema}.sync_runs add column if not exists cleared integer",
+    # CRM requests the run made (null: the destination does not count them, or a run before it did).
+    "alter table {schema}.sync_runs add column if not exists api_calls integer",
 )
 
-RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped", "cleared")
+RUN_COUNTS = ("source_rows", "planned", "sent", "succeeded", "failed", "unchanged", "skipped", "cleared", "api_calls")
 ROWS_PER_STATEMENT = 500  # state rows per multi-row upsert
 
 
@@ -58,21 +61,23 @@ def ensure_tables(warehouse: Warehouse) -> None:
     with warehouse.connect() as conn:
         cur = conn.cursor()
         for statement in (*DDL, *ADDED_COLUMNS):
-            cur.execute(statement)
+            cur.execute(statement.format(schema=warehouse.schema(SCHEMA)))
 
 
 def confirmed_hashes(warehouse: Warehouse, sync_name: str) -> dict[str, str]:
     """One read of the whole state: the planner compares in memory instead of per record."""
-    rows = warehouse.query(f"select record_key, payload_hash from {SCHEMA}.sync_state where sync_name = ?", [sync_name])
+    schema = warehouse.schema(SCHEMA)
+    rows = warehouse.query(f"select record_key, payload_hash from {schema}.sync_state where sync_name = ?", [sync_name])
     return {str(key): str(digest) for key, digest in rows}
 
 
 def confirmed_payloads(warehouse: Warehouse, sync_name: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     """The last confirmed payload of a few records (for a plan's field-level diffs)."""
+    schema = warehouse.schema(SCHEMA)
     if not keys:
         return {}
     rows = warehouse.query(
-        f"select record_key, payload from {SCHEMA}.sync_state where sync_name = ? "
+        f"select record_key, payload from {schema}.sync_state where sync_name = ? "
         f"and record_key in ({', '.join('?' * len(keys))})",
         [sync_name, *keys],
     )
@@ -81,12 +86,14 @@ def confirmed_payloads(warehouse: Warehouse, sync_name: str, keys: list[str]) ->
 
 def confirmed_payloads_all(warehouse: Warehouse, sync_name: str) -> dict[str, dict[str, Any]]:
     """Every confirmed payload of a sync (for change thresholds, which compare values, not hashes)."""
-    rows = warehouse.query(f"select record_key, payload from {SCHEMA}.sync_state where sync_name = ?", [sync_name])
+    schema = warehouse.schema(SCHEMA)
+    rows = warehouse.query(f"select record_key, payload from {schema}.sync_state where sync_name = ?", [sync_name])
     return {str(key): json.loads(payload) for key, payload in rows}
 
 
 def rejected_keys(warehouse: Warehouse, sync_name: str) -> set[str]:
-    rows = warehouse.query(f"select record_key from {SCHEMA}.sync_rejections where sync_name = ?", [sync_name])
+    schema = warehouse.schema(SCHEMA)
+    rows = warehouse.query(f"select record_key from {schema}.sync_rejections where sync_name = ?", [sync_name])
     return {str(row[0]) for row in rows}
 
 
@@ -118,6 +125,7 @@ def write_outcomes(
 
     `cleared` holds keys that left the source and whose fields the destination cleared (or that
     the destination no longer has): their state and rejection rows go."""
+    schema = warehouse.schema(SCHEMA)
     # Rows go in VALUES lists of up to ROWS_PER_STATEMENT: DuckDB runs an `executemany` upsert
     # row by row (some 3 ms a row, 3 s of a 1,000-record demo sync). A key listed twice would
     # have the upsert touch its row twice, which Postgres refuses: a key's last outcome is kept.
@@ -128,22 +136,22 @@ def write_outcomes(
         marks = ", ".join("?" * len(chunk))
         for table in ("sync_state", "sync_rejections"):
             cur.execute(
-                warehouse.adapt_sql(f"delete from {SCHEMA}.{table} where sync_name = ? and record_key in ({marks})"),
+                warehouse.adapt_sql(f"delete from {schema}.{table} where sync_name = ? and record_key in ({marks})"),
                 [sync_name, *chunk],
             )
     if not confirmed_rows and not rejected_rows:
         return
     at = now()
     if warehouse.is_duckdb and len(confirmed_rows) > ROWS_PER_STATEMENT:
-        _upsert_confirmed_from_arrow(cur, sync_name, confirmed_rows, at)
+        _upsert_confirmed_from_arrow(cur, warehouse.schema(SCHEMA), sync_name, confirmed_rows, at)
         confirmed_rows = []
     elif not warehouse.is_duckdb and len(confirmed_rows) > ROWS_PER_STATEMENT:
-        _upsert_confirmed_by_copy(cur, sync_name, confirmed_rows, at)
+        _upsert_confirmed_by_copy(cur, warehouse.schema(SCHEMA), sync_name, confirmed_rows, at)
         confirmed_rows = []
     for chunk in _chunks(confirmed_rows):
         cur.execute(
             warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
+                f"insert into {schema}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
                 f"values {_placeholders(len(chunk), 5)} on conflict (sync_name, record_key) do update set "
                 "payload_hash = excluded.payload_hash, payload = excluded.payload, synced_at = excluded.synced_at"
             ),
@@ -151,7 +159,7 @@ def write_outcomes(
         )
         cur.execute(
             warehouse.adapt_sql(
-                f"delete from {SCHEMA}.sync_rejections where sync_name = ? "
+                f"delete from {schema}.sync_rejections where sync_name = ? "
                 f"and record_key in ({', '.join('?' * len(chunk))})"
             ),
             [sync_name, *(key for key, _, _ in chunk)],
@@ -159,17 +167,19 @@ def write_outcomes(
     for chunk in _chunks(rejected_rows):
         cur.execute(
             warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_rejections "
+                f"insert into {schema}.sync_rejections "
                 "(sync_name, record_key, error, attempts, first_failed_at, last_failed_at) "
                 f"values {_placeholders(len(chunk), 6)} on conflict (sync_name, record_key) do update set "
-                f"error = excluded.error, attempts = {SCHEMA}.sync_rejections.attempts + 1, "
+                f"error = excluded.error, attempts = {schema}.sync_rejections.attempts + 1, "
                 "last_failed_at = excluded.last_failed_at"
             ),
             [value for key, error in chunk for value in (sync_name, key, error, 1, at, at)],
         )
 
 
-def _upsert_confirmed_from_arrow(cur: Any, sync_name: str, rows: list[tuple[str, str, str]], at: datetime) -> None:
+def _upsert_confirmed_from_arrow(
+    cur: Any, schema: str, sync_name: str, rows: list[tuple[str, str, str]], at: datetime
+) -> None:
     """Many confirmations on DuckDB: one upsert from an Arrow table instead of a VALUES list per
     500 rows (12 s of an 88k-record sync went into those statements; this takes well under 1 s)."""
     import pyarrow as pa
@@ -178,14 +188,14 @@ def _upsert_confirmed_from_arrow(cur: Any, sync_name: str, rows: list[tuple[str,
     cur.register("_confirmed", pa.table({"record_key": keys, "payload_hash": hashes, "payload": payloads}))
     try:
         cur.execute(
-            f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
+            f"insert into {schema}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
             "select ?, record_key, payload_hash, payload, ? from _confirmed "
             "on conflict (sync_name, record_key) do update set payload_hash = excluded.payload_hash, "
             "payload = excluded.payload, synced_at = excluded.synced_at",
             [sync_name, at],
         )
         cur.execute(
-            f"delete from {SCHEMA}.sync_rejections where sync_name = ? "
+            f"delete from {schema}.sync_rejections where sync_name = ? "
             "and record_key in (select record_key from _confirmed)",
             [sync_name],
         )
@@ -193,7 +203,9 @@ def _upsert_confirmed_from_arrow(cur: Any, sync_name: str, rows: list[tuple[str,
         cur.unregister("_confirmed")
 
 
-def _upsert_confirmed_by_copy(cur: Any, sync_name: str, rows: list[tuple[str, str, str]], at: datetime) -> None:
+def _upsert_confirmed_by_copy(
+    cur: Any, schema: str, sync_name: str, rows: list[tuple[str, str, str]], at: datetime
+) -> None:
     """Many confirmations on Postgres: COPY into a temporary table, then one upsert from it."""
     import csv
     import io
@@ -207,14 +219,14 @@ def _upsert_confirmed_by_copy(cur: Any, sync_name: str, rows: list[tuple[str, st
     buffer.seek(0)
     cur.copy_expert("copy _confirmed from stdin with (format csv)", buffer)
     cur.execute(
-        f"insert into {SCHEMA}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
+        f"insert into {schema}.sync_state (sync_name, record_key, payload_hash, payload, synced_at) "
         "select %s, record_key, payload_hash, payload, %s from _confirmed "
         "on conflict (sync_name, record_key) do update set payload_hash = excluded.payload_hash, "
         "payload = excluded.payload, synced_at = excluded.synced_at",
         [sync_name, at],
     )
     cur.execute(
-        f"delete from {SCHEMA}.sync_rejections where sync_name = %s "
+        f"delete from {schema}.sync_rejections where sync_name = %s "
         "and record_key in (select record_key from _confirmed)",
         [sync_name],
     )
@@ -237,12 +249,13 @@ def start_run(warehouse: Warehouse, run_id: str, sync_name: str, started_at: dat
 
     A retried Dagster step reuses its run id; the row then describes the latest attempt.
     """
+    schema = warehouse.schema(SCHEMA)
     with warehouse.connect() as conn:
         cur = conn.cursor()
         abandoned = close_abandoned(warehouse, cur, sync_name, run_id)
         cur.execute(
             warehouse.adapt_sql(
-                f"insert into {SCHEMA}.sync_runs (run_id, sync_name, started_at, finished_at, dry_run, "
+                f"insert into {schema}.sync_runs (run_id, sync_name, started_at, finished_at, dry_run, "
                 f"{', '.join(RUN_COUNTS)}, status) values (?, ?, ?, null, ?, {', '.join('0' * len(RUN_COUNTS))}, "
                 "'running') on conflict (run_id, sync_name) do update set started_at = excluded.started_at, "
                 "finished_at = null, dry_run = excluded.dry_run, "
@@ -262,9 +275,10 @@ def close_abandoned(warehouse: Warehouse, cur: Any, sync_name: str, run_id: str)
     have reached the CRM. The planner sends them again (updates by key are harmless to repeat);
     the count is kept so an operator can see what the killed run left open.
     """
+    schema = warehouse.schema(SCHEMA)
     cur.execute(
         warehouse.adapt_sql(
-            f"update {SCHEMA}.sync_runs set status = 'abandoned', finished_at = ?, "
+            f"update {schema}.sync_runs set status = 'abandoned', finished_at = ?, "
             "in_doubt = greatest(coalesce(planned, 0) - coalesce(succeeded, 0) - coalesce(failed, 0)"
             " - coalesce(skipped, 0), 0), "
             "note = 'no outcome recorded for in_doubt planned record(s); the next run plans them again' "
@@ -277,14 +291,21 @@ def close_abandoned(warehouse: Warehouse, cur: Any, sync_name: str, run_id: str)
 
 def write_progress(warehouse: Warehouse, cur: Any, run_id: str, sync_name: str, counts: dict[str, Any]) -> None:
     """The run's counts so far, in the same transaction as the outcomes they count."""
+    schema = warehouse.schema(SCHEMA)
     cur.execute(
         warehouse.adapt_sql(
-            f"update {SCHEMA}.sync_runs set "
+            f"update {schema}.sync_runs set "
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
             + " where run_id = ? and sync_name = ?"
         ),
-        [*(int(counts.get(c, 0)) for c in RUN_COUNTS), run_id, sync_name],
+        [*(_count(counts, c) for c in RUN_COUNTS), run_id, sync_name],
     )
+
+
+def _count(counts: dict[str, Any], column: str) -> int | None:
+    """A run count as stored; `api_calls` may be unknown (null) where the others start at 0."""
+    value = counts.get(column, None if column == "api_calls" else 0)
+    return None if value is None else int(value)
 
 
 def finish_run(warehouse: Warehouse, run_id: str, sync_name: str, status: str, counts: dict[str, Any]) -> None:
@@ -295,13 +316,14 @@ def finish_run(warehouse: Warehouse, run_id: str, sync_name: str, status: str, c
 def write_finish(
     warehouse: Warehouse, cur: Any, run_id: str, sync_name: str, status: str, counts: dict[str, Any]
 ) -> None:
+    schema = warehouse.schema(SCHEMA)
     cur.execute(
         warehouse.adapt_sql(
-            f"update {SCHEMA}.sync_runs set finished_at = ?, status = ?, "
+            f"update {schema}.sync_runs set finished_at = ?, status = ?, "
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
             + " where run_id = ? and sync_name = ?"
         ),
-        [now(), status, *(int(counts.get(c, 0)) for c in RUN_COUNTS), run_id, sync_name],
+        [now(), status, *(_count(counts, c) for c in RUN_COUNTS), run_id, sync_name],
     )
 
 

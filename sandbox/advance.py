@@ -150,6 +150,8 @@ def _one_day(
             "Status": "Open - Not Contacted",
             "IsDeleted": 0,
             "HasOptedOutOfEmail": 0,
+            "EmailBouncedReason": None,
+            "EmailBouncedDate": None,
             "CreatedDate": stamp,
             "LastModifiedDate": stamp,
             "SystemModstamp": stamp,

@@ -244,6 +244,9 @@ def _contact(contact_id: str, account_id: str, lead: dict[str, Any], stamp: str)
         "OwnerId": lead["OwnerId"],
         "HasOptedOutOfEmail": lead["HasOptedOutOfEmail"],
         "DoNotCall": lead["DoNotCall"],
+        # The conversion copies the lead's bounce along with the address it is about.
+        "EmailBouncedReason": lead.get("EmailBouncedReason"),
+        "EmailBouncedDate": lead.get("EmailBouncedDate"),
         "Lead_Score__c": None,
         "Lead_Grade__c": None,
         "Lead_Score_Reasons__c": None,

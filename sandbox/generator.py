@@ -18,7 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.consent_history import consent_decisions, contacts_created
 from sandbox.crm_history import build_history
+from sandbox.email_bounces import TRUTH_HEADER as BOUNCE_HEADER
+from sandbox.email_bounces import bounce_emails, carry_to_hubspot
+from sandbox.industry_signal import company_text, person_titles
 from sandbox.noise import (
     STREET_TYPES,
     abbreviate_street,
@@ -29,7 +33,7 @@ from sandbox.noise import (
     typo,
 )
 from sandbox.partners import CITIES, STREET_NAMES
-from sandbox.salesforce.schema import INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
+from sandbox.salesforce.schema import CONTACT, INDUSTRIES, LEAD, LEAD_SOURCES, LEAD_STATUSES, RATINGS, USER
 from sandbox.salesforce.store import Store, make_id, stored_datetime
 
 WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -364,7 +368,10 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         a.tolist() for a in (opted_out, do_not_call, state_pick, postal, industry_blank, title_blank)
     )
     country = ["AU" if cc == "US" and au else cc for cc, au in zip(country, australian, strict=True)]
-    domains = ["".join(name.split()[:2]).lower() + ".com" for name in company_names]
+    # Names, domains and titles that carry (or do not carry) the company's industry, with the
+    # kind of signal kept in the truth (sandbox/industry_signal.py).
+    company_names, domains, industry_signal = company_text(seed, company_names, industry)
+    title = person_titles(seed, title, company_of, industry, industry_signal)
     street_types = tuple(STREET_TYPES)
     rows, truth = [], []
     for i in range(leads):
@@ -444,6 +451,8 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
                 "PostalCode": postal_code,
                 "HasOptedOutOfEmail": int(opted_out[i]),
                 "DoNotCall": int(do_not_call[i]),
+                "EmailBouncedReason": None,  # sandbox/email_bounces.py bounces some
+                "EmailBouncedDate": None,
                 "ConvertedDate": None,
                 "ConvertedAccountId": None,
                 "ConvertedContactId": None,
@@ -464,10 +473,12 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         "revenue": revenue,
         "country": country,
     }
+    hubspot_bounces, bounce_truth = bounce_emails(rows, person_of_lead, seed, WORLD_NOW)
     history = build_history(
         seed, rows, person_of_lead, propensity, company_of, company_table, [u["Id"] for u in users], WORLD_NOW
     )
     contacts, contact_truth = _hubspot_contacts(rng, rows, person_of_lead, propensity, seed)
+    carry_to_hubspot(contacts, hubspot_bounces)
     hubspot_companies, hubspot_deals, associations, deal_truth = _hubspot_companies_and_deals(
         contacts, contact_truth, company_of, company_table, history
     )
@@ -479,13 +490,26 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         store.insert_many(LEAD, rows)
         for obj, records in history.by_object():
             store.insert_many(obj, records)
+        store.add_history(LEAD, consent_decisions(rows, seed))
+        store.add_history(CONTACT, contacts_created(history.contacts))
     finally:
         store.close()
     _write_truth(out_dir / "truth" / "leads.csv", ["lead_id", "person_key", "propensity"], truth)
     _write_truth(out_dir / "truth" / "hubspot_contacts.csv", ["contact_id", "person_key", "propensity"], contact_truth)
     _write_truth(out_dir / "truth" / "contacts.csv", ["contact_id", "person_key", "propensity"], history.contact_truth)
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
+    _write_truth(out_dir / "truth" / "email_bounces.csv", BOUNCE_HEADER, bounce_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)
+    _write_truth(
+        out_dir / "truth" / "companies.csv",
+        ["company_key", "name", "domain", "industry", "industry_signal"],
+        [
+            (f"C{c:08d}", name, domain, ind, kind)
+            for c, (name, domain, ind, kind) in enumerate(
+                zip(company_names, domains, industry, industry_signal, strict=True)
+            )
+        ],
+    )
     write_firmographics(out_dir / "reference" / FIRMOGRAPHICS_FILE, company_table)
     from sandbox.daily_sources import write_daily_sources
 

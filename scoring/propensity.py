@@ -75,10 +75,11 @@ def run_propensity(
 
 
 def _sessions(warehouse: Warehouse) -> pd.DataFrame:
-    if not warehouse.table_exists(SCHEMA, MODELS_TABLE):
+    schema = warehouse.schema(SCHEMA)
+    if not warehouse.table_exists(schema, MODELS_TABLE):
         return pd.DataFrame(columns=["session", "model_version", "status", "reason", "model_json"])
     return warehouse.query_df(
-        f"select session, model_version, status, reason, model_json from {SCHEMA}.{MODELS_TABLE} order by session"
+        f"select session, model_version, status, reason, model_json from {schema}.{MODELS_TABLE} order by session"
     )
 
 
@@ -97,6 +98,7 @@ def _record_session(
 ) -> None:
     """Appends this session's verdict, unless it repeats the last one (a rerun on the same data
     changes nothing)."""
+    schema = warehouse.schema(SCHEMA)
     last = sessions.iloc[-1] if len(sessions) else None
     if last is not None and (last["model_version"], last["status"], last["reason"]) == (version, status, reason):
         return
@@ -108,7 +110,7 @@ def _record_session(
         "model_json": [model.to_json() if model else ""],
     }
     table = pa.table({k: [*sessions[k].tolist(), *v] for k, v in row.items()})
-    warehouse.replace_table(SCHEMA, MODELS_TABLE, table.cast(_MODELS_SCHEMA))
+    warehouse.replace_table(schema, MODELS_TABLE, table.cast(_MODELS_SCHEMA))
 
 
 _MODELS_SCHEMA = pa.schema(
@@ -120,6 +122,7 @@ _MODELS_SCHEMA = pa.schema(
 def _write_scores(warehouse: Warehouse, frame: pd.DataFrame, model: PropensityModel | None) -> None:
     """gold.lead_propensity: probability, 1-99 propensity and top 3 factors per person (nulls
     when no model has passed the guard yet)."""
+    schema = warehouse.schema(SCHEMA)
     if model is None:
         probability = [None] * len(frame)
         propensity: list[int | None] = [None] * len(frame)
@@ -138,4 +141,4 @@ def _write_scores(warehouse: Warehouse, frame: pd.DataFrame, model: PropensityMo
             "model_version": pa.array([model.version if model else RULES_ONLY] * len(frame), pa.string()),
         }
     )
-    warehouse.replace_table(SCHEMA, TABLE, table)
+    warehouse.replace_table(schema, TABLE, table)

@@ -14,22 +14,22 @@ from warehouse import Warehouse
 
 PEOPLE_SQL = """
 select scores.person_id, scores.fit_score, scores.engagement_score, scores.score, people.first_seen_at
-from gold.lead_scores as scores
-left join silver.int_people as people on people.person_id = scores.person_id
+from {gold}.lead_scores as scores
+left join {silver}.int_people as people on people.person_id = scores.person_id
 """
-FIT_SQL = "select person_id, rule_id, points from silver.int_person_fit_matches"
-ENGAGEMENT_SQL = "select person_id, rule_id, events from silver.int_person_engagement_matches"
+FIT_SQL = "select person_id, rule_id, points from {silver}.int_person_fit_matches"
+ENGAGEMENT_SQL = "select person_id, rule_id, events from {silver}.int_person_engagement_matches"
 # A person converted when any of their leads did, or when an opportunity on any of their
 # Contacts was won.
 OUTCOME_SQL = """
 select distinct ids.person_id
-from silver.identity_records as ids
-join silver.stg_salesforce__leads as leads on leads.lead_id = ids.source_id
+from {silver}.identity_records as ids
+join {silver}.stg_salesforce__leads as leads on leads.lead_id = ids.source_id
 where ids.source = 'salesforce_lead' and leads.is_converted
 union
 select distinct ids.person_id
-from silver.identity_records as ids
-join silver.stg_salesforce__opportunities as opps on opps.contact_id = ids.source_id
+from {silver}.identity_records as ids
+join {silver}.stg_salesforce__opportunities as opps on opps.contact_id = ids.source_id
 where ids.source = 'salesforce_contact' and opps.is_won and not opps.is_deleted
 """
 BASE_FEATURES = ("fit_score", "engagement_score", "score")
@@ -40,7 +40,8 @@ def read_people(warehouse: Warehouse) -> pd.DataFrame:
     `score` (the rule score, a feature and the baseline), `first_seen_at` and `converted` (0/1)."""
     # Arrow, not Python tuples: at 1M people the match tables have millions of rows.
     people, fit, engagement, outcome = (
-        warehouse.read_arrow(sql).to_pandas() for sql in (PEOPLE_SQL, FIT_SQL, ENGAGEMENT_SQL, OUTCOME_SQL)
+        warehouse.read_arrow(warehouse.qualify(sql)).to_pandas()
+        for sql in (PEOPLE_SQL, FIT_SQL, ENGAGEMENT_SQL, OUTCOME_SQL)
     )
     return assemble(people, fit, engagement, set(outcome["person_id"]))
 

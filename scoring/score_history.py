@@ -14,11 +14,11 @@ from warehouse import Warehouse
 
 CHANGES_SQL = """
 with latest as (
-    select max(scored_as_of) as scored_as_of from gold.lead_score_history
+    select max(scored_as_of) as scored_as_of from {gold}.lead_score_history
 ),
 changed as (
     select history.person_id, history.change_number, history.score_change, history.grade
-    from gold.lead_score_history as history
+    from {gold}.lead_score_history as history
     join latest on history.scored_as_of = latest.scored_as_of
 )
 select
@@ -27,17 +27,17 @@ select
     previous.grade as previous_grade,
     changed.grade
 from changed
-left join gold.lead_score_history as previous
+left join {gold}.lead_score_history as previous
     on previous.person_id = changed.person_id and previous.change_number = changed.change_number - 1
 """
 
 
 def history_metadata(warehouse: Warehouse) -> dict[str, Any]:
     """Counts of the latest scoring's changes and grade moves (from→to, only real moves)."""
-    if not warehouse.table_exists("gold", "lead_score_history"):
+    if not warehouse.table_exists(warehouse.schema("gold"), "lead_score_history"):
         return {}
-    rows = warehouse.query(CHANGES_SQL)
-    (as_of,) = warehouse.query("select max(scored_as_of) from gold.lead_score_history")[0]
+    rows = warehouse.query(warehouse.qualify(CHANGES_SQL))
+    (as_of,) = warehouse.query(warehouse.qualify("select max(scored_as_of) from {gold}.lead_score_history"))[0]
     moves: dict[str, int] = {}
     for is_new, _rose, previous, grade in rows:
         if not is_new and previous != grade:

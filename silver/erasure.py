@@ -37,11 +37,12 @@ def hashes_of(emails: Iterable[str | None]) -> list[str]:
 
 
 def ensure_registry(warehouse: Warehouse) -> None:
+    schema = warehouse.schema(SCHEMA)
     with warehouse.connect() as conn:
         cur = conn.cursor()
-        cur.execute(f"create schema if not exists {SCHEMA}")
+        cur.execute(f"create schema if not exists {schema}")
         cur.execute(
-            f"create table if not exists {SCHEMA}.{TABLE} ("
+            f"create table if not exists {schema}.{TABLE} ("
             "key_hash varchar primary key, key_type varchar not null, "
             "requested_at timestamp not null, requested_by varchar not null)"
         )
@@ -49,6 +50,7 @@ def ensure_registry(warehouse: Warehouse) -> None:
 
 def register(warehouse: Warehouse, emails: Iterable[str | None], requested_by: str) -> int:
     """Adds erasure requests; returns how many were new (a repeated request changes nothing)."""
+    schema = warehouse.schema(SCHEMA)
     ensure_registry(warehouse)
     hashes = sorted(set(hashes_of(emails)))
     before = registered_count(warehouse)
@@ -58,7 +60,7 @@ def register(warehouse: Warehouse, emails: Iterable[str | None], requested_by: s
         for digest in hashes:
             cur.execute(
                 warehouse.adapt_sql(
-                    f"insert into {SCHEMA}.{TABLE} values (?, 'email', ?, ?) on conflict (key_hash) do nothing"
+                    f"insert into {schema}.{TABLE} values (?, 'email', ?, ?) on conflict (key_hash) do nothing"
                 ),
                 [digest, now, requested_by],
             )
@@ -76,12 +78,14 @@ def register_file_drops(warehouse: Warehouse, landing_url: str) -> int:
 
 
 def registered_count(warehouse: Warehouse) -> int:
-    return int(warehouse.query(f"select count(*) from {SCHEMA}.{TABLE}")[0][0])
+    schema = warehouse.schema(SCHEMA)
+    return int(warehouse.query(f"select count(*) from {schema}.{TABLE}")[0][0])
 
 
 def registered_hashes(warehouse: Warehouse) -> set[str]:
+    schema = warehouse.schema(SCHEMA)
     ensure_registry(warehouse)
-    return {row[0] for row in warehouse.query(f"select key_hash from {SCHEMA}.{TABLE}")}
+    return {row[0] for row in warehouse.query(f"select key_hash from {schema}.{TABLE}")}
 
 
 # record source → (bronze table, its id column): where an erased person's rows are deleted
@@ -91,6 +95,11 @@ BRONZE_RECORDS: dict[str, tuple[str, str]] = {
     "hubspot_contact": ("bronze_hubspot.contacts", "id"),
     "partner_mail": ("bronze_partners.mailed_records", "imb_tracking"),
     "product_user": ("bronze_product.users", "id"),
+}
+# Bronze rows that hang on a person's record (its Salesforce field history): deleted with it.
+BRONZE_CHILD_RECORDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "salesforce_lead": (("bronze_salesforce.lead_history", "lead_id"),),
+    "salesforce_contact": (("bronze_salesforce.contact_history", "contact_id"),),
 }
 WEB_EVENTS = "bronze_web_events.events"
 
@@ -113,24 +122,26 @@ def anonymize_bronze(warehouse: Warehouse, suppressed: pa.Table, erased: set[str
     with warehouse.connect() as conn:
         cur = conn.cursor()
         for source, ids in sorted(by_source.items()):
-            table, key = BRONZE_RECORDS[source]
-            if not _columns(warehouse, cur, table):
-                continue
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                marks = ", ".join("?" * len(chunk))
-                delete = f"delete from {table} where cast({key} as varchar) in ({marks})"
-                cur.execute(warehouse.adapt_sql(delete), chunk)
-                deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
-        if erased and _columns(warehouse, cur, WEB_EVENTS):
+            for logical, key in (BRONZE_RECORDS[source], *BRONZE_CHILD_RECORDS.get(source, ())):
+                table = warehouse.relation(logical)
+                if not _columns(warehouse, cur, table):
+                    continue
+                for start in range(0, len(ids), 1000):
+                    chunk = ids[start : start + 1000]
+                    marks = ", ".join("?" * len(chunk))
+                    delete = f"delete from {table} where cast({key} as varchar) in ({marks})"
+                    cur.execute(warehouse.adapt_sql(delete), chunk)
+                    deleted[table] = deleted.get(table, 0) + _affected(warehouse, cur)
+        events = warehouse.relation(WEB_EVENTS)
+        if erased and _columns(warehouse, cur, events):
             # Events carry only an email: find the erased ones by their hash.
-            cur.execute(f"select distinct email from {WEB_EVENTS} where email is not null")
+            cur.execute(f"select distinct email from {events} where email is not null")
             emails = [row[0] for row in cur.fetchall()]
             keys = email_key(pa.array(emails, pa.string())).to_pylist()
             gone = [e for e, k in zip(emails, keys, strict=True) if k and key_hash(k) in erased]
             for email in gone:
-                cur.execute(warehouse.adapt_sql(f"delete from {WEB_EVENTS} where email = ?"), [email])
-                deleted[WEB_EVENTS] = deleted.get(WEB_EVENTS, 0) + _affected(warehouse, cur)
+                cur.execute(warehouse.adapt_sql(f"delete from {events} where email = ?"), [email])
+                deleted[events] = deleted.get(events, 0) + _affected(warehouse, cur)
         if erased:
             deleted.update(_delete_quarantined(warehouse, cur, erased))
     return deleted
@@ -149,9 +160,11 @@ def _delete_quarantined(warehouse: Warehouse, cur, erased: set[str]) -> dict[str
     blanked field by field: a row of an erased person is deleted whole. Replaying it would only
     bring back someone who must stay out.
     """
+    # This tenant's bronze schemas only: another tenant's (`<prefix>_bronze_…`) are not ours to touch.
+    bronze = warehouse.schema("bronze_").replace("_", "\\_")
     cur.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema like 'bronze%' and table_name like '%\\_quarantine' escape '\\' "
+        f"where table_schema like '{bronze}%' escape '\\' and table_name like '%\\_quarantine' escape '\\' "
         "and table_name <> 'file_quarantine'"
     )
     deleted: dict[str, int] = {}

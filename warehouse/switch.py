@@ -2,23 +2,37 @@
 
 `LEADLOOP_WAREHOUSE_URL` defaults to an embedded DuckDB file so a fresh clone runs with no setup;
 a `postgresql://` URL moves every layer to Postgres. Nothing else in the project parses the URL,
-so the layers cannot disagree about where the data lives. This module stays free of Dagster so
+so the layers cannot disagree about where the data lives.
+
+`?schema_prefix=acme` on either URL lets tenants share one database or file: every schema the
+layers name (`bronze_<source>`, `silver`, `gold`, `reverse_etl`, `privacy`, `contracts`) becomes
+`acme_<schema>` through `Warehouse.schema`. Code names schemas by their logical name and asks the
+warehouse for the physical one, so a tenant's prefix is applied in one place too. This module stays free of Dagster so
 that `reverse_etl`, `expectations` and the sandbox tests can use it directly.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from warehouse.duckdb_limits import DuckDBLimits, DuckDBLimitsError
 
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
+SCHEMA_PREFIX_PARAMETER = "schema_prefix"
+# A prefix is one word: with no `_` of its own, `acme_` can never be the start of another
+# tenant's schemas (`acme_x_silver`), and `bronze` would collide with unprefixed bronze datasets.
+SCHEMA_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,19}$")
+RESERVED_PREFIXES = frozenset({"bronze"})
+SCHEMA_PREFIX_RULE = (
+    "one lower-case word of letters and digits (no '_'), starting with a letter, at most 20 long, not 'bronze'"
+)
 
 
 class WarehouseConfigError(ValueError):
@@ -36,11 +50,22 @@ class Warehouse:
     user: str = ""
     password: str = ""
     database: str = ""
+    schema_prefix: str = ""  # tenants sharing this database: every schema becomes <prefix>_<schema>
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_url(cls, url: str) -> Warehouse:
-        url = url.strip()
+        url, _, query = url.strip().partition("?")
+        prefix = _schema_prefix(url, query)
+        warehouse = cls._from_base_url(url)
+        return replace(warehouse, schema_prefix=prefix) if prefix else warehouse
+
+    def with_schema_prefix(self, prefix: str) -> Warehouse:
+        """This warehouse with every schema under `prefix` (checked as the URL's parameter is)."""
+        return Warehouse.from_url(f"{self.url.partition('?')[0]}?{SCHEMA_PREFIX_PARAMETER}={prefix}")
+
+    @classmethod
+    def _from_base_url(cls, url: str) -> Warehouse:
         scheme, _, rest = url.partition("://")
         if not rest:
             raise WarehouseConfigError(
@@ -98,15 +123,39 @@ class Warehouse:
     def display(self) -> str:
         """A description safe for logs and metadata: never contains the password."""
         if self.is_duckdb:
-            return f"duckdb:{self.path}"
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+            return f"duckdb:{self.path}{self._query}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}{self._query}"
 
     @property
     def url(self) -> str:
         """The URL in Leadloop's own form (contains the password: never log it)."""
         if self.is_duckdb:
-            return f"duckdb:///{self.path}"
-        return self.sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+            return f"duckdb:///{self.path}{self._query}"
+        return self.sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1) + self._query
+
+    @property
+    def _query(self) -> str:
+        return f"?{SCHEMA_PREFIX_PARAMETER}={self.schema_prefix}" if self.schema_prefix else ""
+
+    def schema(self, name: str) -> str:
+        """The physical name of the logical schema `name` (`gold` -> `acme_gold` under prefix acme)."""
+        return f"{self.schema_prefix}_{name}" if self.schema_prefix else name
+
+    def relation(self, qualified: str) -> str:
+        """`schema.table` with its schema made physical (`gold.lead_scores` -> `acme_gold.lead_scores`)."""
+        schema, dot, table = qualified.partition(".")
+        if not dot:
+            raise ValueError(f"{qualified!r} is not schema.table")
+        return f"{self.schema(schema)}.{table}"
+
+    def qualify(self, template: str) -> str:
+        """SQL written with `{silver}`, `{gold}`, `{bronze_salesforce}` … for its schemas, with each
+        made physical (so a query text names the layers once and serves every tenant)."""
+        return template.format_map(_PhysicalSchemas(self))
+
+    def logical_schema(self, physical: str) -> str:
+        """The inverse of `schema`: `acme_bronze_partners` -> `bronze_partners`."""
+        return physical.removeprefix(f"{self.schema_prefix}_") if self.schema_prefix else physical
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -126,14 +175,15 @@ class Warehouse:
         from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
         credentials = PostgresCredentials()
-        credentials.parse_native_representation(self.url)
+        credentials.parse_native_representation(self.sqlalchemy_url.replace("+psycopg2", "", 1))
         # dlt requires a password field; trust/peer auth has none, and "" means "send none".
         credentials.password = self.password or ""
         return dlt.destinations.postgres(credentials=credentials)
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by `dbt_project/profiles.yml`."""
-        env = {"LEADLOOP_DBT_TARGET": self.kind}
+        # Set even when empty, so a prefix in the caller's own environment never reaches dbt.
+        env = {"LEADLOOP_DBT_TARGET": self.kind, "LEADLOOP_DBT_SCHEMA_PREFIX": self.schema("")}
         if self.is_duckdb:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,26 +282,41 @@ class Warehouse:
         Postgres gets the rows through COPY (CSV), in one transaction with the drop, so readers see
         the old table or the new one, never none.
         """
+        self.replace_tables(schema, {table: data})
+
+    def replace_tables(self, schema: str, tables: dict[str, Any]) -> None:
+        """Replaces several tables of `schema` (name → pyarrow Table) in ONE transaction: readers,
+        and the next run after a crash, see all of them old or all of them new, never a mix."""
         import io
 
         import pyarrow.csv as pacsv
 
         with self.connect() as conn:
             if self.is_duckdb:
-                conn.register("_replacement", data)
+                conn.begin()  # DuckDB commits each statement on its own otherwise
                 conn.execute(f"create schema if not exists {schema}")
-                conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
-                conn.unregister("_replacement")
+                for table, data in tables.items():
+                    conn.register("_replacement", data)
+                    conn.execute(f"create or replace table {schema}.{table} as select * from _replacement")
+                    conn.unregister("_replacement")
+                conn.commit()
                 return
-            columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
             cur = conn.cursor()
             cur.execute(f"create schema if not exists {schema}")
-            cur.execute(f"drop table if exists {schema}.{table}")
-            cur.execute(f"create table {schema}.{table} ({columns})")
-            buffer = io.BytesIO()
-            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-            buffer.seek(0)
-            cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
+            for table, data in tables.items():
+                wanted = [(f.name, _postgres_type(f.type)) for f in data.schema]
+                if _postgres_columns(cur, schema, table) == wanted:
+                    # Emptied, not dropped: dbt's views over the table (silver's int_* models)
+                    # stay valid, so a run of this step alone (an erasure drop, a retry) works.
+                    cur.execute(f"truncate {schema}.{table}")
+                else:  # new or reshaped: the views over it are rebuilt by the dbt steps after it
+                    cur.execute(f"drop table if exists {schema}.{table} cascade")
+                    columns = ", ".join(f'"{name}" {kind}' for name, kind in wanted)
+                    cur.execute(f"create table {schema}.{table} ({columns})")
+                buffer = io.BytesIO()
+                pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+                buffer.seek(0)
+                cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv)", buffer)
 
     def table_exists(self, schema: str, table: str) -> bool:
         rows = self.query(
@@ -263,6 +328,19 @@ class Warehouse:
     def adapt_sql(self, sql: str) -> str:
         """Queries are written with `?` placeholders; psycopg2 wants `%s`."""
         return sql if self.is_duckdb else sql.replace("%", "%%").replace("?", "%s")
+
+
+def _postgres_columns(cur: Any, schema: str, table: str) -> list[tuple[str, str]]:
+    """An existing table's columns with their types as `_postgres_type` names them ([] if none)."""
+    cur.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum",
+        [schema, table],
+    )
+    short = {"timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz"}
+    return [(name, short.get(kind, kind)) for name, kind in cur.fetchall()]
 
 
 def _postgres_type(arrow_type: Any) -> str:
@@ -279,6 +357,38 @@ def _postgres_type(arrow_type: Any) -> str:
     if pa.types.is_date(arrow_type):
         return "date"
     return "text"
+
+
+class _PhysicalSchemas(dict):
+    def __init__(self, warehouse: Warehouse) -> None:
+        super().__init__()
+        self.warehouse = warehouse
+
+    def __missing__(self, key: str) -> str:
+        return self.warehouse.schema(key)
+
+
+def _schema_prefix(url: str, query: str) -> str:
+    """The `schema_prefix` of a URL's query, checked; no other parameter is understood."""
+    if not query:
+        return ""
+    params = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(params) - {SCHEMA_PREFIX_PARAMETER})
+    values = params.get(SCHEMA_PREFIX_PARAMETER, [])
+    if unknown or len(values) != 1:
+        raise WarehouseConfigError(
+            f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r}: the only query parameter is one "
+            f"'{SCHEMA_PREFIX_PARAMETER}=<word>' (got {'&'.join(sorted(params)) or query!r})."
+        )
+    if not is_schema_prefix(values[0]):
+        raise WarehouseConfigError(
+            f"LEADLOOP_WAREHOUSE_URL={_redact(url)!r}: schema_prefix {values[0]!r} must be {SCHEMA_PREFIX_RULE}."
+        )
+    return values[0]
+
+
+def is_schema_prefix(prefix: str) -> bool:
+    return bool(SCHEMA_PREFIX.match(prefix)) and prefix not in RESERVED_PREFIXES
 
 
 def _redact(url: str) -> str:

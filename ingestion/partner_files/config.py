@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 CONFIG_DIR = Path(__file__).with_name("partners")
+# A folder of partner YAML files to use instead of CONFIG_DIR (a tenant's own partners).
+PARTNER_CONFIGS_ENV = "LEADLOOP_PARTNER_CONFIGS_DIR"
 # Record kind as the file name says it → the unified bronze table it lands in.
 KINDS: dict[str, str] = {
     "mailed": "mailed_records",

@@ -110,7 +110,7 @@ BRONZE_SOURCES: tuple[BronzeSource, ...] = (
         "landing",
         LandingZoneResource,
         placeholder=lambda: partner_files_source("memory://partners"),
-        connect=lambda landing: partner_files_source(landing.partner_drops()),
+        connect=lambda landing: partner_files_source(landing.partner_drops(), landing.partner_configs()),
         cursor_field="file",
     ),
 )

@@ -32,11 +32,13 @@ from dagster_dbt import (
 )
 from packaging import version
 
+from orchestration import change_gate
 from orchestration.dbt_forkserver import ensure_server
 from orchestration.dbt_partial_parse import invocation_target, partial_parse
 from orchestration.dbt_table_metadata import with_table_metadata
-from orchestration.resources import WarehouseResource
+from orchestration.resources import LandingZoneResource, WarehouseResource
 from scoring.score_history import history_metadata
+from silver.routing.speed_to_lead import sli_metadata
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -49,6 +51,7 @@ FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 # dbt sources that silver's Python assets write (identity resolution, enrichment, routing), not dlt.
 SILVER_PYTHON_SOURCES = frozenset({"identity", "enrichment", "routing"})
 SCORE_HISTORY = AssetKey(["gold", "lead_score_history"])
+SPEED_TO_LEAD_SLIS = AssetKey(["gold", "speed_to_lead_slis"])
 
 # The CLI points DBT_TARGET_PATH (and DBT_LOG_PATH) into the data dir, so a run's manifest and
 # artifacts live with its warehouse, not in the checkout; unset, dbt's own `target/`.
@@ -144,6 +147,8 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
 # cannot run in one step, because identity resolution reads staging and the people models read
 # identity, and enrichment sits between the people and the scores.
 STEP_NAMES = ("dbt_staging", "dbt_people", "dbt_scoring")
+# The step that decides whether the rest of the loop has anything new to do (change_gate).
+GATE_STEP = STEP_NAMES[0]
 SOURCE_STEP = {"identity": 1, "enrichment": 2}
 
 
@@ -210,7 +215,14 @@ def build_dbt_assets() -> list[AssetsDefinition]:
     manifest = json.loads(prepare_manifest().read_text())
     tests = source_test_steps(manifest)
     return [
-        _dbt_step(name, names, frozenset(test for test, step in tests.items() if step != name))
+        _dbt_step(
+            name,
+            # A source's tests are selected by name: dbt selects no test of a source that is not
+            # itself selected, whatever the indirect selection, so the step would define their
+            # checks and never run them.
+            names + sorted(manifest["nodes"][test]["name"] for test, step in tests.items() if step == name),
+            frozenset(test for test, step in tests.items() if step != name),
+        )
         for name, names in dbt_steps(manifest).items()
     ]
 
@@ -229,9 +241,33 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
         pool="warehouse",
     )
     def leadloop_dbt(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, landing: LandingZoneResource
     ) -> Iterator[Any]:
         target_warehouse = warehouse.get()
+        step_name = context.op_execution_context.op.name
+        # The first step after the loads decides for the rest of the loop (orchestration/change_gate.py);
+        # a run of some of its assets only (a click on one asset) is asked for on purpose and runs.
+        whole_step = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        if step_name == GATE_STEP and whole_step:
+            decision = change_gate.decide(
+                target_warehouse,
+                landing.events(),
+                run_id=context.run.run_id,
+                forced=change_gate.is_full_run(context.run.tags),
+            )
+            context.log.info(decision.reason)
+            if decision.skip:
+                # No output: Dagster skips every step downstream ("skipped dependencies").
+                for key in sorted(context.selected_asset_keys):
+                    yield AssetObservation(
+                        asset_key=key,
+                        metadata={
+                            "skipped": decision.reason,
+                            "unchanged_since_run": decision.unchanged_since_run or "",
+                            "inputs_fingerprint": decision.fingerprint[:16],
+                        },
+                    )
+                return
         # dagster-dbt hands os.environ to the dbt subprocess; profiles.yml reads these.
         os.environ.update(target_warehouse.dbt_env())
         # Identity resolution (Python) sits between staging and the models after it, so Dagster
@@ -246,12 +282,18 @@ def _dbt_step(step: str, names: list[str], other_steps_tests: frozenset[str]) ->
             for event in with_table_metadata(events, target_warehouse, _asset_key_of(context), _documented(context)):
                 if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SCORE_HISTORY:
                     history_built = True
+                if isinstance(event, Output) and context.asset_key_for_output(event.output_name) == SPEED_TO_LEAD_SLIS:
+                    # The SLIs on the SLI asset's own materialization (dbt has exited: the events
+                    # are held until then, so the warehouse is free to read).
+                    event = event.with_metadata({**(event.metadata or {}), **sli_metadata(target_warehouse)})
                 yield event
         if history_built:
             # The score moves of this build, shown on the history asset in the UI. Read once dbt
             # has exited (DuckDB lets one process at a time open the file), so as an observation:
             # the materialization itself went out in dbt's order.
             yield AssetObservation(asset_key=SCORE_HISTORY, metadata=history_metadata(target_warehouse))
+        if whole_step:  # a part of the step built is not the step done
+            change_gate.record_success(target_warehouse, step_name, context.run.run_id)
 
     return leadloop_dbt
 

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
+from orchestration import change_gate
 from orchestration.resources import EnrichmentResource, WarehouseResource
 from silver.enrichment.people import SCHEMA, TABLE, enrich_people
 
@@ -26,6 +27,10 @@ def person_enrichment(
     )
     if run.circuit_opened:
         context.log.warning("enrichment: provider %s kept failing; circuit opened, retried next run", provider.name)
+    if run.circuit_opened or run.by_status.get("provider_error"):
+        change_gate.forget(warehouse.get(), "enrichment")  # the next run asks the provider again
+    else:
+        change_gate.record_success(warehouse.get(), "enrichment", context.run.run_id)
     return MaterializeResult(
         metadata={
             "people": run.people,

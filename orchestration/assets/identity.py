@@ -4,6 +4,7 @@ weight and the fields that agreed). Downstream dbt models read them as source `i
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from orchestration import change_gate
 from orchestration.resources import LandingZoneResource, WarehouseResource
 from silver.identity.records import staging_views
 from silver.identity.run import LINKS_TABLE, RECORDS_TABLE, SCHEMA, SUPPRESSED_TABLE, run_identity
@@ -37,6 +38,7 @@ def identity_resolution(  # type: ignore[no-untyped-def]
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
 ):
     run = run_identity(warehouse.get(), landing.events())
+    change_gate.record_success(warehouse.get(), "identity", context.run.run_id)
     resolution = run.resolution
     context.log.info(
         "identity: %d records resolved into %d people; %d records of erased people left out",

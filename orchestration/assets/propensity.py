@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
+from orchestration import change_gate
 from orchestration.resources import WarehouseResource
 from scoring.propensity import SCHEMA, TABLE, run_propensity
 from scoring.propensity_model import GuardConfig
@@ -36,4 +37,5 @@ def lead_propensity(
     run = run_propensity(warehouse.get(), GuardConfig(min_positives=config.min_positives, auc_floor=config.auc_floor))
     if not run.published:
         context.log.warning("propensity: no new model published (%s)", run.reason)
+    change_gate.record_success(warehouse.get(), "propensity", context.run.run_id)
     return MaterializeResult(metadata=run.to_metadata())

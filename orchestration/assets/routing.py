@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
+from orchestration import change_gate
 from orchestration.resources import WarehouseResource
 from silver.routing.classify import SCHEMA, TABLE, classify_missing_industry, default_classifier
 
@@ -19,6 +20,7 @@ from silver.routing.classify import SCHEMA, TABLE, classify_missing_industry, de
 )
 def routing_classifications(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     run = classify_missing_industry(warehouse.get(), default_classifier())
+    change_gate.record_success(warehouse.get(), "routing", context.run.run_id)
     context.log.info("routing: classified %d people with %s", run.people, run.model_version)
     return MaterializeResult(
         metadata={

@@ -4,6 +4,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, Failure, MaterializeResult, asset
 
+from orchestration import change_gate
 from orchestration.automation import CRM_RETRY_POLICY
 from orchestration.checks.sync_gate import gate
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
@@ -55,6 +56,13 @@ def _materialize(
         result = run_sync(spec, warehouse, destination, dry_run=config.dry_run, run_id=context.run.run_id)
     except (PreflightError, QuotaGuardError) as exc:  # missing fields, the day's API budget: no retry helps
         raise Failure(description=str(exc), allow_retries=False) from None
+    if not config.dry_run:
+        # Rejected records are retried by the next run, so only a clean sync lets it skip this one.
+        step = change_gate.sync_step(spec.name)
+        if result.failed:
+            change_gate.forget(warehouse, step)
+        else:
+            change_gate.record_success(warehouse, step, context.run.run_id)
     if result.failed:
         context.log.warning(
             "%s: %d record(s) rejected by %s; kept in reverse_etl.sync_rejections and retried next run",

@@ -1,17 +1,27 @@
-"""HubSpot: batch update through the real hubspot-api-client, 100 inputs a call, per-input results.
+"""HubSpot: batch update and upsert through the real hubspot-api-client, 100 inputs a call,
+per-input results.
 
-A batch answers 200 (all confirmed) or 207 (`errors`, each naming its input's id in `context`):
-only ids among `results` are confirmed. The portal's budget (`X-HubSpot-RateLimit-Max` per
-`-Interval-Milliseconds`, read from every answer) is kept on our side with a sliding window, so
-a sync runs close to the limit without meeting a 429; one that comes anyway (another app on the
-same portal) is waited out as `Retry-After` says, and retried, as are 5xx and connection errors.
-Updates are keyed by id, so a repeat is harmless.
+`update` addresses records by HubSpot record id (read into bronze) or, with the spec's
+`id_property`, by a unique property such as email; it never creates a record. `upsert` matches on
+the unique property (default `email`) and creates what the portal lacks, but only for rows the
+spec's `create_when` column allows; the other rows, and every clear, go through update by the
+same property, so an opted-out or erased person never becomes a contact.
+
+A batch answers 200 (all confirmed) or 207 (`errors`, each naming its input in `context`): only
+inputs among `results` are confirmed. Inputs addressed by a property carry an
+`objectWriteTraceId` (their position in the call), which HubSpot echoes on results and errors:
+an upsert's result `id` is the record id, not the email it was sent by.
+
+The portal's budget (`X-HubSpot-RateLimit-Max` per `-Interval-Milliseconds`, read from every
+answer) is kept on our side with a sliding window, so a sync runs close to the limit without
+meeting a 429; one that comes anyway (another app on the same portal) is waited out as
+`Retry-After` says, and retried, as are 5xx and connection errors. Writes are keyed (record id or
+unique property), so a repeat is harmless: a repeated upsert finds the record it created.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -19,7 +29,14 @@ from typing import Any
 
 import urllib3
 from hubspot import HubSpot
-from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+from hubspot.crm.objects import (
+    BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    BatchReadInputSimplePublicObjectId,
+    SimplePublicObjectBatchInput,
+    SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectId,
+)
 from hubspot.crm.objects.exceptions import ApiException
 from hubspot.crm.properties import PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
@@ -28,7 +45,8 @@ from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attem
 from reverse_etl.destinations import RecordResult
 from reverse_etl.destinations.salesforce import PreflightError, parse_retry_after
 from reverse_etl.planner import RecordChange
-from reverse_etl.spec import SyncSpec
+from reverse_etl.preview import mask
+from reverse_etl.spec import HUBSPOT_RECORD_ID, SyncSpec
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +114,21 @@ class HubSpotDestination:
         self.create_properties = create_properties
         self.property_types = property_types or {}
         self.window = window or RateWindow()
-        self.calls = 0
+        # Every request sent to the portal (preflight, property creation, batches, retries): the
+        # executor records the run's share in reverse_etl.sync_runs.api_calls.
+        self.api_calls = 0
+        # Records the portal created (upsert results with `new: true`), for the run's log line.
+        self.created = 0
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait)
-        self._send = retry(
+        policy = retry(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(attempts),
             wait=self._wait,
             reraise=True,
-        )(self._send_once)
+        )
+        self._send = policy(self._send_once)
+        # The preflight's reads and property creations wait out the same transient failures.
+        self._call = policy(self._call_once)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -116,22 +141,39 @@ class HubSpotDestination:
         return min(spec.batch_size, BATCH_LIMIT)
 
     def estimate_calls(self, spec: SyncSpec, changes: Sequence[RecordChange]) -> int:
-        return math.ceil(len(changes) / min(spec.batch_size, BATCH_LIMIT)) if changes else 0
+        """One call per batch, or two for a batch that mixes upserts and updates (the planner
+        puts upserts first, so at most one batch does)."""
+        size = min(spec.batch_size, BATCH_LIMIT)
+        calls = 0
+        for batch in _batches(changes, size):
+            upserts, updates = _split(spec, batch)
+            calls += bool(upserts) + bool(updates)
+        return calls
 
     def preflight(self, spec: SyncSpec) -> None:
         """Every mapped property must exist on the object type; with `create_properties` the
         missing ones are created first, otherwise nothing is sent and the error lists them."""
-        self.window.wait_for_room()
-        existing = {p.name for p in self.client.crm.properties.core_api.get_all(spec.object).results}
+        properties = self._call(self.client.crm.properties.core_api.get_all, spec.object)
+        described = {p.name: p for p in properties.results}
+        existing = set(described)
+        id_property = spec.hubspot_id_property
+        if id_property != HUBSPOT_RECORD_ID:
+            # Matching on a property that is missing or not unique would fail every input alike.
+            found = described.get(id_property)
+            if found is None or not found.has_unique_value:
+                raise PreflightError(
+                    f"{spec.name}: the portal is not ready, nothing was sent ({spec.object} has no "
+                    f"{'' if found is None else 'unique '}property {id_property!r} to match records on)"
+                )
         missing = [name for name in spec.fields.values() if name not in existing]
         # The opt-in is the caller's (asset config, CLI flag) or the spec's own reviewed line.
         types = {**dict(spec.property_types), **self.property_types}
         if missing and (self.create_properties or spec.create_properties):
             for name in missing:
                 kind = types.get(name, "string")
-                self.window.wait_for_room()
                 try:
-                    self.client.crm.properties.core_api.create(
+                    self._call(
+                        self.client.crm.properties.core_api.create,
                         spec.object,
                         PropertyCreate(
                             name=name,
@@ -154,32 +196,87 @@ class HubSpotDestination:
             )
 
     # ------------------------------------------------------------------ writes
+    def current_values(self, spec: SyncSpec, keys: list[str]) -> dict[str, tuple[dict[str, Any], bool]]:
+        """The mapped properties of the records the portal still has (batch read, 100 a call).
+        HubSpot does not say who made a record's last change, so none counts as this sync's."""
+        names = list(spec.fields.values())
+        found: dict[str, tuple[dict[str, Any], bool]] = {}
+        for start in range(0, len(keys), BATCH_LIMIT):
+            body = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=key) for key in keys[start : start + BATCH_LIMIT]], properties=names
+            )
+            self.window.wait_for_room()
+            self.api_calls += 1
+            data = self.client.crm.objects.batch_api.read(spec.object, body)
+            for record in data.results or []:
+                properties = record.properties or {}
+                found[str(record.id)] = ({name: properties.get(name) for name in names}, False)
+        return found
+
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
-        if spec.operation != "update":
-            raise ValueError(f"{spec.name}: HubSpot operation {spec.operation!r} is not supported yet")
+        if spec.operation not in {"update", "upsert"}:
+            raise ValueError(f"{spec.name}: HubSpot operation {spec.operation!r} is not supported")
         results: list[RecordResult] = []
         for batch in _batches(changes, min(spec.batch_size, BATCH_LIMIT)):
-            results.extend(self._write_batch(spec, batch))
+            upserts, updates = _split(spec, batch)
+            if upserts:
+                results.extend(self._write_batch(spec, upserts, "upsert"))
+            if updates:
+                results.extend(self._write_batch(spec, updates, "update"))
         return results
 
-    def _write_batch(self, spec: SyncSpec, batch: Sequence[RecordChange]) -> list[RecordResult]:
-        body = BatchInputSimplePublicObjectBatchInput(
-            inputs=[
-                SimplePublicObjectBatchInput(id=c.key, properties={k: _value(v) for k, v in c.payload.items()})
-                for c in batch
-            ]
-        )
+    def _write_batch(self, spec: SyncSpec, batch: Sequence[RecordChange], action: str) -> list[RecordResult]:
+        id_property = spec.hubspot_id_property
+        by_property = id_property != HUBSPOT_RECORD_ID
+        properties = [{k: _value(v) for k, v in c.payload.items()} for c in batch]
+        body: Any
+        if action == "upsert":
+            body = BatchInputSimplePublicObjectBatchInputUpsert(
+                inputs=[
+                    SimplePublicObjectBatchInputUpsert(
+                        id_property=id_property, object_write_trace_id=str(n), id=c.key, properties=props
+                    )
+                    for n, (c, props) in enumerate(zip(batch, properties, strict=True))
+                ]
+            )
+        elif by_property:
+            body = BatchInputSimplePublicObjectBatchInput(
+                inputs=[
+                    SimplePublicObjectBatchInput(
+                        id_property=id_property, object_write_trace_id=str(n), id=c.key, properties=props
+                    )
+                    for n, (c, props) in enumerate(zip(batch, properties, strict=True))
+                ]
+            )
+        else:
+            body = BatchInputSimplePublicObjectBatchInput(
+                inputs=[
+                    SimplePublicObjectBatchInput(id=c.key, properties=props)
+                    for c, props in zip(batch, properties, strict=True)
+                ]
+            )
         try:
-            data = self._send(spec.object, body)
+            data = self._send(spec.object, body, action)
         except Exception as exc:  # the client raises a per-API ApiException, urllib3 its own errors
             error = _describe(exc)
             logger.warning("%s: a batch of %d failed as a whole (%s)", spec.name, len(batch), error.split(":", 1)[0])
             return [RecordResult(c.key, False, error) for c in batch]
-        confirmed = {str(r.id) for r in (data.results or [])}
+        keys = [c.key for c in batch]
+        confirmed: set[str] = set()
+        for result in data.results or []:
+            key = _input_key(keys, getattr(result, "object_write_trace_id", None)) if by_property else str(result.id)
+            if key is not None:
+                confirmed.add(key)
+                self.created += bool(getattr(result, "new", False))
         failed: dict[str, str] = {}
         for error in getattr(data, "errors", None) or []:
-            for key in (error.context or {}).get("id", []) or (error.context or {}).get("ids", []):
-                failed[str(key)] = f"{error.category}: {error.message}"
+            context = error.context or {}
+            traced = [_input_key(keys, trace) for trace in context.get("objectWriteTraceId") or []]
+            named = traced if by_property and traced else context.get("id", []) or context.get("ids", [])
+            for key in named:
+                if key is not None:
+                    # The message can quote the input (an email): masked before it is stored.
+                    failed[str(key)] = f"{error.category}: {mask(error.message)}"
         return [
             RecordResult(c.key, True)
             if c.key in confirmed and c.key not in failed
@@ -187,12 +284,37 @@ class HubSpotDestination:
             for c in batch
         ]
 
-    def _send_once(self, object_type: str, body: BatchInputSimplePublicObjectBatchInput) -> Any:
+    def _call_once(self, method: Any, *args: Any) -> Any:
         self.window.wait_for_room()
-        self.calls += 1
-        data, _status, headers = self.client.crm.objects.batch_api.update_with_http_info(object_type, body)
+        self.api_calls += 1
+        return method(*args)
+
+    def _send_once(self, object_type: str, body: Any, action: str = "update") -> Any:
+        self.window.wait_for_room()
+        self.api_calls += 1
+        send = (
+            self.client.crm.objects.batch_api.upsert_with_http_info
+            if action == "upsert"
+            else self.client.crm.objects.batch_api.update_with_http_info
+        )
+        data, _status, headers = send(object_type, body)
         self.window.learn(headers)
         return data
+
+
+def _split(spec: SyncSpec, batch: Sequence[RecordChange]) -> tuple[list[RecordChange], list[RecordChange]]:
+    """(upserts, updates): only an upsert spec's rows that may create, and never a clear."""
+    if spec.operation != "upsert":
+        return [], list(batch)
+    upserts = [c for c in batch if c.may_create and c.reason != "clear"]
+    updates = [c for c in batch if not (c.may_create and c.reason != "clear")]
+    return upserts, updates
+
+
+def _input_key(keys: Sequence[str], trace: Any) -> str | None:
+    """The key of the input a trace id (its position in the call) names, if it names one."""
+    text = str(trace) if trace is not None else ""
+    return keys[int(text)] if text.isdigit() and int(text) < len(keys) else None
 
 
 def _value(value: Any) -> str:

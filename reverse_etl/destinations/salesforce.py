@@ -9,7 +9,10 @@ What is retried within the run, because waiting fixes it:
 - a whole call that may not have reached the org or that the org failed on its own (connection
   errors, timeouts, 5xx), or that was throttled (429, `REQUEST_LIMIT_EXCEEDED`): with backoff,
   and never sooner than the `Retry-After` the org asked for;
-- single records the org could not lock (`UNABLE_TO_LOCK_ROW`): sent again in a later call.
+- single records the org could not lock (`UNABLE_TO_LOCK_ROW`): sent again in a later call, up
+  to `record_attempts` (6) times, so an org that locks one record in ten leaves about one in a
+  million for the next run (with 3 attempts it was one in a thousand: a few records of every
+  large sync).
 Updates are keyed by Id, so a repeat of a write that did land is harmless. Anything else (400,
 expired session) will not change in seconds: those records are failed with their error and
 retried on the next run.
@@ -61,6 +64,8 @@ class QuotaGuardError(RuntimeError):
 
 
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+# A Salesforce record id (15 or 18 letters and digits): safe inside a SOQL string literal.
+_SOQL_ID = re.compile(r"[A-Za-z0-9]{15,18}")
 
 
 def _error_codes(exc: SalesforceError) -> set[str]:
@@ -101,30 +106,33 @@ class SalesforceDestination:
         backoff: float = 0.5,
         max_wait: float = 8.0,
         max_retry_after: float = 60.0,
-        record_attempts: int = 3,
+        record_attempts: int = 6,
         timeout: float = 120.0,
         bulk_threshold: int = BULK_THRESHOLD,
         bulk_poll_wait: float = 0.5,
         quota_share: float | None = 0.5,
     ) -> None:
         self.client = client
+        self._own_user_id: str | None = None
         self.timeout = timeout
         self.backoff = backoff
         self.record_attempts = record_attempts
         self.bulk_threshold = bulk_threshold
         self.bulk_poll_wait = bulk_poll_wait
         self.max_retry_after = max_retry_after
+        self.max_wait = max_wait
         # The daily API allowance is the org's, shared with every other integration and user: a
         # sync may use at most this share of it (None: no guard). Read from Sforce-Limit-Info.
         self.quota_share = quota_share
         self.api_usage: tuple[int, int] | None = None
+        # Every request the org answered on this client's session (describe, collections, each
+        # step and poll of a Bulk job, retries): the executor records a run's share of it.
+        self.api_calls = 0
         self._retry_after: float | None = None
         self._backoff = wait_exponential(multiplier=backoff, max=max_wait)
         # simple-salesforce drops the response headers when it raises, so Retry-After is read by
         # a hook on the client's own session as the response goes by.
-        session = getattr(client, "session", None)
-        if session is not None:
-            session.hooks.setdefault("response", []).append(self._remember_retry_after)
+        self._watch_session()
         policy = retry(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(attempts),
@@ -136,7 +144,19 @@ class SalesforceDestination:
         self._bulk_job = policy(self._bulk_job_once)
 
     # ------------------------------------------------------------------ pacing
+    def _watch_session(self) -> None:
+        """Hooks the client's current session. Checked again before each preflight and write: a
+        client shared with a bronze load gets its session swapped for a read-retrying one, and
+        the hook (counts, limits, Retry-After) must follow."""
+        session = getattr(self.client, "session", None)
+        if session is None:
+            return
+        hooks = session.hooks.setdefault("response", [])
+        if self._remember_retry_after not in hooks:
+            hooks.append(self._remember_retry_after)
+
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.api_calls += 1
         usage = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage.group(1)), int(usage.group(2)))
@@ -171,9 +191,29 @@ class SalesforceDestination:
         return math.ceil(len(changes) / min(spec.batch_size, COLLECTION_LIMIT))
 
     # ------------------------------------------------------------------ preflight
+    def current_values(self, spec: SyncSpec, keys: list[str]) -> dict[str, tuple[dict[str, Any], bool]]:
+        """The mapped fields of the records the org still has, and whether this client's own user
+        (the integration user) made their last change (`LastModifiedById`): SOQL by Id, 200 a query."""
+        if self._own_user_id is None:
+            info = self.client.oauth2("userinfo") or {}
+            self._own_user_id = str(info.get("user_id", ""))
+        fields = list(spec.fields.values())
+        safe = [key for key in keys if _SOQL_ID.fullmatch(key)]
+        found: dict[str, tuple[dict[str, Any], bool]] = {}
+        for start in range(0, len(safe), COLLECTION_LIMIT):
+            ids = ", ".join(f"'{key}'" for key in safe[start : start + COLLECTION_LIMIT])
+            soql = f"SELECT Id, {', '.join(fields)}, LastModifiedById FROM {spec.object} WHERE Id IN ({ids})"
+            for record in self.client.query_all(soql)["records"]:
+                found[str(record["Id"])] = (
+                    {name: record.get(name) for name in fields},
+                    record.get("LastModifiedById") == self._own_user_id,
+                )
+        return found
+
     def preflight(self, spec: SyncSpec) -> None:
         """One describe call: every mapped field must exist and be updateable by this user, or
         nothing is sent (each record would otherwise fail alone, with the same error)."""
+        self._watch_session()
         try:
             described = getattr(self.client, spec.object).describe()
         except SalesforceError as exc:
@@ -211,12 +251,13 @@ class SalesforceDestination:
     def write(self, spec: SyncSpec, changes: list[RecordChange]) -> list[RecordResult]:
         if spec.operation not in {"update", "upsert", "insert_once"}:
             raise ValueError(f"{spec.name}: Salesforce operation {spec.operation!r} is not supported yet")
+        self._watch_session()
         self._guard_quota(spec, self.estimate_calls(spec, changes))
         outcomes: dict[str, RecordResult] = {}
         pending: list[RecordChange] = list(changes)
         for attempt in range(self.record_attempts):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_wait))
             for result in self._write_pass(spec, pending):
                 outcomes[result.key] = result
             pending = [c for c in pending if _retryable(outcomes[c.key])]

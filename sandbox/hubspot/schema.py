@@ -10,6 +10,16 @@ PROPERTY_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool"}
 FIELD_TYPES = {"text", "textarea", "number", "select", "radio", "checkbox", "booleancheckbox", "date"}
 
 _LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"]
+# HubSpot's categories of a hard bounce, as its contact property `hs_email_hard_bounce_reason_enum` holds them.
+HARD_BOUNCE_REASONS = [
+    "UNKNOWN_USER",
+    "MAILBOX_FULL",
+    "DNS_FAILURE",
+    "POLICY",
+    "SPAM",
+    "CONTENT",
+    "OTHER",
+]
 _LEAD_STATUS = ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED"]
 
 
@@ -84,6 +94,8 @@ DEFAULT_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         _prop("lifecyclestage", "enumeration", "radio", _LIFECYCLE),
         _prop("hs_lead_status", "enumeration", "radio", _LEAD_STATUS),
         _prop("hs_email_optout", "bool", "booleancheckbox", ["true", "false"]),
+        # Set by HubSpot when an email to the contact hard-bounced; empty while none has.
+        _prop("hs_email_hard_bounce_reason_enum", "enumeration", "select", HARD_BOUNCE_REASONS, read_only=True),
         _prop("salesforceleadid"),
     ],
     "companies": [
@@ -127,4 +139,10 @@ SEARCHABLE = {
 }
 
 # Properties HubSpot maintains itself; writes to them are refused.
-READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
+READ_ONLY = {
+    "hs_object_id",
+    "createdate",
+    "lastmodifieddate",
+    "hs_lastmodifieddate",
+    "hs_email_hard_bounce_reason_enum",
+}

@@ -8,6 +8,7 @@ State is one SQLite file (`world_dir/hubspot.sqlite`); every request is logged t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -137,6 +138,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute("create index if not exists objects_updated on objects (object_type, updated_at)")
     # List pages walk ids numerically; without this index every page sorts the whole object type.
     conn.execute("create index if not exists objects_paging on objects (object_type, archived, cast(id as integer))")
+    # A new record's id is the largest so far plus one: without this, every create scans the table.
+    conn.execute("create index if not exists objects_numeric_id on objects (cast(id as integer))")
+    # Lookups by the unique `email` (batch read/update/upsert by idProperty); the expression must
+    # match `_find`'s exactly for SQLite to use it.
+    conn.execute(f"create index if not exists objects_email on objects (object_type, {_property_sql('email')})")
     conn.execute(
         "create table if not exists properties (object_type text, name text, definition text,"
         " primary key (object_type, name))"
@@ -420,6 +426,13 @@ class HubSpotApi:
         return self._batch_response(started, results, errors), object_type, len(inputs)
 
     def _write_one(self, object_type: str, action: str, item: dict, definitions: dict) -> dict[str, Any]:
+        """One input's result, carrying the input's `objectWriteTraceId` back when it has one (a
+        batch's results are not promised in input order, and an upsert's `id` is the record id)."""
+        result = self._write_input(object_type, action, item, definitions)
+        trace = item.get("objectWriteTraceId")
+        return {**result, "objectWriteTraceId": str(trace)} if trace is not None else result
+
+    def _write_input(self, object_type: str, action: str, item: dict, definitions: dict) -> dict[str, Any]:
         properties = item.get("properties") or {}
         _validate(properties, definitions)
         now = iso_now()
@@ -430,7 +443,7 @@ class HubSpotApi:
                 raise HubSpotError(404, f"Object {item.get('id')} not found", "OBJECT_NOT_FOUND")
         elif action == "upsert":
             id_property = item.get("idProperty")
-            if not id_property or id_property not in definitions:
+            if not id_property or not (definitions.get(id_property) or {}).get("hasUniqueValue"):
                 raise HubSpotError(400, "upsert needs an idProperty with unique values")
             existing = self._find(object_type, str(item.get("id")), id_property)
             if existing is None:
@@ -463,10 +476,12 @@ class HubSpotApi:
                 [object_type, value, int(archived)],
             )
         else:
+            if not _PROPERTY_NAME.match(id_property):
+                raise HubSpotError(400, f"Property {id_property!r} does not exist")
             rows = self.store.execute(
                 "select id, properties, created_at, updated_at, archived from objects where object_type = ? "
-                "and archived = ? and lower(json_extract(properties, '$.' || ?)) = lower(?)",
-                [object_type, int(archived), id_property, value],
+                f"and archived = ? and {_property_sql(id_property)} = lower(?)",
+                [object_type, int(archived), value],
             )
         return rows[0] if rows else None
 
@@ -545,12 +560,23 @@ def _as_string(value: Any) -> str | None:
     return str(value)
 
 
+_PROPERTY_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+def _property_sql(name: str) -> str:
+    """A property's value as the lookup compares it (without case); `name` is checked by the caller."""
+    return f"lower(json_extract(properties, '$.{name}'))"
+
+
 def _input_error(status: int, category: str, message: str, item: dict) -> dict:
+    context = {"id": [str(item.get("id"))]}
+    if item.get("objectWriteTraceId") is not None:  # echoed, so a client can line errors up with inputs
+        context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
     return {
         "status": "error",
         "category": category,
         "message": message,
-        "context": {"id": [str(item.get("id"))]},
+        "context": context,
         "errors": [],
         "links": {},
         "httpStatus": str(status),

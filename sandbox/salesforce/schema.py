@@ -53,6 +53,7 @@ SOAP_TYPES = {
     "percent": "xsd:double",
     "date": "xsd:date",
     "datetime": "xsd:dateTime",
+    "anyType": "xsd:anyType",
 }
 
 
@@ -138,6 +139,16 @@ def _leadloop_fields() -> list[Field]:
     ]
 
 
+def _email_bounce_fields() -> list[Field]:
+    """Bounce management's standard fields on Lead and Contact: why and when the last email to
+    the record's address bounced (both null while it has not, and cleared when the address
+    changes)."""
+    return [
+        Field("EmailBouncedReason", "string", 255),
+        Field("EmailBouncedDate", "datetime"),
+    ]
+
+
 @dataclass(frozen=True)
 class SObject:
     name: str
@@ -189,6 +200,7 @@ LEAD = SObject(
         Field("PostalCode", "string", 20),
         Field("HasOptedOutOfEmail", "boolean", nillable=False),
         Field("DoNotCall", "boolean", nillable=False),
+        *_email_bounce_fields(),
         Field("ConvertedDate", "date", createable=False, updateable=False),
         Field("ConvertedAccountId", "reference", 18, reference_to=("Account",), createable=False, updateable=False),
         Field("ConvertedContactId", "reference", 18, reference_to=("Contact",), createable=False, updateable=False),
@@ -251,6 +263,7 @@ CONTACT = SObject(
         Field("OwnerId", "reference", 18, reference_to=("User",)),
         Field("HasOptedOutOfEmail", "boolean", nillable=False),
         Field("DoNotCall", "boolean", nillable=False),
+        *_email_bounce_fields(),
         *_leadloop_fields(),
     ),
 )
@@ -323,8 +336,56 @@ CAMPAIGN_MEMBER = SObject(
     ),
 )
 
+# Field history tracking (Setup → Object Manager → Set History Tracking): the fields whose every
+# change the org records in `<Object>History`, with who changed it and when. The consent flags
+# are tracked, so a decision keeps its own date however often the record is edited later.
+TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
+    "Lead": ("HasOptedOutOfEmail", "DoNotCall"),
+    "Contact": ("HasOptedOutOfEmail", "DoNotCall"),
+}
+HISTORY_KEY_PREFIX = "017"  # every field history object's
+
+
+def _history_object(parent: str) -> SObject:
+    """`LeadHistory` / `ContactHistory`: one row per change of a tracked field (`Field` names it)
+    and one `created` row per record created while tracking was on. Read-only, and unlike other
+    objects it has no LastModifiedDate or SystemModstamp: rows are never changed, only added."""
+    readonly = {"createable": False, "updateable": False}
+    return SObject(
+        f"{parent}History",
+        HISTORY_KEY_PREFIX,
+        (
+            Field("Id", "id", 18, nillable=False, id_lookup=True, **readonly),
+            Field("IsDeleted", "boolean", nillable=False, **readonly),
+            Field(f"{parent}Id", "reference", 18, nillable=False, reference_to=(parent,), **readonly),
+            Field("CreatedById", "reference", 18, reference_to=("User",), **readonly),
+            Field("CreatedDate", "datetime", nillable=False, **readonly),
+            Field("Field", "picklist", 255, picklist=("created", *TRACKED_FIELDS[parent]), **readonly),
+            Field("DataType", "picklist", 255, **readonly),
+            Field("OldValue", "anyType", **readonly),
+            Field("NewValue", "anyType", **readonly),
+        ),
+    )
+
+
+LEAD_HISTORY = _history_object("Lead")
+CONTACT_HISTORY = _history_object("Contact")
+HISTORY_OF: dict[str, SObject] = {"Lead": LEAD_HISTORY, "Contact": CONTACT_HISTORY}
+
 OBJECTS: dict[str, SObject] = {
-    obj.name.lower(): obj for obj in (LEAD, CONTACT, ACCOUNT, OPPORTUNITY, TASK, CAMPAIGN, CAMPAIGN_MEMBER, USER)
+    obj.name.lower(): obj
+    for obj in (
+        LEAD,
+        CONTACT,
+        ACCOUNT,
+        OPPORTUNITY,
+        TASK,
+        CAMPAIGN,
+        CAMPAIGN_MEMBER,
+        USER,
+        LEAD_HISTORY,
+        CONTACT_HISTORY,
+    )
 }
 
 

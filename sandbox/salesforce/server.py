@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from sandbox.faults import NO_FAULTS, Faults
 from sandbox.salesforce.bulk import BulkApi
-from sandbox.salesforce.schema import OBJECTS, SObject, sobject
+from sandbox.salesforce.schema import OBJECTS, TRACKED_FIELDS, SObject, sobject
 from sandbox.salesforce.soql import Query, SoqlError, parse
 from sandbox.salesforce.store import INTEGRATION_USER_ID, REP_USER_ID, Store, api_datetime
 from sandbox.salesforce.validation import RecordError, validate_record
@@ -446,6 +446,8 @@ class SalesforceApi:
         row.update(Id=record_id, IsDeleted=0, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
         row.update(LastModifiedById=_CALLER.get())
         self.store.insert_many(obj, [row])
+        if obj.name in TRACKED_FIELDS:  # field history tracking records the creation itself
+            self.store.add_history(obj, [(record_id, "created", None, None, stamp, _CALLER.get())])
         return record_id
 
     def _write(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
@@ -454,6 +456,11 @@ class SalesforceApi:
                 clash = [m for m in self.store.find_by(obj, field.name, values[field.name]) if m["Id"] != record_id]
                 if clash:
                     raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {field.name}", [field.name])
+        if "Email" in values and obj.field("EmailBouncedReason") and "EmailBouncedReason" not in values:
+            # A new address has not bounced: the org clears the old one's bounce with it.
+            current = self.store.get(obj, record_id) or {}
+            if (current.get("Email") or "").lower() != (values["Email"] or "").lower():
+                values = {**values, "EmailBouncedReason": None, "EmailBouncedDate": None}
         stamp = self.store.now()
         who = _CALLER.get()
         self.store.update(

@@ -16,7 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sandbox.salesforce.schema import OBJECTS, Field, SObject
+from sandbox.salesforce.schema import HISTORY_KEY_PREFIX, HISTORY_OF, OBJECTS, TRACKED_FIELDS, Field, SObject
 
 API_DATETIME = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -60,7 +60,7 @@ class Store:
         """The newest stamp already in the file, so a restarted server (or a clock behind the
         generated world) never writes a SystemModstamp older than one a reader has seen:
         incremental reads filtering `SystemModstamp > cursor` would silently miss it."""
-        parts = [f'select max("SystemModstamp") as s from "{obj.name}"' for obj in OBJECTS.values()]
+        parts = [f'select max("{stamp_field(obj)}") as s from "{obj.name}"' for obj in OBJECTS.values()]
         parts.append("select max(at) as s from api_requests")
         (latest,) = self.conn.execute(f"select max(s) from ({' union all '.join(parts)})").fetchone()
         return latest or ""
@@ -134,7 +134,53 @@ class Store:
             values = {**values, "LastModifiedById": WORLD_USER_ID}
         assignments = ", ".join(f'"{name}" = ?' for name in values)
         with self.lock:
+            changes = self._tracked_changes(obj, record_id, values)
             self.conn.execute(f'update "{obj.name}" set {assignments} where "Id" = ?', [*values.values(), record_id])
+            if changes:
+                self.add_history(obj, changes)
+
+    # ------------------------------------------------------------------ field history
+    def _tracked_changes(self, obj: SObject, record_id: str, values: dict[str, Any]) -> list[tuple]:
+        """The history rows an update makes: one per tracked field whose value it changes."""
+        tracked = [name for name in TRACKED_FIELDS.get(obj.name, ()) if name in values]
+        if not tracked:
+            return []
+        current = self.get(obj, record_id)
+        if current is None:
+            return []
+        stamp = values.get("SystemModstamp") or self.now()
+        who = values.get("LastModifiedById") or WORLD_USER_ID
+        return [
+            (record_id, name, _history_value(current[name]), _history_value(values[name]), stamp, who)
+            for name in tracked
+            if _history_value(current[name]) != _history_value(values[name])
+        ]
+
+    def add_history(self, obj: SObject, changes: Iterable[tuple]) -> None:
+        """Appends `<Object>History` rows: (record id, field or `created`, old, new, stamp, user)."""
+        history = HISTORY_OF[obj.name]
+        with self.lock:
+            (last,) = self.conn.execute(f'select coalesce(max(rowid), 0) from "{history.name}"').fetchone()
+            base = HISTORY_ID_BASE[obj.name] + last
+            rows = [
+                (
+                    make_id(HISTORY_KEY_PREFIX, base + n + 1),
+                    0,
+                    record_id,
+                    who,
+                    stamp,
+                    name,
+                    None if name == "created" else "boolean",
+                    old,
+                    new,
+                )
+                for n, (record_id, name, old, new, stamp, who) in enumerate(changes)
+            ]
+            self.conn.executemany(
+                f'insert into "{history.name}" ("Id", "IsDeleted", "{obj.name}Id", "CreatedById", "CreatedDate",'
+                ' "Field", "DataType", "OldValue", "NewValue") values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                rows,
+            )
 
     def next_id(self, obj: SObject) -> str:
         with self.lock:
@@ -194,6 +240,26 @@ REP_USER_ID = id18("005000000000Rep")
 WORLD_USER_ID = id18("005000000000Org")
 
 
+# Lead and Contact history rows share the key prefix 017 in a real org; their numbering starts
+# apart so ids stay unique across both objects.
+HISTORY_ID_BASE = {"Lead": 0, "Contact": 10**12}
+
+
+def _history_value(value: Any) -> str | None:
+    """How history keeps a tracked (boolean) value: `true` / `false`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.lower()
+    return "true" if value else "false"
+
+
+def stamp_field(obj: SObject) -> str:
+    """The field that orders an object's changes: SystemModstamp, or CreatedDate for field
+    history, whose rows are never modified."""
+    return "SystemModstamp" if obj.field("SystemModstamp") else "CreatedDate"
+
+
 _SQL_TYPES = {"boolean": "integer", "int": "integer", "double": "real", "currency": "real", "percent": "real"}
 
 
@@ -214,7 +280,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         for f in obj.fields:
             if f.name not in present:
                 conn.execute(f'alter table "{obj.name}" add column {_column(f)}')
-        conn.execute(f'create index if not exists "{obj.name}_modstamp" on "{obj.name}" ("SystemModstamp")')
+        conn.execute(f'create index if not exists "{obj.name}_modstamp" on "{obj.name}" ("{stamp_field(obj)}")')
     conn.execute(
         "create table if not exists api_requests (id integer primary key autoincrement, at text, method text,"
         " path text, object text, records integer, status integer)"

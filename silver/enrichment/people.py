@@ -34,13 +34,14 @@ def enrich_people(
     store: Warehouse, provider: FirmographicsProvider, *, timeout_seconds: float, failure_threshold: int
 ) -> EnrichmentRun:
     """Enriches every person of `silver.int_people` and rewrites the enrichment and cache tables."""
+    schema = store.schema(SCHEMA)
     client = EnrichmentClient(
         provider,
         cache=_read_cache(store, provider.name),
         timeout_seconds=timeout_seconds,
         failure_threshold=failure_threshold,
     )
-    people = store.read_arrow(f"select person_id, company_domain from {SCHEMA}.int_people order by person_id")
+    people = store.read_arrow(f"select person_id, company_domain from {schema}.int_people order by person_id")
     domains = [d for d in people["company_domain"].to_pylist() if d]
     answers = client.enrich(domains)
     no_domain = Answer(NOT_FOUND, detail="no company domain")
@@ -48,9 +49,9 @@ def enrich_people(
         _row(person, domain, answers[domain] if domain else no_domain, provider.name)
         for person, domain in zip(people["person_id"].to_pylist(), people["company_domain"].to_pylist(), strict=True)
     ]
-    store.replace_table(SCHEMA, TABLE, _table(rows, ("person_id", "company_domain")))
+    store.replace_table(schema, TABLE, _table(rows, ("person_id", "company_domain")))
     store.replace_table(
-        SCHEMA,
+        store.schema(SCHEMA),
         CACHE_TABLE,
         _table([_row(None, d, a, provider.name) for d, a in sorted(client.cache.items())], ("company_domain",)),
     )
@@ -82,10 +83,11 @@ def _table(rows: list[dict], keys: tuple[str, ...]) -> pa.Table:
 
 
 def _read_cache(store: Warehouse, provider: str) -> dict[str, Answer]:
-    if not store.table_exists(SCHEMA, CACHE_TABLE):
+    schema = store.schema(SCHEMA)
+    if not store.table_exists(schema, CACHE_TABLE):
         return {}
     cached = store.read_arrow(
-        f"select company_domain, enrichment_status, {', '.join(FIELDS)}, fetched_at from {SCHEMA}.{CACHE_TABLE} "
+        f"select company_domain, enrichment_status, {', '.join(FIELDS)}, fetched_at from {schema}.{CACHE_TABLE} "
         f"where provider = '{provider}'"
     )
     answers = {}

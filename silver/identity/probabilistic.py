@@ -11,8 +11,10 @@ Training cannot silently fail. The model starts from shipped parameters
 train still link. On enough data each training step (u by seeded sampling, m by expectation
 maximisation per blocking rule) runs on a *fresh* linker built from the model so far, and its
 result replaces the model only when it succeeded: Splink 5.0 drops the blocked-on comparisons
-from a linker whose EM session found no pairs, and never puts them back. `MatchModel` says
-which model was used, each session's training pairs, and what was skipped.
+from a linker whose EM session found no pairs, and never puts them back. A trained model is
+then checked (`model_check`: ordered evidence, known pairs) and, when it fails, replaced by the
+shipped one. `MatchModel` says which model was used, each session's training pairs, what was
+skipped and why a trained model was rejected.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import SplinkException
 
 from silver.identity.deterministic import LINK_SCHEMA
+from silver.identity.model_check import model_problems
+from silver.identity.profiles import profiles
 
 MATCH_PROBABILITY = 0.995  # a false merge sends one person's score and tasks to another
 MATCH_PROBABILITY_SETTING = "LEADLOOP_IDENTITY_MATCH_PROBABILITY"
@@ -47,16 +51,6 @@ MIN_SESSION_PAIRS = 50  # an EM session with fewer blocked pairs is skipped
 PROBABILITY_FLOOR = 1e-6  # the least m or u a level gets: "never seen" is not "impossible"
 logger = logging.getLogger("leadloop")
 
-PROFILE_KEYS = (
-    "first_name_key",
-    "last_name_key",
-    "email_key",
-    "phone_e164",
-    "street_key",
-    "city_key",
-    "postal_key",
-    "company_key",
-)
 # Prediction blocks: pairs sharing any of these column sets are compared. Several, each leaving
 # other fields free, so one typo never keeps two records of a person apart.
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
@@ -123,6 +117,7 @@ class MatchModel:
     training_pairs: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # step → why
     seconds: dict[str, float] = field(default_factory=dict)  # training, prediction
+    rejected: list[str] = field(default_factory=list)  # why the trained model failed its check
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -130,6 +125,7 @@ class MatchModel:
             "profiles": self.profiles,
             "training_pairs": self.training_pairs,
             "skipped_training": self.skipped,
+            "rejected_trained_model": self.rejected,
             "model_seconds": self.seconds,
         }
 
@@ -258,44 +254,6 @@ def default_model(config: MatchConfig = MatchConfig()) -> dict[str, Any]:
     return loadable(with_parameters(base, json.loads(DEFAULT_MODEL.read_text())))
 
 
-def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
-    """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered,
-    with the derived columns blocks and comparisons use) and `record_profiles` (record → profile)."""
-    keys = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
-    # A profile needs something beyond a name: two name-only records are not one person.
-    has_key = (
-        "email_key is not null or phone_e164 is not null or postal_key is not null"
-        " or company_key is not null or street_key is not null"
-    )
-    con.execute(
-        f"""
-        create or replace temp table record_profiles as
-        select record_key,
-               dense_rank() over (order by case when {has_key} then {keys} end,
-                                  case when {has_key} then null else record_key end) as profile_id
-        from {records}
-        """
-    )
-    con.execute(
-        f"""
-        create or replace temp table profiles as
-        select *,
-               nullif(split_part(email_key, '@', 1), '') as email_local,
-               substr(last_name_key, 1, 3) as last_name_prefix,
-               substr(first_name_key, 1, 1) as first_name_initial,
-               nullif(regexp_extract(street_key, '\\d+[a-z]?', 0), '') as street_number
-        from (
-            select any_value(p.profile_id) as profile_id,
-                   {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
-                   any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
-                   min(r.record_key) as first_record_key
-            from {records} r join record_profiles p using (record_key)
-            group by p.profile_id
-        )
-        """
-    )
-
-
 NO_GIVEN_NAME_LEVELS = {
     # level label → (P(family names agree this way | one person), | two people): the family name's
     # own evidence, which a missing given name neither adds to nor takes from.
@@ -404,7 +362,18 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
     report.source = "trained" if not report.skipped else "partly trained" if trained else "default"
     # A level no training pair reached keeps the shipped numbers rather than none.
     model = with_parameters(model, json.loads(DEFAULT_MODEL.read_text()), only_missing=True)
-    return loadable(with_missing_given_names(model, con)), report
+    model = loadable(with_missing_given_names(model, con))
+    if report.source == "default":
+        return model, report
+    started = time.perf_counter()
+    report.rejected = model_problems(model, config.match_probability)
+    report.seconds["check"] = round(time.perf_counter() - started, 2)
+    if report.rejected:
+        # EM converged somewhere wrong: the reviewed shipped parameters are the safer model.
+        logger.warning("identity: trained model rejected, shipped model used: %s", "; ".join(report.rejected))
+        report.source = "default"
+        model = with_missing_given_names(default_model(config), con)
+    return model, report
 
 
 def probabilistic_links(

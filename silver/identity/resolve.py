@@ -69,7 +69,29 @@ def resolve(
     """Resolves `records` into people. A person any of whose records carries an email in
     `erased` (registry hashes, see `erasure`), or is already in `suppressed` (an earlier run's
     suppressed records: their email may be blanked by now), is left out whole, keeping only its
-    record ids; suppression only grows."""
+    record ids; suppression only grows.
+
+    When this run leaves out records that are still in the input (a new erasure request, or a
+    source that loaded an erased person again), everyone else is resolved a second time without
+    them: the match model's term frequencies are taken over the records it sees, so keeping
+    the erased in the first pass gave other people's links other weights than the next run
+    gives, once the erased person's bronze rows are deleted. An erasure, or a run killed
+    halfway through one and run again, then ends where the run after it starts (issue 25)."""
+    first = _resolve_once(records, erased, suppressed, config)
+    kept = pc.is_in(records["record_key"], value_set=first.records["record_key"].combine_chunks())
+    if (pc.sum(kept).as_py() or 0) == records.num_rows:
+        return first
+    second = _resolve_once(records.filter(kept), erased, first.suppressed, config)
+    second.seconds = {**{f"{step} (with the erased)": s for step, s in first.seconds.items()}, **second.seconds}
+    return second
+
+
+def _resolve_once(
+    records: pa.Table,
+    erased: set[str] | frozenset[str],
+    suppressed: pa.Table | None,
+    config: MatchConfig | None,
+) -> Resolution:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     standardized = standardize(records)

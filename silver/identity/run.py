@@ -33,13 +33,20 @@ def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
     new_requests = register_file_drops(store, landing_url)
     erased = registered_hashes(store)
     earlier = (
-        store.read_arrow(f"select record_key, source, source_id from {SCHEMA}.{SUPPRESSED_TABLE}")
-        if store.table_exists(SCHEMA, SUPPRESSED_TABLE)
+        store.read_arrow(f"select record_key, source, source_id from {store.schema(SCHEMA)}.{SUPPRESSED_TABLE}")
+        if store.table_exists(store.schema(SCHEMA), SUPPRESSED_TABLE)
         else None
     )
-    resolution = resolve(store.read_arrow(records_sql(SCHEMA)), erased=erased, suppressed=earlier)
-    store.replace_table(SCHEMA, RECORDS_TABLE, resolution.person_records())
-    store.replace_table(SCHEMA, LINKS_TABLE, resolution.links)
-    store.replace_table(SCHEMA, SUPPRESSED_TABLE, resolution.suppressed)
+    resolution = resolve(store.read_arrow(records_sql(store.schema(SCHEMA))), erased=erased, suppressed=earlier)
+    # One transaction: a run that dies here leaves the last run's three tables, never new
+    # records beside old links or an old suppression list.
+    store.replace_tables(
+        store.schema(SCHEMA),
+        {
+            RECORDS_TABLE: resolution.person_records(),
+            LINKS_TABLE: resolution.links,
+            SUPPRESSED_TABLE: resolution.suppressed,
+        },
+    )
     blanked = anonymize_bronze(store, resolution.suppressed, erased)
     return IdentityRun(resolution, new_requests, blanked)

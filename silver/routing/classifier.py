@@ -46,8 +46,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def tokens(record: TextRecord) -> list[str]:
-    """Field-tagged tokens: words of the company name and title, the domain and its labels, and
-    character 4-grams of the domain's name (domains run words together: "wayneoscorp")."""
+    """Field-tagged tokens: words of the company name and title, the domain, its top-level label
+    (".edu", ".gov" say a lot) and its words, and character 4-grams of the domain's name
+    (domains run words together: "wayneoscorp")."""
     out: list[str] = []
     for tag, text in (("c", record.company), ("t", record.title)):
         out.extend(f"{tag}:{w}" for w in _WORD.findall((text or "").lower()))
@@ -56,7 +57,9 @@ def tokens(record: TextRecord) -> list[str]:
         if not domain:
             continue
         out.append(f"{tag}:{domain}")
-        name = domain.split(".")[0]
+        name, _, top = domain.partition(".")
+        if top:
+            out.append(f"{tag}.top:{top.rpartition('.')[2]}")
         out.extend(f"{tag}:{w}" for w in _WORD.findall(name))
         padded = f"^{name}$"
         out.extend(f"{tag}4:{padded[i : i + 4]}" for i in range(max(len(padded) - 3, 1)))

@@ -30,11 +30,11 @@ select
     people.company,
     coalesce(people.company_domain, nullif(split_part(people.email, '@', 2), '')) as email_domain,
     people.title
-from silver.int_people as people
+from {silver}.int_people as people
 where not exists (
     select 1
-    from silver.identity_records as records
-    inner join silver.stg_salesforce__leads as leads
+    from {silver}.identity_records as records
+    inner join {silver}.stg_salesforce__leads as leads
         on records.source = 'salesforce_lead' and records.source_id = leads.lead_id
     where records.person_id = people.person_id and leads.industry is not null
 )
@@ -58,7 +58,7 @@ def default_classifier() -> Classifier:
 
 
 def classify_missing_industry(store: Warehouse, classifier: Classifier) -> ClassificationRun:
-    people = store.read_arrow(UNLABELLED_PEOPLE).to_pylist()
+    people = store.read_arrow(UNLABELLED_PEOPLE.format(silver=store.schema(SCHEMA))).to_pylist()
     records = [TextRecord(company=p["company"], email_domain=p["email_domain"], title=p["title"]) for p in people]
     guesses = []
     for start in range(0, len(records), BATCH):
@@ -72,7 +72,7 @@ def classify_missing_industry(store: Warehouse, classifier: Classifier) -> Class
             "model_version": pa.array([g.model_version for g in guesses], pa.string()),
         }
     )
-    store.replace_table(SCHEMA, TABLE, table)
+    store.replace_table(store.schema(SCHEMA), TABLE, table)
     confidences = sorted(g.confidence for g in guesses)
     quartiles = [round(confidences[int(q * (len(confidences) - 1))], 4) for q in (0.25, 0.5, 0.75)] if guesses else []
     return ClassificationRun(

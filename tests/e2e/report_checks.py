@@ -10,8 +10,8 @@ from warehouse import Warehouse
 
 def assert_reports_reconcile(warehouse: Warehouse, sf: Any, first_sync: dict[str, Any], sync_name: str) -> None:
     """After the second loop: the funnel counts every live lead once per campaign (once if in
-    none) and every converted one as an SQL; sync health has the first loop's run (dbt builds
-    before the sync); identity health counts every identity record; sources are fresh."""
+    none) and every converted one as an SQL; sync health has the first loop's run and its API
+    calls (dbt builds before the sync); identity health counts every identity record; sources are fresh."""
     leads = {r["Id"]: r["IsConverted"] for r in sf.query_all("SELECT Id, IsConverted FROM Lead")["records"]}
     names = {r["Id"]: r["Name"] or r["Id"] for r in sf.query_all("SELECT Id, Name FROM Campaign")["records"]}
     members = sf.query_all("SELECT LeadId, CampaignId FROM CampaignMember")["records"]
@@ -22,9 +22,12 @@ def assert_reports_reconcile(warehouse: Warehouse, sf: Any, first_sync: dict[str
     assert warehouse.query("select sum(leads), sum(sqls) from gold.funnel_by_source_and_campaign") == [(rows, sqls)]
 
     health = warehouse.query(
-        "select runs, records_sent, records_rejected from gold.pipeline_sync_health where sync_name = ?", [sync_name]
+        "select runs, records_sent, records_rejected, api_calls, last_run_api_calls from gold.pipeline_sync_health "
+        "where sync_name = ?",
+        [sync_name],
     )
-    assert health == [(1, first_sync["sent"], first_sync["failed"])]
+    calls = first_sync["api_calls"]  # as the sync asset's materialization metadata has it
+    assert health == [(1, first_sync["sent"], first_sync["failed"], calls, calls)]
 
     (records,) = warehouse.query("select count(*) from silver.identity_records")[0]
     assert warehouse.query("select sum(records) from gold.pipeline_identity_health") == [(records,)]

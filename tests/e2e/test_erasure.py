@@ -14,6 +14,7 @@ from orchestration.cli import cli
 from orchestration.dbt_partial_parse import target_root
 from orchestration.demo import run_lead_loop
 from silver.erasure import SCHEMA, TABLE
+from tests.e2e.consent_checks import crm_consent_violations
 from tests.reliability.pii_sweep import files_holding, run_records, tables_holding, texts_holding
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +41,15 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
     # The file sweep can find them: the sources' own files hold them (the table sweep's own test
     # is in tests/reliability/test_erasure_leftovers.py).
     assert files_holding([world_dir], erased)
+
+    # The consent sweep finds what it must: a scored lead planted as erased is reported.
+    planted = next(r["Id"] for r in scored)
+    plant = [f"salesforce_lead:{planted}", "salesforce_lead", planted]
+    warehouse.query(
+        "insert into silver.identity_suppressed_records (record_key, source, source_id) values (?, ?, ?)", plant
+    )
+    assert ("Lead", planted, "erased person scored") in crm_consent_violations(warehouse, sf, world_dir)
+    warehouse.query("delete from silver.identity_suppressed_records where record_key = ?", plant[:1])
 
     monkeypatch.setenv("LEADLOOP_WAREHOUSE_URL", warehouse.url)
     # The address as a person types it: other case, padding. The request matches regardless.
@@ -81,6 +91,13 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
             # The sync cleared what it had written: the CRM holds no score for them.
             crm = sf.Lead.get(lead["Id"])
             assert (crm["Lead_Score__c"], crm["Lead_Grade__c"], crm["Lead_Score_Reasons__c"]) == (None, None, None)
+            # … and, once the clear was confirmed, forgot the lead: no sync state names it.
+            assert warehouse.query(
+                "select count(*) from reverse_etl.sync_state where record_key = ? or payload like ?",
+                [lead["Id"], f"%{lead['Id']}%"],
+            ) == [(0,)]
+        # No CRM holds a score of theirs on any record (Lead, Contact, HubSpot contact), nor a task.
+        assert crm_consent_violations(warehouse, sf, world_dir) == []
         # The registry holds hashes only.
         registry = warehouse.query(f"select key_hash, requested_by from {SCHEMA}.{TABLE} order by requested_by")
         assert [by for _, by in registry] == ["cli", "file:requests-2026-11-24.csv"]
@@ -90,9 +107,10 @@ def test_an_erased_person_is_gone_and_stays_gone(looped, monkeypatch, caplog):
     # its quarantine and dlt staging datasets included), and no file in the data dir or dlt's
     # working folders. The world's files are the sources' own (the CRMs, the landing zone).
     assert tables_holding(warehouse, erased) == {}
-    # Nor does any silver or gold table or view keep a row of their leads, blanked or not: only the
-    # suppression list, which keeps them out by record id.
-    kept = tables_holding(warehouse, [by_cli["Id"], by_file["Id"]], schemas=["silver", "gold"])
+    # Nor does any table or view of any schema (bronze, silver, gold, the sync state and run logs)
+    # keep a row of their leads, blanked or not, by lead id: only the suppression list, which
+    # keeps them out by record id.
+    kept = tables_holding(warehouse, [by_cli["Id"], by_file["Id"]])
     assert set(kept) == {"silver.identity_suppressed_records"}
     assert files_holding([world_dir.parent, pipelines_dir(warehouse)], erased, exclude=[world_dir]) == {}
 

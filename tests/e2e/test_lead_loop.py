@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestration.demo import LoopFailedError, run_lead_loop
+from tests.e2e.consent_checks import crm_consent_violations, utc_text
 from tests.e2e.report_checks import assert_reports_reconcile
 
 pytestmark = pytest.mark.e2e
@@ -64,9 +65,11 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert {"salesforce", "hubspot", "partners", "web_events", "product"} <= set(first.sources)
     assert first.sources["salesforce"].rows >= len(live_leads)
     assert 0 < first.people_resolved < first.records_resolved and 0 < first.merge_rate < 1
-    assert first.checks_passed > 0 and first.checks_failed == 0
+    assert first.checks_passed > 0 and first.checks_failed == 0 and first.checks_missing == []
     assert sum(first.score_bands.values()) == first.people_scored
     assert first.syncs[SYNC]["estimated_calls"] >= 1
+    # The calls it made: what it planned to cost, the preflight's describe and any retry.
+    assert first.syncs[SYNC]["api_calls"] >= first.syncs[SYNC]["estimated_calls"] + 1
     assert len(first.top_people) == 10 and first.seconds > 0
     assert any(line.startswith("people resolved") and "merge rate" in line for line in first.lines())
 
@@ -77,6 +80,26 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     assert {name: sync["sent"] for name, sync in second.syncs.items()} == dict.fromkeys(first.syncs, 0)
     assert gold_scores(warehouse) == gold
     assert_reports_reconcile(warehouse, sf, first.syncs[SYNC], SYNC)
+
+    # The second run read back what the first one's syncs wrote (Contact and HubSpot modification
+    # stamps feed consent and survivorship), so it rebuilt. A third finds nothing new at all: the
+    # loads ask the sources, and nothing after them runs (orchestration/change_gate.py): no
+    # rebuild, no re-test, no sync, no write to either CRM.
+    hubspot_sandbox = looped.hubspot_sandbox
+    marks = salesforce_sandbox.last_request_id(), hubspot_sandbox.last_request_id()
+    third = looped.run()
+    sync_steps = {f"reverse_etl__{name}" for name in first.syncs}
+    assert {"identity_resolution", "dbt_people", "dbt_scoring", *sync_steps} <= set(third.skipped_steps)
+    assert "gold__salesforce_lead_scores_gx_salesforce_lead_scores_contract" in third.skipped_steps
+    assert third.syncs == {} and third.records_resolved == 0
+    assert writes_since(salesforce_sandbox, marks[0]) == []
+    # HubSpot reads through POST too: the search API and the associations' batch read.
+    hubspot_requests = hubspot_sandbox.request_log(since_id=marks[1])
+    assert hubspot_requests, "the loads asked HubSpot for changes"
+    reads = ("/search", "/batch/read")
+    assert [r for r in hubspot_requests if r["method"] in WRITE_METHODS and not r["path"].endswith(reads)] == []
+    assert gold_scores(warehouse) == gold
+    assert any(line.startswith("skipped") for line in third.lines())
 
     # A rep's change to two leads, loaded incrementally: only what changed moves, and the CRM
     # gets exactly that (the same world and warehouse: the loops above are this scenario's start).
@@ -96,14 +119,17 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     )
     # Converted leads are the Contact's now: the sync skips them, so the edit goes to open ones.
     open_leads = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE IsConverted = false")["records"]}
-    promoted = next(i for (i,) in untitled if before[i][0] < 100 and i in open_leads)
-    deleted = next(i for i in alone if i != promoted and i in open_leads)
+    emailable = {r["Id"] for r in sf.query_all("SELECT Id FROM Lead WHERE HasOptedOutOfEmail = false")["records"]}
+    promoted, unsubscribed = [i for (i,) in untitled if before[i][0] < 100 and i in open_leads & emailable][:2]
+    deleted = next(i for i in alone if i not in (promoted, unsubscribed) and i in open_leads)
     # A rep's edits (through their own session: the integration user's writes are not source changes).
     rep = looped.rep
     # A promotion to CEO at a large tech company must raise the score.
-    rep.Lead.update(
-        promoted, {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
-    )
+    promotion = {"Title": "Chief Executive Officer", "NumberOfEmployees": 20000, "Industry": "Technology"}
+    rep.Lead.update(promoted, promotion)
+    # The same jump for a lead that opts out of email in the same edit: its score moves, but the
+    # owner notification (an email-channel action) must not reach it (issue 25, consent).
+    rep.Lead.update(unsubscribed, {**promotion, "HasOptedOutOfEmail": True})
     rep.Lead.delete(deleted)
     bronze_rows = warehouse.query("select count(*) from bronze_salesforce.lead")[0][0]
     mark = salesforce_sandbox.last_request_id()
@@ -113,26 +139,42 @@ def test_every_lead_scored_synced_then_only_changes_flow_through(looped):
     after = gold_scores(warehouse)
     assert deleted not in after
     assert after[promoted][0] > before[promoted][0]
-    assert {k: v for k, v in after.items() if k != promoted} == {
-        k: v for k, v in before.items() if k not in (promoted, deleted)
+    assert after[unsubscribed][0] > before[unsubscribed][0]
+    assert {k: v for k, v in after.items() if k not in (promoted, unsubscribed)} == {
+        k: v for k, v in before.items() if k not in (promoted, unsubscribed, deleted)
     }
     # The deletion is a soft-delete flag in bronze: no row lost, none added.
     assert warehouse.query("select count(*) from bronze_salesforce.lead")[0][0] == bronze_rows
     assert warehouse.query("select is_deleted from bronze_salesforce.lead where id = ?", [deleted]) == [(True,)]
-    # The promoted lead's new score, and a clear for the deleted one (it left gold); the CRM
+    # The two promoted leads' new scores, and a clear for the deleted one (it left gold); the CRM
     # answers ENTITY_IS_DELETED for that, which counts as cleared: nothing of it is left there.
-    assert summary.syncs[SYNC]["sent"] == 2
+    assert summary.syncs[SYNC]["sent"] == 3
     assert summary.syncs[SYNC]["cleared"] == 1
     writes = writes_since(salesforce_sandbox, mark)
-    assert [(w["method"], w["records"]) for w in writes if "/Task/" not in w["path"]] == [("PATCH", 2)]
+    assert [(w["method"], w["records"]) for w in writes if "/Task/" not in w["path"]] == [("PATCH", 3)]
     assert crm_scores(sf)[promoted][0] == float(after[promoted][0])
     # The promotion is a score jump: one owner notification, a Task on the lead keyed by its
-    # action (gold.lead_actions), upserted once on the key; nothing else had a trigger.
+    # action (gold.lead_actions), upserted once on the key; nothing else had a trigger, and the
+    # lead that opted out of email got none.
     actions = warehouse.query("select action_key, who_id from gold.salesforce_action_tasks")
     assert [(key.split(":")[0], who) for key, who in actions] == [("owner_notification", promoted)]
     assert [(w["method"], w["records"]) for w in writes if "/Task/" in w["path"]] == [("PATCH", 1)]
     tasks = sf.query(f"SELECT WhoId, Subject FROM Task WHERE Leadloop_Task_Key__c = '{actions[0][0]}'")["records"]
     assert [(t["WhoId"], t["Subject"]) for t in tasks] == [(promoted, "Score jumped: review this lead")]
+    # The opt-out is dated by the lead's field history (when the flag changed), not by the
+    # lead's modification time, which every later edit moves.
+    (changed_at,) = [
+        r["CreatedDate"]
+        for r in sf.query_all(f"SELECT Field, CreatedDate FROM LeadHistory WHERE LeadId = '{unsubscribed}'")["records"]
+        if r["Field"] == "HasOptedOutOfEmail"
+    ]
+    events = warehouse.query(
+        "select occurred_at, dated_by from silver.int_consent_events where evidence_id = ? and channel = 'email'",
+        [unsubscribed],
+    )
+    assert [(utc_text(at), by) for at, by in events] == [(changed_at[:19], "field_history")]
+    # What the CRMs hold breaks no consent: no task on a channel its person opted out of.
+    assert crm_consent_violations(warehouse, sf, looped.world_dir) == []
 
 
 def test_failed_contract_blocks_the_sync(duckdb_warehouse, salesforce_sandbox, sf, salesforce, hubspot):

@@ -236,6 +236,56 @@ def test_no_action_for_an_opted_out_person(warehouse: Warehouse) -> None:
     assert evaluate_guards(warehouse, contract, None).failures == []
 
 
+ERASURE_LIST = "silver.identity_suppressed_records"
+
+
+def test_no_sync_source_holds_a_record_of_an_erased_person(warehouse: Warehouse) -> None:
+    """Every gold table a sync reads has a blocking rule against silver's erasure list (the
+    records of erased people), keyed by the CRM id it sends to; and a pass kept from before an
+    erasure is not reused once the list grows, though the gold table did not change."""
+    from expectations.guards import evaluate_guards
+    from reverse_etl.spec import all_specs
+
+    read_by_syncs = {f"{spec.source_schema}.{spec.source_table}" for spec in all_specs()}
+    guarded = [c for c in load_contracts().values() if c.target in read_by_syncs | {"gold.lead_scores"}]
+    assert {c.target for c in guarded} >= read_by_syncs
+    for contract in guarded:
+        [rule] = [r for r in contract.excludes if r.table == ERASURE_LIST]
+        assert contract.severity_of(rule.severity) == "error", contract.suite
+        write_conforming(warehouse, contract, 30)  # keys "v0" … "v29"
+
+    first = load_contracts()["salesforce_lead_scores"]
+    # Before identity's first run there is no list: nothing to exclude, not an error.
+    assert validate_contract(warehouse, first.suite, record=True).status == "passed"
+    _sql(
+        warehouse,
+        "create schema if not exists silver",
+        f"create table {ERASURE_LIST} (record_key varchar, source varchar, source_id varchar)",
+        f"insert into {ERASURE_LIST} values ('v3', 'salesforce_lead', 'v3'), ('v4', 'salesforce_contact', 'v4'),"
+        " ('v5', 'hubspot_contact', 'v5'), ('v6', 'partner_mail', 'v6')",
+    )
+    outcome = validate_contract(warehouse, first.suite, record=True)
+    assert not outcome.unchanged and _broken(outcome) == {("expect_no_record_of_an_erased_person", "lead_id")}
+    assert "expect_no_record_of_an_erased_person(lead_id): 1 unexpected, e.g. ['v3']" in outcome.headline
+
+    hits = {}
+    for contract in guarded:
+        [failure] = evaluate_guards(warehouse, contract, None).failures
+        hits[contract.suite] = (failure.column, failure.unexpected_count, failure.sample)
+    assert hits == {
+        "lead_scores": ("person_id", 1, ["v3"]),
+        "salesforce_lead_scores": ("lead_id", 1, ["v3"]),
+        "salesforce_contact_scores": ("contact_id", 1, ["v4"]),
+        "hubspot_contact_scores": ("contact_id", 1, ["v5"]),
+        "salesforce_action_tasks": ("who_id", 2, ["v3", "v4"]),
+        "salesforce_lead_owners": ("lead_id", 1, ["v3"]),
+        "hubspot_contact_owners": ("contact_id", 1, ["v5"]),
+    }
+
+    _sql(warehouse, "delete from gold.salesforce_lead_scores where lead_id = 'v3'")  # gold rebuilt without them
+    assert validate_contract(warehouse, first.suite, record=True).status == "passed"
+
+
 def test_a_large_duckdb_table_is_sampled_deterministically_but_uniqueness_is_whole(
     duckdb_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -48,6 +48,9 @@ def test_first_run_lands_in_salesforce_and_second_run_sends_no_patch(warehouse, 
     mark = salesforce_sandbox.last_request_id()
     first = run_sync(SPEC, warehouse, destination)
     assert (first.planned_new, first.sent, first.succeeded, first.failed) == (50, 50, 50, 0)
+    # The run's API calls, as the org logged them (the preflight's describe and one collection).
+    first_calls = len(salesforce_sandbox.request_log(mark))
+    assert first.api_calls == first_calls == 2
     assert [(p["path"].rsplit("/", 2)[-2:], p["records"]) for p in _patches(salesforce_sandbox, mark)] == [
         (["composite", "sobjects"], 50)
     ]
@@ -64,8 +67,8 @@ def test_first_run_lands_in_salesforce_and_second_run_sends_no_patch(warehouse, 
     second = run_sync(SPEC, warehouse, destination)
     assert (second.planned, second.sent, second.unchanged) == (0, 0, 50)
     assert _patches(salesforce_sandbox, mark) == []
-    runs = warehouse.query("select status, sent from reverse_etl.sync_runs order by started_at")
-    assert runs == [("success", 50), ("success", 0)]
+    runs = warehouse.query("select status, sent, api_calls from reverse_etl.sync_runs order by started_at")
+    assert runs == [("success", 50, first_calls), ("success", 0, 0)]
 
 
 def test_only_the_changed_record_is_sent(warehouse, sf, salesforce_sandbox, lead_ids):

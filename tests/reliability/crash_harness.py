@@ -51,6 +51,13 @@ PRELOAD = [
     "ingestion.hubspot",
     "ingestion.web_events",
     "ingestion.product_db",
+    # the later stages' kill trials (tests/reliability/stage_crash.py)
+    "silver.identity.run",
+    "reverse_etl.executor",
+    "reverse_etl.destinations.salesforce",
+    "dagster",
+    "orchestration.assets.dbt",
+    "tests.reliability.stage_crash",
 ]
 _FORKS = multiprocessing.get_context("forkserver")
 _FORKS.set_forkserver_preload([__name__, *PRELOAD])

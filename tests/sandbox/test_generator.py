@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import sqlite3
+from pathlib import Path
 
 from sandbox.generator import generate_world
 
@@ -243,3 +244,32 @@ def test_the_world_includes_partner_drops_web_events_and_the_product_db(tmp_path
     assert records and {r["person_key"] for r in records} <= people
     good = [r for r in records if not r["defect"] and r["tracking"]]
     assert all(len(normalize(r["tracking"] + r["routing"]).tracking) == 20 for r in good[:50])
+
+
+def test_companies_carry_their_industry_in_text_or_not_and_the_truth_says_which(tmp_path):
+    """Names, domains and titles carry the industry as real ones do (or do not), with the kind
+    of signal in the truth; a department added to a title never adds a word the fit rules read."""
+    import re
+
+    from sandbox.industry_signal import DEPARTMENTS, NAME_WORDS, SIGNAL_KINDS
+
+    summary = generate_world(tmp_path, leads=1000, seed=4)
+    with open(tmp_path / "truth" / "companies.csv") as handle:
+        companies = list(csv.DictReader(handle))
+    assert len(companies) == summary["companies"]
+    kinds = {kind: [c for c in companies if c["industry_signal"] == kind] for kind in SIGNAL_KINDS}
+    assert all(kinds[k] for k in ("none", "name", "domain", "title"))
+    words = {w.lower() for industry_words in NAME_WORDS.values() for w in industry_words}
+    for company in kinds["name"]:
+        own = {w.lower() for w in NAME_WORDS[company["industry"]]}
+        assert own & set(company["name"].lower().split()), company
+        assert any(w in company["domain"] for w in own), company
+    for company in kinds["none"] + kinds["title"]:
+        assert not words & set(company["name"].lower().split()), company
+    conn = sqlite3.connect(tmp_path / "salesforce.sqlite")
+    titles = [t for (t,) in conn.execute('select "Title" from "Lead" where "Title" like \'%, %\'')]
+    assert len(titles) > 100
+    with open(Path(__file__).parents[2] / "dbt_project" / "seeds" / "fit_rules.csv") as handle:
+        patterns = [r["match_value"] for r in csv.DictReader(handle) if r["attribute"] == "title"]
+    for department in (d for ds in DEPARTMENTS.values() for d in ds):
+        assert not any(re.search(p, department.lower()) for p in patterns), department

@@ -332,3 +332,30 @@ def test_converted_leads_refuse_updates_through_every_write_path(sf):
     failed = sf.bulk2.Lead.get_failed_records(job["job_id"])
     assert failed.count("CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead") == 2
     assert all(sf.Lead.get(i)["Lead_Score__c"] is None for i in converted)
+
+
+def test_field_history_dates_each_consent_change_and_a_new_address_clears_its_bounce(sf):
+    """LeadHistory records a change of a tracked flag (not of other fields) with its own stamp;
+    a lead created through the API gets its `created` row; a changed Email clears the bounce."""
+    lead = sf.query("SELECT Id FROM Lead WHERE HasOptedOutOfEmail = false AND IsConverted = false LIMIT 1")
+    lead_id = lead["records"][0]["Id"]
+    history = f"SELECT LeadId, Field, CreatedDate FROM LeadHistory WHERE LeadId = '{lead_id}'"
+    before = sf.query(history)["records"]
+    sf.Lead.update(lead_id, {"HasOptedOutOfEmail": True})
+    opted_out_at = sf.Lead.get(lead_id)["SystemModstamp"]
+    sf.Lead.update(lead_id, {"Title": "VP Sales", "HasOptedOutOfEmail": True})  # the flag is unchanged
+    changes = sf.query(history)["records"][len(before) :]
+    assert [(c["Field"], c["CreatedDate"]) for c in changes] == [("HasOptedOutOfEmail", opted_out_at)]
+    assert sf.Lead.get(lead_id)["SystemModstamp"] > opted_out_at
+
+    created = sf.Lead.create({"LastName": "Okafor", "Company": "Acme", "Status": "Open - Not Contacted"})["id"]
+    rows = sf.query(f"SELECT Field FROM LeadHistory WHERE LeadId = '{created}'")["records"]
+    assert [r["Field"] for r in rows] == ["created"]
+
+    bounced = sf.query("SELECT Id, Email FROM Lead WHERE EmailBouncedReason != null AND IsConverted = false LIMIT 1")
+    bounced_id = bounced["records"][0]["Id"]
+    sf.Lead.update(bounced_id, {"Email": bounced["records"][0]["Email"].upper()})  # the same address
+    assert sf.Lead.get(bounced_id)["EmailBouncedReason"]
+    sf.Lead.update(bounced_id, {"Email": "fixed.address@example.com"})
+    after = sf.Lead.get(bounced_id)
+    assert (after["EmailBouncedReason"], after["EmailBouncedDate"]) == (None, None)

@@ -2,6 +2,7 @@
 training that cannot silently switch the model off."""
 
 import json
+import math
 from datetime import datetime, timedelta
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.realtime import compare_records
 
+from silver.identity.model_check import known_pair_problems, model_problems, ordering_problems
 from silver.identity.probabilistic import (
     DEFAULT_MODEL,
     MatchConfig,
@@ -209,3 +211,95 @@ def test_blocking_rules_and_threshold_are_configuration(monkeypatch):
         found, _ = probabilistic_links(con, config=MatchConfig(blocking_rules=(("street_number",),)))
     assert nothing.num_rows == 0
     assert len(_pairs(found)) >= 5
+
+
+def test_a_training_session_that_raises_leaves_the_model_that_links():
+    """Two copies of each person differ only in the email domain; a training block on every
+    comparison's columns leaves Splink nothing to estimate, and its SQL fails. The session is
+    skipped and said so; the model keeps every comparison and links each person's two copies."""
+    rows = []
+    heads, tails = ("Hug", "Fis", "Wal", "Bec", "Ngu", "Oka"), ("hes", "cher", "sh", "ker", "yen", "for")
+    for i in range(120):
+        first = "Ann" + chr(97 + i % 26) + chr(97 + i // 26)
+        last = heads[i % 6] + tails[i // 6 % 6]
+        city = ["Austin", "Denver", "Boston", "Seattle", "Portland", "Madison", "Tucson", "Raleigh"][i % 8]
+        copy = {"first_name": first, "last_name": last, "email": f"{first}@example.com", "phone": f"+1415555{i:04d}",
+                "company": f"Acme {i}", "street": f"{i} Main St", "city": city, "postal_code": f"{10000 + 7 * i}",
+                "country": "US"}  # fmt: skip
+        rows += [
+            {**copy, "record_key": f"crm:{i}"},
+            {**copy, "record_key": f"export:{i}", "email": f"{first}@home.org"},
+        ]
+    everything = ("full_name_key", "email_local", "phone_e164", "street_key", "city_key", "postal_key", "company_key")
+    config = MatchConfig(min_training_profiles=100, training_blocks=(("m_by_everything", everything),))
+    with duckdb.connect() as con:
+        con.register("records", standardize(records(*rows)))
+        links, model = probabilistic_links(con, config=config)
+    assert model.training_pairs == {"m_by_everything": 120}
+    assert model.skipped["m_by_everything"].startswith("Error executing the following sql")
+    assert model.rejected == [] and model.source == "partly trained"  # u was estimated, and passed its check
+    assert _pairs(links) == {frozenset((f"crm:{i}", f"export:{i}")) for i in range(120)}
+    for agreed in links["agreed_on"].to_pylist():
+        assert set(agreed.split(",")) >= {"name", "phone", "street", "city", "postal_code", "company"}, agreed
+
+
+def test_the_shipped_model_passes_the_check_a_broken_one_fails_it():
+    assert model_problems(default_model(), MatchConfig().match_probability) == []
+    turned = default_model()
+    [postcode] = [c for c in turned["comparisons"] if c["output_column_name"] == "postal_key"]
+    exact = postcode["comparison_levels"][1]
+    exact["m_probability"], exact["u_probability"] = exact["u_probability"], exact["m_probability"]
+    weight = math.log2(exact["m_probability"] / exact["u_probability"])
+    assert ordering_problems(turned) == [f"postal_key: the exact level is not evidence for a match (weight {weight})"]
+    # Close names turned into evidence against: the ends are still in order, the known pairs
+    # catch it.
+    typos_against = default_model()
+    [name] = [c for c in typos_against["comparisons"] if c["output_column_name"] == "first_name_key_last_name_key"]
+    for level in name["comparison_levels"]:
+        if level["label_for_charts"].startswith("(Jaro-Winkler distance of first_name_key"):
+            level["m_probability"] = 1e-6
+    assert ordering_problems(typos_against) == []
+    assert [p.split(":")[0] for p in known_pair_problems(typos_against, 0.995)] == ["a family-name typo at one address"]
+
+
+def test_a_trained_model_that_fails_its_check_is_replaced_by_the_shipped_one():
+    """EM on a poor block (every pair shares only a family-name prefix, so nearly all are
+    strangers) learns that an exact name is evidence *against* a match; the check rejects that
+    model, the shipped one links, and the metadata says why."""
+    table = standardize(name_and_address_world(300))
+    config = MatchConfig(min_training_profiles=100, training_blocks=(("m_by_name_prefix", ("last_name_prefix",)),))
+    with duckdb.connect() as con:
+        con.register("records", table)
+        links, model = probabilistic_links(con, config=config)
+    assert "m_by_name_prefix" not in model.skipped  # the session ran, and learned nonsense
+    assert model.source == "default"
+    assert any(problem.startswith("first_name_key_last_name_key: the exact level") for problem in model.rejected)
+    assert model.as_metadata()["rejected_trained_model"] == model.rejected
+    expected = {frozenset((f"crm:{i}", f"export:{i}")) for i in range(300)}
+    found = _pairs(links)
+    assert found <= expected and len(found) >= 0.95 * 300
+
+
+def test_an_erasure_resolves_everyone_else_as_the_next_run_will():
+    """The next run reads bronze without the erased person's rows; its links must be this run's,
+    or a run killed while deleting those rows, and every run after an erasure, changes the other
+    people's match weights (issue 25)."""
+    from silver.erasure import hashes_of
+
+    world = name_and_address_world(40)
+    emails = [
+        f"erased{i}@example.com" if key in {"crm:0", "crm:1"} else None
+        for i, key in enumerate(world["record_key"].to_pylist())
+    ]
+    world = world.set_column(world.schema.get_field_index("email"), "email", pa.array(emails, pa.string()))
+    erased = set(hashes_of(e for e in emails if e))
+
+    first = resolve(world, erased=erased)
+    left = set(first.suppressed["record_key"].to_pylist())
+    assert {"crm:0", "export:0", "crm:1", "export:1"} <= left  # each erased person whole
+    remaining = world.filter(pa.compute.invert(pa.compute.is_in(world["record_key"], pa.array(sorted(left)))))
+    after = resolve(remaining, erased=erased, suppressed=first.suppressed)
+
+    assert after.links.sort_by("record_key_l").equals(first.links.sort_by("record_key_l"))
+    assert after.person_records().equals(first.person_records())
+    assert after.suppressed.equals(first.suppressed)

@@ -305,6 +305,12 @@ def test_the_shipped_spec_maps_gold_scores_to_lead_fields():
             'fields: {"a\\" from x; --": A__c}\n',
             "not a plain SQL identifier",
         ),
+        (
+            "name: x\nsource: {schema: gold, table: t, key: k}\n"
+            "destination: {kind: salesforce, object: Task, operation: insert_once, external_id: K__c, "
+            "keep_changes_by_people: true}\nfields: {a: A__c}\n",
+            "keep_changes_by_people is for operation update only",
+        ),
     ],
 )
 def test_malformed_specs_are_refused(tmp_path, text, message):

@@ -55,3 +55,13 @@ def test_the_row_limit_wraps_the_query_and_asks_for_one_more_row(dialect):
     assert sql.endswith("LIMIT 101")
     assert "FROM gold.lead_scores" in sql
     assert "LIMIT 5000" in sql  # the user's own limit still applies inside
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_a_tenants_reader_reads_its_own_gold_and_never_another_tenants(dialect):
+    for sql in ("select * from lead_scores", "select * from gold.lead_scores", "select * from acme_gold.lead_scores"):
+        statement = checked_query(sql, dialect, "acme_gold")
+        assert {t.db for t in statement.find_all(exp.Table)} == {"acme_gold"}
+    for other in ("globex_gold", "acme_silver"):
+        with pytest.raises(RefusedQuery, match="Only the gold schema"):
+            checked_query(f"select * from {other}.lead_scores", dialect, "acme_gold")

@@ -36,6 +36,26 @@ def test_the_shipped_model_labels_each_record_with_confidence_and_version():
     assert classifier.predict([]) == []
 
 
+def test_the_shipped_model_reads_industry_words_and_is_unsure_without_them():
+    """Trained on a world whose names, domains and titles carry the industry (or not): unseen
+    companies that say their industry are labelled right and confidently (routing's floor is
+    0.6, dbt var routing_min_confidence); ones that say nothing are left to the queue."""
+    classifier = OfflineTextClassifier.load()
+    telling = {
+        "Healthcare": TextRecord(company="Larkspur Hospital", email_domain="larkspurhospital.org", title="Nurse"),
+        "Government": TextRecord(company="Greenfield County", email_domain="greenfield.gov", title="Director of IT"),
+        "Financial Services": TextRecord(company="Redwood Gamma LLC", email_domain="redwoodgamma-bank.com"),
+        "Education": TextRecord(company="Redwood Gamma", email_domain="gmail.com", title="Consultant, Admissions"),
+    }
+    for label, guess in zip(telling, classifier.predict(list(telling.values())), strict=True):
+        assert (guess.label, guess.confidence >= 0.6) == (label, True), guess
+    silent = [
+        TextRecord(company="Orchid Lantern Co", email_domain="orchidlantern.com", title="Consultant"),
+        TextRecord(company="Northwind Trading", email_domain="northwind.com", title="Software Engineer"),
+    ]
+    assert all(guess.confidence < 0.6 for guess in classifier.predict(silent))
+
+
 def test_a_hand_made_model_answers_what_its_weights_say():
     n = 4096
     coef = [[0.0] * n, [0.0] * n]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.tenants import TenantConfigError, load_tenants, tenant_environment, workspace_document
+from orchestration.tenants import TenantConfigError, demo_lanes, load_tenants, tenant_environment, workspace_document
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +38,22 @@ def test_the_example_file_loads_and_gives_each_tenant_its_own_folder_and_warehou
         ([{"name": "a", "scoring": {"mql_score_threshold": "high"}}], "must be a number"),
         ([{"name": "a", "scoring": {"fit_bonus": 3}}], "scoring.fit_bonus is not one of"),
         ([{"name": "a", "data_dir": "x"}, {"name": "b", "data_dir": "x"}], "share the same data_dir"),
+        (
+            [
+                {"name": "a", "warehouse_url": "duckdb:////w.duckdb"},
+                {"name": "b", "warehouse_url": "duckdb:////w.duckdb"},
+            ],
+            "share the same warehouse and schema_prefix",
+        ),
+        (
+            [
+                {"name": "a", "warehouse_url": "postgresql://h/db", "schema_prefix": "x"},
+                {"name": "b", "warehouse_url": "postgresql://h/db?schema_prefix=x"},
+            ],
+            "share the same warehouse and schema_prefix",
+        ),
+        ([{"name": "a", "schema_prefix": "a_b"}], "schema_prefix must be one lower-case word"),
+        ([{"name": "a", "partner_configs": "/no/such/folder"}], "is not a folder of partner YAML files"),
     ],
 )
 def test_a_wrong_tenants_file_is_refused_in_one_line(tmp_path, tenants, message):
@@ -88,3 +104,48 @@ def test_the_workspace_has_one_code_location_per_tenant(tmp_path):
         ("globex", "defs_globex"),
     ]
     assert {loc["module_name"] for loc in locations} == {"orchestration.tenants"}
+
+
+def test_tenants_share_one_warehouse_by_schema_prefix_each_with_its_own_partners(tmp_path):
+    partners = tmp_path / "acme-partners"
+    partners.mkdir()
+    shipped = REPO / "ingestion" / "partner_files" / "partners" / "eastprint.yaml"
+    (partners / "eastprint.yaml").write_text(shipped.read_text())
+    shared = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    acme, globex = load_tenants(
+        write(
+            tmp_path,
+            [
+                {"name": "acme", "warehouse_url": shared, "schema_prefix": "acme", "partner_configs": str(partners)},
+                {"name": "globex", "warehouse_url": shared, "schema_prefix": "globex"},
+            ],
+        ),
+        root=tmp_path,
+    )
+    assert acme.warehouse().path == globex.warehouse().path
+    assert (acme.warehouse().schema("gold"), globex.warehouse().schema("gold")) == ("acme_gold", "globex_gold")
+    with tenant_environment(acme):
+        assert os.environ["LEADLOOP_WAREHOUSE_URL"].endswith("shared.duckdb?schema_prefix=acme")
+        assert os.environ["LEADLOOP_PARTNER_CONFIGS_DIR"] == str(partners.resolve())
+    with tenant_environment(globex):
+        assert "LEADLOOP_PARTNER_CONFIGS_DIR" not in os.environ  # the shipped partners, not acme's
+
+
+def test_tenant_demos_run_side_by_side_except_tenants_sharing_a_duckdb_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("C_WAREHOUSE_URL", "postgresql://leadloop@db:5432/shared?schema_prefix=c")
+    shared = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    tenants = load_tenants(
+        write(
+            tmp_path,
+            [
+                {"name": "a", "warehouse_url": shared, "schema_prefix": "a"},
+                {"name": "b"},
+                {"name": "c", "warehouse_url_env": "C_WAREHOUSE_URL"},
+                {"name": "d", "warehouse_url": shared, "schema_prefix": "d"},
+                {"name": "e", "warehouse_url": "postgresql://leadloop@db:5432/shared", "schema_prefix": "e"},
+            ],
+        ),
+        root=tmp_path,
+    )
+    lanes = [[(position, tenant.name) for position, tenant in lane] for lane in demo_lanes(tenants)]
+    assert lanes == [[(0, "a"), (3, "d")], [(1, "b")], [(2, "c")], [(4, "e")]]

@@ -34,7 +34,8 @@ select
     ranked.occurred_at as decided_at,
     ranked.source as decided_by,
     ranked.evidence_id,
-    ranked.consent_text_version
+    ranked.consent_text_version,
+    ranked.dated_by
 from people
 cross join channels
 left join ranked

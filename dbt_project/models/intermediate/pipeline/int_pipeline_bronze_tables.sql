@@ -15,8 +15,8 @@ with tables as (
     select
         '{{ t.dataset }}' as dataset,
         '{{ t.table }}' as table_name,
-        {% if t.base %}(select count(*) from {{ t.dataset }}.{{ adapter.quote(t.base) }}){% else %}cast(null as {{ dbt.type_bigint() }}){% endif %} as loaded_rows,
-        {% if t.quarantine %}(select count(*) from {{ t.dataset }}.{{ adapter.quote(t.quarantine) }}){% else %}0{% endif %} as quarantined_rows
+        {% if t.base %}(select count(*) from {{ t.schema }}.{{ adapter.quote(t.base) }}){% else %}cast(null as {{ dbt.type_bigint() }}){% endif %} as loaded_rows,
+        {% if t.quarantine %}(select count(*) from {{ t.schema }}.{{ adapter.quote(t.quarantine) }}){% else %}0{% endif %} as quarantined_rows
     {{ 'union all' if not loop.last }}
 {%- else %}
     select
@@ -31,9 +31,9 @@ with tables as (
 
 loads as (
 
-{%- for dataset in bronze.loads %}
-    select '{{ dataset }}' as dataset, max(cast(inserted_at as {{ dbt.type_timestamp() }})) as last_loaded_at
-    from {{ dataset }}._dlt_loads
+{%- for load in bronze.loads %}
+    select '{{ load.dataset }}' as dataset, max(cast(inserted_at as {{ dbt.type_timestamp() }})) as last_loaded_at
+    from {{ load.schema }}._dlt_loads
     where status = 0
     {{ 'union all' if not loop.last }}
 {%- else %}

@@ -8,5 +8,6 @@
     'sent': dbt.type_int(),
     'succeeded': dbt.type_int(),
     'failed': dbt.type_int(),
+    'api_calls': dbt.type_int(),
     'status': dbt.type_string(),
 }) }}

@@ -38,20 +38,9 @@ real_users as (
 
 crm_owner as (
 
-    select person_id, owner_id, owner_email
-    from (
-        select
-            records.person_id,
-            records.owner_id,
-            real_users.email as owner_email,
-            row_number() over (
-                partition by records.person_id
-                order by records.created_at desc nulls last, records.record_id
-            ) as recency
-        from {{ ref('int_person_salesforce_records') }} as records
-        inner join real_users on real_users.user_id = records.owner_id
-    ) as ranked
-    where recency = 1
+    {#- A real, active owner in Salesforce, else in HubSpot (int_person_crm_owners). -#}
+    select person_id, salesforce_owner_id as owner_id, owner_email, owner_source
+    from {{ ref('int_person_crm_owners') }}
 
 ),
 
@@ -110,6 +99,7 @@ select
         as company_domain,
     crm_owner.owner_id as crm_owner_id,
     crm_owner.owner_email as crm_owner_email,
+    crm_owner.owner_source as crm_owner_source,
     account_owner.owner_email as account_owner_email
 from scores
 left join subjects on subjects.person_id = scores.person_id

@@ -2,7 +2,7 @@
     join instead of SQL written per rule. Numbers keep a numeric column for `gte` rules. A new
     attribute is a column of int_scoring_subjects plus its name in one of these lists. -#}
 {%- set text_attributes = ['title', 'industry', 'lead_source', 'country', 'phone',
-                           'email_type', 'email_domain', 'email_status'] -%}
+                           'email_type', 'email_domain', 'email_status', 'email_bounce_reason'] -%}
 {%- set number_attributes = ['number_of_employees', 'annual_revenue'] -%}
 
 with subjects as (

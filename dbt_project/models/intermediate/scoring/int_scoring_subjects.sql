@@ -4,7 +4,8 @@
     neither: identity leaves them out of int_people, and their leads are suppressed here.
     Firmographics come from enrichment when the provider knew the company, else from what the
     person's newest Salesforce lead says (newest by creation: the score sync's own writes move
-    every lead's modification time). -#}
+    every lead's modification time). A bounce counts only when it was on the address scored:
+    a person who gave a working address since is not penalized for the old one. -#}
 with people as (
 
     select * from {{ ref('int_people') }}
@@ -51,6 +52,16 @@ enrichment as (
 
 ),
 
+-- Each person's bounced addresses (any of their CRM records may have bounced).
+bounces as (
+
+    select identity.person_id, bounces.email_key, max(bounces.bounce_reason) as bounce_reason
+    from {{ ref('int_email_bounces') }} as bounces
+    inner join identity on identity.record_key = bounces.record_key
+    group by identity.person_id, bounces.email_key
+
+),
+
 consent as (
 
     select
@@ -73,6 +84,7 @@ resolved as (
         people.country,
         people.phone,
         people.email,
+        bounces.bounce_reason as email_bounce_reason,
         coalesce(enrichment.industry, latest_lead.industry) as industry,
         cast(coalesce(enrichment.employees, latest_lead.number_of_employees) as {{ dbt.type_float() }})
             as number_of_employees,
@@ -90,6 +102,9 @@ resolved as (
         on enrichment.person_id = people.person_id
     left join consent
         on consent.person_id = people.person_id
+    left join bounces
+        on bounces.person_id = people.person_id
+        and bounces.email_key = {{ email_match_key('people.email') }}
 
 ),
 
@@ -102,6 +117,7 @@ unresolved_leads as (
         leads.country,
         leads.phone,
         {{ email_match_key('leads.email') }} as email,
+        lead_bounces.bounce_reason as email_bounce_reason,
         leads.industry,
         cast(leads.number_of_employees as {{ dbt.type_float() }}) as number_of_employees,
         cast(leads.annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
@@ -110,6 +126,8 @@ unresolved_leads as (
         not leads.do_not_call as can_contact_phone,
         true as can_contact_mail
     from leads
+    left join {{ ref('int_email_bounces') }} as lead_bounces
+        on lead_bounces.record_key = 'salesforce_lead:' || leads.lead_id
     where not exists (
         select 1 from identity
         where identity.source = 'salesforce_lead' and identity.source_id = leads.lead_id
@@ -136,6 +154,7 @@ select
     country,
     phone,
     email,
+    email_bounce_reason,
     nullif(split_part(email, '@', 2), '') as email_domain,
     case
         when nullif(split_part(email, '@', 2), '') is null then null

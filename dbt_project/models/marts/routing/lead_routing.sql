@@ -1,5 +1,6 @@
 {#- Who owns each person, why, and by when an MQL must be touched. Precedence: the owner of the
-    person's company account; else their current CRM owner when that is a real, active person;
+    person's company account; else their current CRM owner when that is a real, active person
+    (Salesforce's, else the HubSpot contact's `hubspot_owner_id`);
     else, when the territory cannot be decided, the default queue with the reason; else the
     owner this model gave them last run (sticky) while their territory is unchanged and that
     owner is still on the team; else the next seat of a balanced round-robin over the team's
@@ -166,6 +167,8 @@ explained as (
                 and assigned.routing_method = 'round_robin'
                 then 'reassigned: previous owner no longer active in ' || assigned.team
             when assigned.routing_method = 'account' then 'account owner of ' || assigned.company_domain
+            when assigned.routing_method = 'crm_owner' and assigned.crm_owner_source = 'hubspot'
+                then 'kept: owner in HubSpot'
             when assigned.routing_method = 'crm_owner' then 'kept: owner in the CRM'
             when assigned.routing_method = 'sticky' then 'kept: routed to this owner before'
             else 'round robin in ' || assigned.team || ' (rule ' || assigned.territory_rule_id || ')'

@@ -26,6 +26,7 @@ renamed as (
         lifecyclestage as lifecycle_stage,
         hs_lead_status as lead_status,
         coalesce(hs_email_optout, false) as has_opted_out_of_email,
+        nullif(trim(hs_email_hard_bounce_reason_enum), '') as email_hard_bounce_reason,
         nullif(trim(salesforceleadid), '') as salesforce_lead_id,
         hubspot_owner_id as owner_id,
         nullif(associated_companies, '') as associated_company_ids,

@@ -28,6 +28,8 @@ renamed as (
         owner_id,
         coalesce(has_opted_out_of_email, false) as has_opted_out_of_email,
         coalesce(do_not_call, false) as do_not_call,
+        nullif(trim(email_bounced_reason), '') as email_bounced_reason,
+        email_bounced_date as email_bounced_at,
         coalesce(is_deleted, false) as is_deleted,
         created_date as created_at,
         system_modstamp as system_modstamp_at

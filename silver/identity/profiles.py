@@ -1,0 +1,54 @@
+"""Profiles: the distinct match-key combinations the Splink model scores (a partner mailing
+one person twelve times is one profile), with the derived columns its blocks and comparisons
+read. Shared by the model and its sanity check, which scores known pairs the same way."""
+
+import duckdb
+
+PROFILE_KEYS = (
+    "first_name_key",
+    "last_name_key",
+    "email_key",
+    "phone_e164",
+    "street_key",
+    "city_key",
+    "postal_key",
+    "company_key",
+)
+
+
+def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
+    """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered,
+    with the derived columns blocks and comparisons use) and `record_profiles` (record → profile)."""
+    keys = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
+    # A profile needs something beyond a name: two name-only records are not one person.
+    has_key = (
+        "email_key is not null or phone_e164 is not null or postal_key is not null"
+        " or company_key is not null or street_key is not null"
+    )
+    con.execute(
+        f"""
+        create or replace temp table record_profiles as
+        select record_key,
+               dense_rank() over (order by case when {has_key} then {keys} end,
+                                  case when {has_key} then null else record_key end) as profile_id
+        from {records}
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table profiles as
+        select *,
+               nullif(split_part(email_key, '@', 1), '') as email_local,
+               substr(last_name_key, 1, 3) as last_name_prefix,
+               substr(first_name_key, 1, 1) as first_name_initial,
+               nullif(regexp_extract(street_key, '\\d+[a-z]?', 0), '') as street_number
+        from (
+            select any_value(p.profile_id) as profile_id,
+                   {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
+                   any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
+                   min(r.record_key) as first_record_key
+            from {records} r join record_profiles p using (record_key)
+            group by p.profile_id
+        )
+        """
+    )
