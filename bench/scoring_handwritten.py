@@ -35,8 +35,14 @@ consent as (
         bool_and(not (channel = 'mail' and consent_state = 'opted_out')) as can_contact_mail
     from silver.int_person_consent group by person_id
 ),
+bounces as (
+    select identity.person_id, b.email_key, max(b.bounce_reason) as bounce_reason
+    from silver.int_email_bounces b join identity on identity.record_key = b.record_key
+    group by identity.person_id, b.email_key
+),
 resolved as (
     select p.person_id, 'person' as scored_from, p.title, p.country, p.phone, p.email,
+        bo.bounce_reason as email_bounce_reason,
         coalesce(e.industry, l.industry) as industry,
         cast(coalesce(e.employees, l.number_of_employees) as double) as number_of_employees,
         cast(coalesce(e.annual_revenue, l.annual_revenue) as double) as annual_revenue,
@@ -48,10 +54,15 @@ resolved as (
     left join latest_lead l using (person_id)
     left join enrichment e using (person_id)
     left join consent c using (person_id)
+    left join bounces bo
+        on bo.person_id = p.person_id
+        and bo.email_key = regexp_replace(lower(nullif(trim(p.email), '')), '[+][^@]*@', '@')
 ),
 unresolved as (
     select 'salesforce_lead:' || lead_id as person_id, 'lead_record' as scored_from, title, country, phone,
         regexp_replace(lower(nullif(trim(email), '')), '[+][^@]*@', '@') as email,
+        (select max(b.bounce_reason) from silver.int_email_bounces b
+         where b.record_key = 'salesforce_lead:' || lead_id) as email_bounce_reason,
         industry, cast(number_of_employees as double), cast(annual_revenue as double), lead_source,
         not has_opted_out_of_email, not do_not_call, true
     from leads
@@ -74,11 +85,12 @@ subjects as (
 attributes as (
     unpivot (select person_id,
                  title, industry, lead_source, country, phone, email_type, email_domain, email_status,
+                 email_bounce_reason,
                  cast(number_of_employees as varchar) as number_of_employees,
                  cast(annual_revenue as varchar) as annual_revenue
              from subjects)
     on title, industry, lead_source, country, phone, email_type, email_domain, email_status,
-       number_of_employees, annual_revenue
+       email_bounce_reason, number_of_employees, annual_revenue
     into name attribute value value_text
 ),
 regex_hits as (
