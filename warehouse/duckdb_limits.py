@@ -66,10 +66,10 @@ class DuckDBLimits:
         for name, value in self.settings().items():
             # DuckDB refuses to set temp_directory again once a spill has used it, even to the
             # same folder: a second connection to an open instance leaves it as it is.
-            if name == "temp_directory" and conn.execute(f"select current_setting('{name}')").fetchone()[0] == value:
+            if name == "temp_directory" and conn.execute(f"select current_setting('{name}')").fetchall()[0][0] == value:
                 continue
             quoted = "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
-            conn.execute(f"set {name} = {quoted}")
+            conn.execute(f"set {name} = {quoted}").fetchall()  # nothing left pending on the connection
 
     def dbt_env(self) -> dict[str, str]:
         """What `profiles.yml` reads for dbt-duckdb's `settings`."""

@@ -30,6 +30,10 @@ def test_defaults_fit_a_shared_two_core_machine_and_spill_next_to_the_warehouse(
     # DuckDB reports the limit in its own units (2.7 GiB for 3 GB).
     assert memory.endswith("GiB") and 2.5 < float(memory.split()[0]) < 3.0
     assert (threads, temp) == (2, str(tmp_path / "w.duckdb.tmp"))
+    # The limits leave no result pending on the connection: Arrow reads straight off it (the
+    # contracts' DataFrames) would refuse to start ("unfinished result from execute()").
+    with warehouse.connect() as conn:
+        assert conn.sql("select 42 as answer").to_arrow_table().to_pylist() == [{"answer": 42}]
 
 
 def test_env_vars_set_every_connection_including_one_that_attaches_later(tmp_path, monkeypatch):
