@@ -7,7 +7,12 @@ table (rules seeds and caches excepted) is copied k times with each copy's keys 
 (ids, record keys, emails), so people, their records and events keep the base world's shape and
 every join matches within its copy only. Then gold is rebuilt from scratch:
 `dbt run --select +lead_scores --full-refresh` (staging views, identity and scoring
-intermediates, the history and the scores), timed as a whole, dbt start-up included.
+intermediates, the history and the scores), timed as a whole, dbt start-up included, with its
+slowest nodes and dbt's peak RSS; then the scoring models' data tests (`dbt test`). The same logic
+as one hand-written DuckDB query (bench/scoring_handwritten.py) is timed on the same data and its
+rows asserted equal to dbt's; the ratio is printed. Last, a propensity session, its holdout
+metrics, and on the same holdout the AUC of the generator's true propensity (`world/truth/`).
+`lead_scores_md5` hashes the whole table, to show a change to the models kept every score.
 
 Usage: python bench/scoring_scale.py [--sizes 100000,1000000] [--base data/warehouse.duckdb]
 (`make demo` first makes the base.)
@@ -33,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import peak_rss_mb  # noqa: E402
+from bench.scoring_handwritten import LEAD_SCORES_SQL  # noqa: E402
 from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR  # noqa: E402
 from scoring.propensity import run_propensity  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
@@ -42,6 +48,11 @@ SEEDS = {p.stem for p in (DBT_PROJECT_DIR / "seeds").glob("*.csv")}
 SHARED = {"enrichment_cache"}
 KEY_NAMES = {"id", "record_key", "linked_record_key", "imb_tracking"}
 OFFSET = 1_000_000_000
+# The models from the golden record to the score: what the scoring step of a run builds.
+SCORING_MODELS = (
+    "int_scoring_subjects", "int_scoring_context", "int_person_engagement_events", "int_person_engagement_matches",
+    "int_person_fit_attributes", "int_person_fit_matches", "int_person_scores", "lead_score_history", "lead_scores",
+)  # fmt: skip
 
 
 def _is_key(name: str) -> bool:
@@ -101,8 +112,9 @@ def scale_up(path: Path, copies: int) -> None:
         conn.execute("drop schema if exists gold cascade")
 
 
-def dbt_seconds(warehouse: Warehouse, target: Path) -> float:
-    command = [DBT_EXECUTABLE, "run", "--select", "+lead_scores", "--full-refresh", "--threads", "2"]
+def dbt_invocation(warehouse: Warehouse, target: Path, *args: str) -> tuple[float, list[dict[str, Any]]]:
+    """Wall seconds of one dbt invocation (start-up included) and its nodes' timings."""
+    command = [DBT_EXECUTABLE, *args, "--threads", "2"]
     command += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     command += ["--target-path", str(target)]
     started = time.perf_counter()
@@ -110,39 +122,184 @@ def dbt_seconds(warehouse: Warehouse, target: Path) -> float:
     seconds = time.perf_counter() - started
     if result.returncode:
         raise SystemExit(f"dbt failed:\n{result.stdout[-3000:]}")
+    nodes = json.loads((target / "run_results.json").read_text())["results"]
+    return seconds, nodes
+
+
+def slowest(nodes: list[dict[str, Any]], n: int = 8) -> dict[str, float]:
+    ranked = sorted(nodes, key=lambda node: -node["execution_time"])[:n]
+    # model.leadloop.<name>, test.leadloop.<name>.<hash>
+    return {node["unique_id"].split(".")[2][:80]: round(node["execution_time"], 1) for node in ranked}
+
+
+def children_peak_rss_mb() -> int:
+    """The largest resident set of any finished child process: here dbt's (DuckDB runs in it)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def table_hash(path: Path, table: str) -> str:
+    """One md5 over every row and column of `table`, ordered by person: equal hashes, equal tables."""
+    with duckdb.connect(str(path), read_only=True) as conn:
+        columns = [r[0] for r in conn.execute(f"select * from {table} limit 0").description]
+        row = " || '|' || ".join(f"coalesce(cast(\"{c}\" as varchar), '∅')" for c in columns)
+        (digest,) = conn.execute(f"select md5(string_agg({row}, chr(10) order by person_id)) from {table}").fetchone()
+    return digest
+
+
+def handwritten_seconds(warehouse: Warehouse) -> float:
+    """The same scoring as one hand-written DuckDB query (bench/scoring_handwritten.py), with the
+    same DuckDB limits as dbt; asserts its rows equal dbt's gold.lead_scores."""
+    with warehouse.connect() as conn:
+        conn.execute("create schema if not exists bench")
+        started = time.perf_counter()
+        conn.execute(f"create or replace table bench.lead_scores as {LEAD_SCORES_SQL}")
+        seconds = time.perf_counter() - started
+        columns = ", ".join(r[0] for r in conn.execute("select * from gold.lead_scores limit 0").description)
+        (differ,) = conn.execute(
+            f"select count(*) from ((select {columns} from gold.lead_scores except all "
+            f"select {columns} from bench.lead_scores) union all (select {columns} from bench.lead_scores "
+            f"except all select {columns} from gold.lead_scores))"
+        ).fetchone()
+        conn.execute("drop schema bench cascade")
+    if differ:
+        raise SystemExit(f"the hand-written query differs from dbt's gold.lead_scores in {differ} rows")
     return seconds
 
 
-def bench(base: Path, size: int) -> dict[str, Any]:
+def truth_propensity(warehouse: Warehouse, truth_dir: Path) -> dict[str, float]:
+    """person_id -> the generator's true propensity (truth/*.csv), through each person's CRM
+    records; a scaled copy's ids map back to the base world's (numeric ids shifted by k * 1e9,
+    text ids suffixed `~k`). A person holding records of several true people gets their mean."""
+    import pandas as pd
+
+    truth = pd.concat(
+        [
+            pd.read_csv(truth_dir / name, usecols=[key, "propensity"], dtype={key: str}).rename(columns={key: "id"})
+            for name, key in (
+                ("leads.csv", "lead_id"),
+                ("contacts.csv", "contact_id"),
+                ("hubspot_contacts.csv", "contact_id"),
+            )
+        ]  # fmt: skip
+    ).drop_duplicates("id")
+    records = warehouse.read_arrow(
+        "select person_id, source_id from silver.identity_records "
+        "where source in ('salesforce_lead', 'salesforce_contact', 'hubspot_contact')"
+    ).to_pandas()
+    numeric = records["source_id"].str.fullmatch(r"[0-9]{1,12}")
+    records["id"] = records["source_id"].str.replace(r"~[0-9]+$", "", regex=True)
+    records.loc[numeric, "id"] = (records.loc[numeric, "source_id"].astype("int64") % OFFSET).astype(str)
+    joined = records.merge(truth, on="id")
+    return joined.groupby("person_id")["propensity"].mean().to_dict()
+
+
+def propensity_figures(warehouse: Warehouse, truth_dir: Path) -> dict[str, Any]:
+    """The published model's holdout metrics, and on the holdout people the generator knows the
+    truth of: the model's AUC, the true propensity's AUC and the rule score's AUC, side by side."""
+    import numpy as np
+
+    from scoring.propensity_features import read_people
+    from scoring.propensity_model import evaluate, time_split
+
+    started = time.perf_counter()
+    run = run_propensity(warehouse)
+    seconds = time.perf_counter() - started
+    _, holdout = time_split(read_people(warehouse))
+    truth = truth_propensity(warehouse, truth_dir)
+    known = holdout[holdout["person_id"].isin(truth.keys())]
+    predicted = warehouse.read_arrow("select person_id, propensity_probability from gold.lead_propensity").to_pandas()
+    known = known.merge(predicted, on="person_id")
+    outcome = known["converted"].to_numpy()
+    model_auc = evaluate(outcome, known["propensity_probability"].to_numpy(float)) if run.published else {}
+    true = evaluate(outcome, np.array([truth[p] for p in known["person_id"]]))
+    rule = evaluate(outcome, known["score"].to_numpy(float))
+    metrics = run.metrics
+    return {
+        "propensity_seconds": round(seconds, 1),
+        "propensity_published": run.published,
+        "propensity_reason": run.reason,
+        "training_rows": metrics.get("training_rows"),
+        "positives": metrics.get("positives"),
+        "holdout_rows": metrics.get("holdout_rows"),
+        "propensity_auc": metrics.get("auc"),
+        "propensity_top_decile_lift": metrics.get("top_decile_lift"),
+        "propensity_ece": metrics.get("ece"),
+        "rule_score_auc": metrics.get("rule_score_auc"),
+        "holdout_with_truth": len(known),
+        "holdout_with_truth_positives": int(outcome.sum()),
+        "on_truth_holdout": {
+            "model_auc": model_auc.get("auc"),
+            "true_propensity_auc": true["auc"],
+            "true_propensity_top_decile_lift": true["top_decile_lift"],
+            "rule_score_auc": rule["auc"],
+        },
+        "targets": {"auc_within_true": 0.02, "top_decile_lift_min": 2.5, "ece_max": 0.05},
+    }
+
+
+def bench(base: Path, size: int, propensity: bool) -> dict[str, Any]:
     with duckdb.connect(str(base), read_only=True) as conn:
         (people,) = conn.execute("select count(*) from gold.lead_scores").fetchone()
     copies = max(1, round(size / people))
-    with tempfile.TemporaryDirectory() as tmp:
+    truth_dir = base.parent / "world" / "truth"
+    with tempfile.TemporaryDirectory(dir=os.environ.get("LEADLOOP_BENCH_TMP")) as tmp:
         path = Path(tmp) / "scaled.duckdb"
         shutil.copy(base, path)
         started = time.perf_counter()
         scale_up(path, copies)
         scale_seconds = time.perf_counter() - started
         warehouse = Warehouse.from_url(f"duckdb:///{path}")
-        seconds = dbt_seconds(warehouse, Path(tmp) / "target")
+        run_args = ("run", "--select", "+lead_scores", "--full-refresh")
+        seconds, nodes = dbt_invocation(warehouse, Path(tmp) / "target", *run_args)
+        dbt_rss = children_peak_rss_mb()
+        # Progress on stderr: at 1M a run takes long enough that a partial figure is worth keeping.
+        print(json.dumps({"people": size, "dbt_seconds": round(seconds, 1), "dbt_peak_rss_mb": dbt_rss,
+                          "slowest": slowest(nodes)}), file=sys.stderr, flush=True)  # fmt: skip
+        scoring_nodes = [n for n in nodes if n["unique_id"].split(".")[-1] in SCORING_MODELS]
+        test_seconds, tests = dbt_invocation(
+            warehouse,
+            Path(tmp) / "target-test",
+            "test",
+            "--select",
+            *SCORING_MODELS,
+            "--exclude-resource-type",
+            "unit_test",
+            "--indirect-selection",
+            "cautious",
+        )
         (scored,) = warehouse.query("select count(*) from gold.lead_scores")[0]
-        started = time.perf_counter()
-        run = run_propensity(warehouse)
-        propensity_seconds = time.perf_counter() - started
+        digest = table_hash(path, "gold.lead_scores")
+        by_hand = handwritten_seconds(warehouse)
+        figures = propensity_figures(warehouse, truth_dir) if propensity and truth_dir.is_dir() else {}
+    limits = warehouse.duckdb_limits()
     return {
         "benchmark": "scoring",
         "warehouse": "duckdb",
         "people": int(scored),
         "base_people": int(people),
         "copies": copies,
+        "duckdb_memory_limit": limits.memory_limit,
+        "duckdb_threads": limits.threads,
         "dbt_silver_to_lead_scores_seconds": round(seconds, 1),
+        "dbt_scoring_models_seconds": round(sum(n["execution_time"] for n in scoring_nodes), 1),
+        "dbt_slowest_models": slowest(nodes),
+        "dbt_scoring_tests_seconds": round(test_seconds, 1),
+        "dbt_slowest_tests": slowest(tests, 5),
+        "handwritten_query_seconds": round(by_hand, 1),
+        "ratio_dbt_to_handwritten": round(seconds / by_hand, 1),
+        "ratio_dbt_scoring_models_to_handwritten": round(sum(n["execution_time"] for n in scoring_nodes) / by_hand, 1),
+        "handwritten_equals_dbt": True,
+        "lead_scores_md5": digest,
         "people_per_s": round(scored / seconds),
         "target_seconds_at_1m": 60,
-        "propensity_seconds": round(propensity_seconds, 1),
-        "propensity_model": run.model_version,
-        "propensity_published": run.published,
+        **figures,
         "scaling_seconds": round(scale_seconds, 1),
-        "peak_rss_mb": peak_rss_mb(),
+        "dbt_peak_rss_mb": dbt_rss,
+        "bench_peak_rss_mb": peak_rss_mb(),
+        # Shared machine: other sessions' load changes every figure above; the load says how much.
+        "machine": {"cpus": os.cpu_count(), "load_average_1_5_15m_at_end": [round(v, 1) for v in os.getloadavg()]},
     }
 
 
@@ -150,12 +307,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--base", default="data/warehouse.duckdb", help="a scored DuckDB warehouse (make demo)")
+    parser.add_argument("--no-propensity", action="store_true", help="skip the propensity session")
     args = parser.parse_args()
     base = Path(args.base)
     if not base.is_file():
         raise SystemExit(f"no scored warehouse at {base}: run `make demo` first or pass --base")
     for size in (int(s) for s in re.split(r"[,\s]+", args.sizes) if s):
-        print(json.dumps(bench(base, size)), flush=True)
+        print(json.dumps(bench(base, size, not args.no_propensity)), flush=True)
 
 
 if __name__ == "__main__":

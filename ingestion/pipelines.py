@@ -105,7 +105,9 @@ def load_pipeline(source_name: str, warehouse: Warehouse) -> Iterator[dlt.Pipeli
                 return
             import duckdb
 
+            limits = warehouse.duckdb_limits()
             held = duckdb.connect(str(warehouse.path))
+            limits.apply(held)  # dlt's connections attach to this instance: its limits are theirs
             try:
                 yield pipeline
             finally:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from warehouse.duckdb_limits import DuckDBLimits, DuckDBLimitsError
+
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
 SCHEMA_PREFIX_PARAMETER = "schema_prefix"
 # A prefix is one word: with no `_` of its own, `acme_` can never be the start of another
@@ -186,6 +188,7 @@ class Warehouse:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
             env["LEADLOOP_DUCKDB_PATH"] = str(self.path)
+            env.update(self.duckdb_limits().dbt_env())
         else:
             env.update(
                 LEADLOOP_PG_HOST=self.host,
@@ -195,6 +198,14 @@ class Warehouse:
                 LEADLOOP_PG_DATABASE=self.database,
             )
         return env
+
+    def duckdb_limits(self) -> DuckDBLimits:
+        """Memory, threads and spill folder for every DuckDB process on this warehouse."""
+        assert self.path is not None
+        try:
+            return DuckDBLimits.from_env(self.path)
+        except DuckDBLimitsError as exc:
+            raise WarehouseConfigError(str(exc)) from None
 
     def psycopg2_kwargs(self, connect_timeout: int = 5) -> dict[str, Any]:
         return {
@@ -219,7 +230,9 @@ class Warehouse:
 
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            limits = self.duckdb_limits()
             conn = duckdb.connect(str(self.path))
+            limits.apply(conn)
         else:
             import psycopg2
 

@@ -67,7 +67,11 @@ lineage as (
         {% endfor %}
         min(created_at) as first_seen_at,
         max(updated_at) as last_updated_at,
+        {% if target.type == 'duckdb' -%}
+        array_to_string(list_sort(list(record_key)), ',') as source_record_keys  {#- ordered string_agg sorts per group -#}
+        {%- else -%}
         {{ dbt.listagg('record_key', "','", 'order by record_key') }} as source_record_keys
+        {%- endif %}
     from records
     group by person_id
 

@@ -12,25 +12,73 @@ rules as (
 
 ),
 
+{#- One join per match type rather than one CASE over every (person, rule) pair: `equals` is a
+    hash join on the lowered value, and a regular expression read from a column (DuckDB compiles
+    it per row) is tested once per distinct value of its attribute. Same matches either way. -#}
+regex_hits as (
+
+    select distinct_values.attribute, distinct_values.value_text, rules.rule_id
+    from (
+        select distinct attribute, value_text
+        from attributes
+        where value_text is not null
+            and attribute in (select attribute from rules where match_type = 'regex')
+    ) as distinct_values
+    inner join rules
+        on rules.attribute = distinct_values.attribute
+        and rules.match_type = 'regex'
+    where {{ regex_matches('lower(distinct_values.value_text)', 'rules.match_value') }}
+
+),
+
+matched_rule_ids as (
+
+    select attributes.person_id, rules.rule_id
+    from attributes
+    inner join rules
+        on rules.attribute = attributes.attribute
+        and rules.match_type = 'equals'
+        and lower(rules.match_value) = lower(attributes.value_text)
+
+    union all
+
+    select attributes.person_id, regex_hits.rule_id
+    from attributes
+    inner join regex_hits
+        on regex_hits.attribute = attributes.attribute
+        and regex_hits.value_text = attributes.value_text
+
+    union all
+
+    select attributes.person_id, rules.rule_id
+    from attributes
+    inner join rules
+        on rules.attribute = attributes.attribute
+        and rules.match_type = 'gte'
+    where attributes.value_number >= cast(rules.match_value as {{ dbt.type_float() }})
+
+    union all
+
+    select attributes.person_id, rules.rule_id
+    from attributes
+    inner join rules
+        on rules.attribute = attributes.attribute
+        and rules.match_type = 'present'
+    where coalesce(trim(attributes.value_text), '') <> ''
+
+),
+
 matches as (
 
     select
-        attributes.person_id,
+        matched_rule_ids.person_id,
         rules.rule_id,
         rules.rule_group,
         rules.points,
         rules.reason
-    from attributes
+    from matched_rule_ids
     inner join rules
-        on attributes.attribute = rules.attribute
-    where
-        case rules.match_type
-            when 'equals' then lower(attributes.value_text) = lower(rules.match_value)
-            when 'regex' then {{ regex_matches('lower(attributes.value_text)', 'rules.match_value') }}
-            when 'gte' then attributes.value_number >= cast(rules.match_value as {{ dbt.type_float() }})
-            when 'present' then coalesce(trim(attributes.value_text), '') <> ''
-            else false
-        end
+        on rules.rule_id = matched_rule_ids.rule_id
 
 ),
 

@@ -28,11 +28,22 @@ per_person as (
         sum(case when kind = 'fit' then points else 0 end) as fit_points,
         sum(case when kind = 'engagement' then points else 0 end) as engagement_points,
         count(*) as rules_matched,
+        {% if target.type == 'duckdb' -%}
+        {#- DuckDB sorts an ordered string_agg group by group (19 of the model's 21 CPU-seconds at
+            100k people); a list sorted per person gives the same text at a fraction. -#}
+        array_to_string(list_transform(list_sort(list({
+            'weight': -abs(points),
+            'sign': -points,
+            'rule_id': rule_id,
+            'text': reason || ': ' || case when points < 0 then '−' else '+' end || cast(abs(points) as varchar)
+        })), lambda r: r.text), '; ') as reasons
+        {%- else -%}
         {{ dbt.listagg(
             "reason || ': ' || case when points < 0 then '−' else '+' end || cast(abs(points) as " ~ dbt.type_string() ~ ")",
             "'; '",
             'order by abs(points) desc, points desc, rule_id'
         ) }} as reasons
+        {%- endif %}
     from reasons
     group by person_id
 

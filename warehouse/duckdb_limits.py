@@ -1,0 +1,80 @@
+"""How much of the machine one DuckDB process may take: memory, threads, and where it spills.
+
+DuckDB's own defaults are 80 % of the machine's memory and one thread per core for every process
+that opens the warehouse. On the machine Leadloop is sized for (2 cores, 24 GB, shared by dbt,
+Dagster's step processes and dlt loads) that let dbt's process building `int_people` and the
+scores reach 7 GB at 1M leads and be killed. With a limit, DuckDB's large joins, aggregates and
+sorts spill to `temp_directory` instead of growing. The same settings go to every DuckDB process
+Leadloop opens on the warehouse: dbt (through `profiles.yml`, from `Warehouse.dbt_env()`), dlt
+loads and our own connections (`Warehouse.connect()`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MEMORY_LIMIT_ENV = "LEADLOOP_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "LEADLOOP_DUCKDB_THREADS"
+TEMP_DIR_ENV = "LEADLOOP_DUCKDB_TEMP_DIR"
+# A quarter of 24 GB less some room: two DuckDB processes (dbt and a Dagster step) fit side by side
+# with Dagster's own processes, and the whole-run target of issue 24 is 4 GB.
+DEFAULT_MEMORY_LIMIT = "3GB"
+# The machine has 2 cores; more threads only add memory (each thread holds its own buffers).
+DEFAULT_THREADS = 2
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+
+
+class DuckDBLimitsError(ValueError):
+    """A limit variable is set to something DuckDB would not take; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class DuckDBLimits:
+    memory_limit: str
+    threads: int
+    temp_directory: Path
+
+    @classmethod
+    def from_env(cls, database: Path) -> DuckDBLimits:
+        """The limits for the warehouse file `database`; spills go next to it by default
+        (`<file>.tmp`, DuckDB's own choice), so they land on the disk the warehouse has room on."""
+        memory = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+        if not _MEMORY.match(memory):
+            raise DuckDBLimitsError(f"{MEMORY_LIMIT_ENV}={memory!r} is not a size: use e.g. '3GB' or '512MB'.")
+        raw_threads = os.environ.get(THREADS_ENV, "").strip() or str(DEFAULT_THREADS)
+        if not raw_threads.isdigit() or int(raw_threads) < 1:
+            raise DuckDBLimitsError(f"{THREADS_ENV}={raw_threads!r} is not a positive whole number of threads.")
+        temp = os.environ.get(TEMP_DIR_ENV, "").strip()
+        temp_directory = Path(temp).resolve() if temp else database.with_name(database.name + ".tmp")
+        return cls(
+            memory_limit=memory.replace(" ", "").upper(), threads=int(raw_threads), temp_directory=temp_directory
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {"memory_limit": self.memory_limit, "threads": self.threads, "temp_directory": str(self.temp_directory)}
+
+    def apply(self, conn: Any) -> None:
+        """Sets the limits on an open DuckDB connection. They are settings of the database
+        instance, so every connection that attaches to it later (dlt's, by path) has them too;
+        set with SET rather than `connect(config=…)`, which DuckDB refuses for a second
+        connection to an open file whose config differs."""
+        for name, value in self.settings().items():
+            # DuckDB refuses to set temp_directory again once a spill has used it, even to the
+            # same folder: a second connection to an open instance leaves it as it is.
+            if name == "temp_directory" and conn.execute(f"select current_setting('{name}')").fetchall()[0][0] == value:
+                continue
+            quoted = "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
+            conn.execute(f"set {name} = {quoted}").fetchall()  # nothing left pending on the connection
+
+    def dbt_env(self) -> dict[str, str]:
+        """What `profiles.yml` reads for dbt-duckdb's `settings`."""
+        return {
+            MEMORY_LIMIT_ENV: self.memory_limit,
+            THREADS_ENV: str(self.threads),
+            TEMP_DIR_ENV: str(self.temp_directory),
+        }
