@@ -9,6 +9,7 @@ Stdlib only: the CLI imports this before parsing arguments and `--help` must sta
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -69,17 +70,29 @@ def dagster_home(folder: Path, env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("DAGSTER_HOME") or Path(folder).resolve() / "dagster_home")
 
 
+LOCAL_INSTANCE_MARKER = "# Leadloop's local Dagster instance"
+
+
 def ensure_dagster_home(home: Path) -> Path:
-    """Creates the Dagster home with a `dagster.yaml` (without one Dagster warns on every start);
-    local runs keep Dagster's defaults: SQLite storage in this folder."""
-    home = Path(home)
+    """Creates the Dagster home with a `dagster.yaml` (without one Dagster warns on every start):
+    SQLite storage in this folder, its event log through `orchestration/local_event_log.py`. A
+    `dagster.yaml` someone wrote is left as it is; the one written here is rewritten when the
+    home moved or an older Leadloop wrote it."""
+    home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# Leadloop's local Dagster instance: runs, events and schedules in SQLite files here.\n"
-            "# For production (Postgres storage) see docs/deploy/dagster.yaml.\n"
-        )
+    wanted = (
+        f"{LOCAL_INSTANCE_MARKER}: runs, events and schedules in SQLite files here.\n"
+        "# For production (Postgres storage) see docs/deploy/dagster.yaml.\n"
+        "event_log_storage:\n"
+        "  module: orchestration.local_event_log\n"
+        "  class: LocalSqliteEventLogStorage\n"
+        "  config:\n"
+        f"    base_dir: {json.dumps(str(home / 'storage'))}\n"
+    )
+    current = config.read_text() if config.exists() else None
+    if current is None or (current.startswith(LOCAL_INSTANCE_MARKER) and current != wanted):
+        config.write_text(wanted)
     return home
 
 
