@@ -67,7 +67,7 @@ def _signups(people: list[dict[str, Any]], seed: int, first_day: date) -> dict[d
         rng = _rng("product-user", seed, person["person_key"])
         # Likelier buyers try the product more often, and have mostly tried it already
         # (sandbox/intent.py); three in four of the rest signed up before the file's first day.
-        share = engagement_chance(0.1, 2.0, person.get("propensity"), default=PRODUCT_SHARE)
+        share = engagement_chance(0.08, 2.5, person.get("propensity"), default=PRODUCT_SHARE)
         if not email or "@" not in email or rng.random() >= share:
             continue
         earlier = engagement_chance(0.7, 0.6, person.get("propensity"), default=0.75)

@@ -57,16 +57,17 @@ def anonymous_id(seed: int, person_key: str) -> str:
 
 def _session(rng: random.Random, person: dict[str, Any], seed: int) -> list[tuple[str, dict[str, Any]]]:
     """One visit's events, in order; identified types carry the email, browsing only the cookie.
-    Likelier buyers read pricing more and raise their hand (form, demo) more often."""
+    Likelier buyers open and click nurture email, read pricing and raise their hand (form, demo)
+    more often."""
     events: list[tuple[str, dict[str, Any]]] = []
     intent = min(1.0, float(person.get("propensity") or 0.0))
     email = str(person.get("email") or "").strip()
     if rng.random() < 0.1:
         email = email.upper()
     anon = anonymous_id(seed, person["person_key"])
-    if rng.random() < 0.3 and email:
+    if rng.random() < 0.3 + intent and email:
         events.append(("email_open", {"email": email, "properties": {"campaign": f"nurture-{rng.randint(1, 12)}"}}))
-        if rng.random() < 0.4:
+        if rng.random() < 0.4 + intent:
             events.append(
                 ("email_click", {"email": email, "properties": {"url": rng.choice(PAGES), "campaign": "nurture"}})
             )
@@ -74,7 +75,7 @@ def _session(rng: random.Random, person: dict[str, Any], seed: int) -> list[tupl
         path = "/pricing" if rng.random() < intent else rng.choice(PAGES)
         events.append(("page_view", {"anonymous_id": anon, "properties": {"path": path}}))
     identified = {"email": email, "anonymous_id": anon}
-    roll = rng.random() * (1.0 - 0.5 * intent)
+    roll = rng.random() * (1.0 - intent)
     if roll < 0.12 and email:
         events.append(
             ("form_fill", {**identified, "properties": {"form": "contact", "company": person.get("company")}})
