@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox import intent
 from sandbox.crm_history import close_due_opportunities
 from sandbox.daily_sources import first_leads, write_daily_sources
 from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, WORLD_NOW
@@ -170,7 +171,9 @@ def _one_day(
             "ConvertedOpportunityId": None,
         }
         new_rows.append(row)
-        propensity = f"{float(rng.random()) * 0.8:.4f}"
+        # A new person's intent as the generator draws it, at average fit (the template's is unknown).
+        drawn = intent.propensity(np.array([intent.FIT_MEAN]), np.array([rng.random()]), np.array([rng.normal()]))
+        propensity = f"{float(drawn[0]):.4f}"
         lead_truth.append((lead_id, f"P{person:08d}", propensity))
         if rng.random() < 0.6:
             contact_id = str(1000 + meta["contacts"])

@@ -24,7 +24,6 @@ from sandbox.salesforce.schema import (
 )
 from sandbox.salesforce.store import make_id, stored_datetime
 
-CONVERSION_RATE = 0.35  # P(convert) = rate * propensity: about one person in ten
 OPPORTUNITY_SHARE = 0.8  # of conversions
 TASKS_PER_UNCONVERTED_LEAD = 0.15
 CAMPAIGN_MEMBER_SHARE = 0.25
@@ -114,7 +113,7 @@ def build_history(
     account_of_company: dict[int, str] = {}
 
     for n, person in enumerate(persons):
-        if u_convert[n] >= CONVERSION_RATE * propensity[person]:
+        if u_convert[n] >= propensity[person]:  # propensity is P(convert): sandbox/intent.py
             continue
         i = first_lead[person]
         lead = leads[i]
@@ -293,7 +292,7 @@ def _campaign_members(
     u_respond = rng.random(len(picked)).tolist()
     for n, (i, c) in enumerate(zip(picked, which, strict=True)):
         lead, campaign = leads[i], history.campaigns[c]
-        responded = u_respond[n] < 0.1 + 0.5 * propensity[person_of_lead[i]]
+        responded = u_respond[n] < 0.1 + propensity[person_of_lead[i]]
         start = date.fromisoformat(campaign["StartDate"])
         added = datetime.combine(start, datetime.min.time()) + timedelta(seconds=int(u_respond[n] * 30 * 86400))
         stamp = max(lead["CreatedDate"], stored_datetime(added))

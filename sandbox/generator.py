@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox import intent
 from sandbox.consent_history import consent_decisions, contacts_created
 from sandbox.crm_history import build_history
 from sandbox.email_bounces import TRUTH_HEADER as BOUNCE_HEADER
@@ -310,7 +311,10 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
         + 0.2 * np.isin(industry[company_of], ("Technology", "Financial Services", "Healthcare"))
         + 0.2 * np.isin(source, ("Web", "Partner Referral", "Webinar"))
     )
-    propensity = np.clip(fit * 0.8 + rng.normal(0, 0.08, people), 0, 1)
+    # Latent intent (sandbox/intent.py); who is in market comes from a side stream, so adding it
+    # left every other seeded value where it was.
+    in_market_u = np.random.default_rng([seed, 19]).random(people)
+    propensity = intent.propensity(fit, in_market_u, rng.normal(0, 1, people))
 
     # Leads: every person once, some twice (a re-submitted form with a differently cased email).
     extra = leads - people

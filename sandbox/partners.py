@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.imb import encode
+from sandbox.intent import engagement_chance
 from sandbox.noise import NICKNAMES, STREET_TYPES
 from sandbox.truth import merge_day_rows
 
@@ -282,7 +283,8 @@ def _mailing(
         routing = address["postal_code"] + (address["plus4"] if rng.random() < 0.3 else "")
         delivered = rng.random() < 0.93
         delivery_lag = rng.randint(1, MAX_DELIVERY_LAG)
-        calls = delivered and rng.random() < 0.12
+        # Likelier buyers call the number on the letter more often (sandbox/intent.py).
+        calls = delivered and rng.random() < engagement_chance(0.04, 0.7, person.get("propensity"), default=0.12)
         pieces.append(
             {
                 "person": person,

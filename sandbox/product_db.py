@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sandbox.intent import engagement_chance
+
 __all__ = ["PRODUCT_SHARE", "write_product_db"]
 
 PRODUCT_SHARE = 0.3
@@ -27,6 +29,7 @@ HISTORY_DAYS = 14  # usage history generated on creation, so the first extract i
 PLANS = ("free", "starter", "pro", "enterprise")
 ROLES = ("admin", "member", "viewer")
 USAGE_EVENTS = ("login", "lead_scored", "report_viewed", "export_csv", "integration_connected", "invite_sent")
+KEY_FEATURES = ("integration_connected", "invite_sent")
 TRUTH_FILE = "product_users.csv"
 TRUTH_HEADER = ["user_id", "account_id", "person_key", "email", "created_at"]
 
@@ -62,9 +65,13 @@ def _signups(people: list[dict[str, Any]], seed: int, first_day: date) -> dict[d
     for person in sorted(people, key=lambda p: p["person_key"]):
         email = str(person.get("email") or "").strip()
         rng = _rng("product-user", seed, person["person_key"])
-        if not email or "@" not in email or rng.random() >= PRODUCT_SHARE:
+        # Likelier buyers try the product more often, and have mostly tried it already
+        # (sandbox/intent.py); three in four of the rest signed up before the file's first day.
+        share = engagement_chance(0.08, 2.5, person.get("propensity"), default=PRODUCT_SHARE)
+        if not email or "@" not in email or rng.random() >= share:
             continue
-        offset = -rng.randint(HISTORY_DAYS, 365) if rng.random() < 0.75 else rng.randint(-HISTORY_DAYS + 1, 90)
+        earlier = engagement_chance(0.7, 0.6, person.get("propensity"), default=0.75)
+        offset = -rng.randint(HISTORY_DAYS, 365) if rng.random() < earlier else rng.randint(-HISTORY_DAYS + 1, 90)
         by_day.setdefault(first_day + timedelta(days=offset), []).append(person)
     return by_day
 
@@ -114,7 +121,9 @@ def _advance_day(
                 (rng.choice(PLANS), _stamp(day, rng.randint(0, 86_399)), account_id),
             )
             updated += 1
-    user_ids = [row[0] for row in conn.execute("select id from users order by id")]
+    intent = {str(p["email"]).strip().lower(): p.get("propensity") for people in signups.values() for p in people}
+    users = conn.execute("select id, email from users order by id").fetchall()
+    user_ids = [user_id for user_id, _ in users]
     for user_id in user_ids:
         if rng.random() < 0.03:
             conn.execute(
@@ -123,12 +132,15 @@ def _advance_day(
             )
             updated += 1
     events = []
-    for user_id in user_ids:
-        if rng.random() >= 0.3:
+    for user_id, email in users:
+        # Likelier buyers are active on more days and use the key features more.
+        person_intent = intent.get(str(email).strip().lower())
+        if rng.random() >= engagement_chance(0.1, 1.5, person_intent, default=0.3):
             continue
         for _ in range(rng.randint(1, 6)):
             at = _stamp(day, rng.randint(0, 86_399))
-            events.append((at, user_id, rng.choice(USAGE_EVENTS)))
+            key_feature = rng.random() < min(1.0, float(person_intent or 0.0))
+            events.append((at, user_id, rng.choice(KEY_FEATURES if key_feature else USAGE_EVENTS)))
     events.sort()
     conn.executemany(
         "insert into usage_events (user_id, event, occurred_at, updated_at) values (?, ?, ?, ?)",

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sandbox.intent import engagement_chance
 from sandbox.truth import merge_day_rows
 
 __all__ = ["CONSENT_TEXT_VERSIONS", "EVENT_TYPES", "write_web_events"]
@@ -55,22 +56,26 @@ def anonymous_id(seed: int, person_key: str) -> str:
 
 
 def _session(rng: random.Random, person: dict[str, Any], seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """One visit's events, in order; identified types carry the email, browsing only the cookie."""
+    """One visit's events, in order; identified types carry the email, browsing only the cookie.
+    Likelier buyers open and click nurture email, read pricing and raise their hand (form, demo)
+    more often."""
     events: list[tuple[str, dict[str, Any]]] = []
+    intent = min(1.0, float(person.get("propensity") or 0.0))
     email = str(person.get("email") or "").strip()
     if rng.random() < 0.1:
         email = email.upper()
     anon = anonymous_id(seed, person["person_key"])
-    if rng.random() < 0.3 and email:
+    if rng.random() < 0.3 + intent and email:
         events.append(("email_open", {"email": email, "properties": {"campaign": f"nurture-{rng.randint(1, 12)}"}}))
-        if rng.random() < 0.4:
+        if rng.random() < 0.4 + intent:
             events.append(
                 ("email_click", {"email": email, "properties": {"url": rng.choice(PAGES), "campaign": "nurture"}})
             )
     for _ in range(rng.randint(1, 5)):
-        events.append(("page_view", {"anonymous_id": anon, "properties": {"path": rng.choice(PAGES)}}))
+        path = "/pricing" if rng.random() < intent else rng.choice(PAGES)
+        events.append(("page_view", {"anonymous_id": anon, "properties": {"path": path}}))
     identified = {"email": email, "anonymous_id": anon}
-    roll = rng.random()
+    roll = rng.random() * (1.0 - intent)
     if roll < 0.12 and email:
         events.append(
             ("form_fill", {**identified, "properties": {"form": "contact", "company": person.get("company")}})
@@ -137,15 +142,15 @@ def write_web_events(
 ) -> dict[str, Any]:
     """Write `landing/web_events/<day>/events-<n>.jsonl` (n from 1), replacing that day's folder.
 
-    A person's chance to visit on a day follows their `propensity` when the dict has one, so
-    engagement carries signal for scoring; otherwise everyone gets the same chance.
+    A person's chance to visit on a day follows their `propensity` (sandbox/intent.py) when the
+    dict has one, so engagement carries signal for scoring; otherwise everyone gets the same chance.
     """
     out_dir = Path(out_dir)
     rng = _rng("web", seed, day.isoformat())
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
     events: list[tuple[datetime, str, str, dict[str, Any]]] = []
     for person in sorted(people, key=lambda p: p["person_key"]):
-        chance = 0.05 + 0.3 * float(person.get("propensity", 0.3) or 0.0)
+        chance = engagement_chance(0.03, 1.0, person.get("propensity"), default=0.14)
         if rng.random() >= chance:
             continue
         at = midnight + timedelta(seconds=rng.randint(0, 86_399 - 3_600), milliseconds=rng.randint(0, 999))

@@ -92,6 +92,38 @@ def test_outcomes_follow_propensity_and_have_truth(tmp_path):
     assert all(stages[o["opportunity_id"]] == o["stage"] for o in outcomes.values() if o["opportunity_id"])
 
 
+def test_intent_drives_conversion_and_engagement(tmp_path):
+    """A minority of likely buyers converts at several times the base rate, and the same intent
+    shows in what people do: who uses the product, on how many days, and who visits the website."""
+    generate_world(tmp_path, leads=3000, seed=21)
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        propensity = {row["person_key"]: float(row["propensity"]) for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "outcomes.csv") as handle:
+        converted = {row["person_key"] for row in csv.DictReader(handle)}
+    ranked = sorted(propensity, key=propensity.get, reverse=True)
+    base = len(converted) / len(ranked)
+    top = ranked[: len(ranked) // 10]
+    assert 0.08 < base < 0.16
+    assert sum(p in converted for p in top) / len(top) > 3 * base
+
+    def mean(keys: set[str]) -> float:
+        return sum(propensity[k] for k in keys) / len(keys)
+
+    with open(tmp_path / "truth" / "product_users.csv") as handle:
+        user_person = {row["user_id"]: row["person_key"] for row in csv.DictReader(handle)}
+    users = set(user_person.values())
+    assert mean(users) > 2 * mean(set(propensity) - users)
+    conn = sqlite3.connect(tmp_path / "product.sqlite")
+    days = conn.execute("select user_id, count(distinct substr(occurred_at, 1, 10)) from usage_events group by 1")
+    active = {user_person[str(user_id)]: n for user_id, n in days}
+    conn.close()
+    busy = {k for k, n in active.items() if n >= 7}
+    assert busy and mean(busy) > 2 * mean(users - busy)
+    with open(tmp_path / "truth" / "web_events.csv") as handle:
+        visitors = {row["person_key"] for row in csv.DictReader(handle)}
+    assert mean(visitors) > 2 * mean(set(propensity) - visitors)
+
+
 def test_duplicate_leads_carry_each_kind_of_noise(tmp_path):
     """A person's second lead differs the way real duplicates do, and the truth still ties them."""
     from sandbox.noise import NICKNAMES

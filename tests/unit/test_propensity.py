@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from scoring.propensity import RULES_ONLY, run_propensity
-from scoring.propensity_features import assemble
+from scoring.propensity_features import assemble, feature_columns
 from scoring.propensity_model import GuardConfig, ModelRefused, PropensityModel, train
 
 GUARD = GuardConfig(min_positives=10, min_holdout_positives=3, auc_floor=0.7)
@@ -40,11 +40,30 @@ def _world(n: int = 240, seed: int = 7) -> dict[str, pd.DataFrame]:
     engagement = pd.DataFrame({"person_id": ids, "rule_id": "demo_request", "events": demo})
     engagement = engagement[engagement["events"] > 0]
     outcome = pd.DataFrame({"person_id": [i for i, c in zip(ids, converted, strict=True) if c]})
-    return {"people": people, "fit": fit, "engagement": engagement, "outcome": outcome}
+    # Company size, unknown for every fifth person.
+    numbers = pd.DataFrame(
+        {"person_id": ids, "attribute": "number_of_employees", "value_number": rng.lognormal(4.5, 1.8, n).round()}
+    ).iloc[[i for i in range(n) if i % 5]]
+    return {"people": people, "fit": fit, "engagement": engagement, "outcome": outcome, "numbers": numbers}
 
 
 def _frame(world: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return assemble(world["people"], world["fit"], world["engagement"], set(world["outcome"]["person_id"]))
+    return assemble(
+        world["people"], world["fit"], world["engagement"], set(world["outcome"]["person_id"]), world["numbers"]
+    )
+
+
+def test_numeric_attributes_become_a_log_value_and_a_known_flag():
+    """A rule's threshold keeps one bit of a company's size; the model gets the whole of it, and
+    an unknown size reads as unknown, not as a one-person company."""
+    world = _world()
+    frame = _frame(world).set_index("person_id")
+    sizes = world["numbers"].set_index("person_id")["value_number"]
+    known = frame.index.isin(sizes.index)
+    assert (frame["known:number_of_employees"] == known.astype(float)).all()
+    assert np.allclose(frame.loc[sizes.index, "log:number_of_employees"], np.log10(1 + sizes))
+    assert (frame.loc[~known, "log:number_of_employees"] == 0).all()
+    assert {"log:number_of_employees", "known:number_of_employees"} <= set(feature_columns(frame.reset_index()))
 
 
 def test_a_model_that_learned_the_signal_is_published_with_its_metrics():
@@ -77,6 +96,7 @@ def _load(warehouse, world: dict[str, pd.DataFrame]) -> None:
         ("silver", "int_people"): people[["person_id", "first_seen_at"]],
         ("silver", "int_person_fit_matches"): world["fit"],
         ("silver", "int_person_engagement_matches"): world["engagement"],
+        ("silver", "int_person_fit_attributes"): world["numbers"],
         ("silver", "identity_records"): pd.DataFrame(
             {"person_id": ids, "source": "salesforce_lead", "source_id": [f"L{i}" for i in ids]}
         ),
