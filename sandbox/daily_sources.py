@@ -17,7 +17,7 @@ from typing import Any
 from sandbox.partners import write_partner_drops
 from sandbox.product_db import write_product_db
 from sandbox.product_db_postgres import mirror_to_postgres
-from sandbox.web_events import write_web_events
+from sandbox.web_events import write_web_events, write_web_history
 
 # The same variable ingestion reads: the simulated product team writes where Leadloop will look.
 PRODUCT_DB_ENV = "LEADLOOP_PRODUCT_DB_URL"
@@ -81,8 +81,12 @@ def write_daily_sources(
     world_dir: Path, seed: int, day: date, first_day: date, first_lead: dict[str, dict[str, str]] | None = None
 ) -> dict[str, Any]:
     people = world_people(world_dir, first_lead=first_lead)
-    written = {
-        "partners": write_partner_drops(people, world_dir, seed, day, since=first_day),
+    written: dict[str, Any] = {"partners": write_partner_drops(people, world_dir, seed, day, since=first_day)}
+    if day == first_day:
+        # The weeks before the world's first day, as the product database has them: the
+        # engagement rules look back that far. Oldest first, so the truth file grows by appends.
+        written["web_history"] = write_web_history(people, world_dir, seed, first_day)
+    written |= {
         "web_events": write_web_events(people, world_dir, seed, day),
         "product_db": write_product_db(people, world_dir, seed, day),
     }

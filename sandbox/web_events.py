@@ -5,6 +5,10 @@ until a form fill ties that cookie to an email, email opens/clicks carry only th
 tail of old-tracker traffic still arrives in schema version 1 with different field names. A few
 lines are broken the way collectors break them (cut off mid-write, a required field missing).
 
+A fresh world also gets `HISTORY_DAYS` of past days (`write_web_history`), as the product
+database gets its usage history: the engagement rules look back 14 to 90 days, and a world with one
+day of events would show a buyer's interest only if they happened to visit on that day.
+
 Ground truth goes to `truth/web_events.csv`: every line written, with its person and defect.
 """
 
@@ -21,7 +25,7 @@ from typing import Any
 from sandbox.intent import engagement_chance
 from sandbox.truth import merge_day_rows
 
-__all__ = ["CONSENT_TEXT_VERSIONS", "EVENT_TYPES", "write_web_events"]
+__all__ = ["CONSENT_TEXT_VERSIONS", "EVENT_TYPES", "HISTORY_DAYS", "write_web_events", "write_web_history"]
 
 EVENT_TYPES = (
     "page_view",
@@ -44,6 +48,14 @@ V1_SHARE = 0.05
 REQUIRED_V2 = ("event_id", "event_type", "occurred_at")
 TRUTH_FILE = "web_events.csv"
 TRUTH_HEADER = ["day", "file", "line", "event_id", "person_key", "event_type", "schema_version", "defect"]
+# A visit's chance on a day: floor + slope × propensity (sandbox/intent.py), else the default.
+VISIT_FLOOR, VISIT_SLOPE, VISIT_DEFAULT = 0.03, 1.0, 0.14
+# Past days written on creation: the pricing rule's 14-day lookback sees all of them. A past day
+# keeps a share of a live day's visits, drawn the same way, so the history adds some two live
+# days of volume in all (every e2e test loads a fresh world) yet a buyer visits often enough in
+# it to stand out.
+HISTORY_DAYS = 14
+HISTORY_SHARE = 1 / 7
 
 
 def _rng(*parts: object) -> random.Random:
@@ -145,18 +157,73 @@ def write_web_events(
     A person's chance to visit on a day follows their `propensity` (sandbox/intent.py) when the
     dict has one, so engagement carries signal for scoring; otherwise everyone gets the same chance.
     """
-    out_dir = Path(out_dir)
     rng = _rng("web", seed, day.isoformat())
-    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
     events: list[tuple[datetime, str, str, dict[str, Any]]] = []
     for person in sorted(people, key=lambda p: p["person_key"]):
-        chance = engagement_chance(0.03, 1.0, person.get("propensity"), default=0.14)
-        if rng.random() >= chance:
-            continue
-        at = midnight + timedelta(seconds=rng.randint(0, 86_399 - 3_600), milliseconds=rng.randint(0, 999))
-        for event_type, body in _session(rng, person, seed):
-            at += timedelta(seconds=rng.randint(5, 300), milliseconds=rng.randint(0, 999))
-            events.append((min(at, midnight + timedelta(seconds=86_399)), person["person_key"], event_type, body))
+        if rng.random() < engagement_chance(VISIT_FLOOR, VISIT_SLOPE, person.get("propensity"), VISIT_DEFAULT):
+            events.extend(_visit(rng, person, seed, day))
+    return _write_day(events, Path(out_dir), rng, day, malformed_rate, lines_per_file)
+
+
+def write_web_history(
+    people: list[dict[str, Any]],
+    out_dir: Path,
+    seed: int,
+    first_day: date,
+    days: int = HISTORY_DAYS,
+    malformed_rate: float = 0.01,
+    lines_per_file: int = 1000,
+) -> dict[str, Any]:
+    """Write the `days` days before `first_day`, oldest first, each as `write_web_events` would.
+
+    Each past day keeps `HISTORY_SHARE` of a live day's chance to visit. A person's visits are a
+    function of (seed, person, day) alone, so who else is in the world does not move them; the
+    lines' ids and defects are drawn per day, from a stream no live day (`first_day` or later) uses.
+    """
+    past = [first_day - timedelta(days=back) for back in range(days, 0, -1)]
+    by_day: dict[date, list[tuple[datetime, str, str, dict[str, Any]]]] = {day: [] for day in past}
+    for person in sorted(people, key=lambda p: p["person_key"]):
+        chance = HISTORY_SHARE * engagement_chance(VISIT_FLOOR, VISIT_SLOPE, person.get("propensity"), VISIT_DEFAULT)
+        for day in past:
+            rng = _rng("web-history", seed, person["person_key"], day.isoformat())
+            if rng.random() < chance:
+                by_day[day].extend(_visit(rng, person, seed, day))
+    out_dir = Path(out_dir)
+    written = [
+        _write_day(by_day[day], out_dir, _rng("web", seed, day.isoformat()), day, malformed_rate, lines_per_file)
+        for day in past
+    ]
+    return {
+        "days": len(written),
+        "files": [name for day in written for name in day["files"]],
+        "events": sum(day["events"] for day in written),
+        "malformed": sum(day["malformed"] for day in written),
+        "schema_v1": sum(day["schema_v1"] for day in written),
+    }
+
+
+def _visit(
+    rng: random.Random, person: dict[str, Any], seed: int, day: date
+) -> list[tuple[datetime, str, str, dict[str, Any]]]:
+    """One visit on `day` at a random time: its events, stamped in order within the day."""
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    at = midnight + timedelta(seconds=rng.randint(0, 86_399 - 3_600), milliseconds=rng.randint(0, 999))
+    events = []
+    for event_type, body in _session(rng, person, seed):
+        at += timedelta(seconds=rng.randint(5, 300), milliseconds=rng.randint(0, 999))
+        events.append((min(at, midnight + timedelta(seconds=86_399)), person["person_key"], event_type, body))
+    return events
+
+
+def _write_day(
+    events: list[tuple[datetime, str, str, dict[str, Any]]],
+    out_dir: Path,
+    rng: random.Random,
+    day: date,
+    malformed_rate: float,
+    lines_per_file: int,
+) -> dict[str, Any]:
+    """The day's events as files (replacing the day's folder) and truth rows; `rng` draws ids and defects."""
     events.sort(key=lambda e: (e[0], e[1]))
 
     folder = out_dir / "landing" / "web_events" / day.isoformat()

@@ -33,6 +33,12 @@ def test_a_day_changes_about_one_percent_deterministically(tmp_path):
     assert changes["deleted_leads"] == sum(r[2] for r in after) - sum(r[2] for r in before)
     with open(tmp_path / "a" / "truth" / "leads.csv") as handle:
         assert {row["lead_id"] for row in csv.DictReader(handle)} == {r[0] for r in after}
+    # The web history before the first day, the first day and the new one: every event id once.
+    with open(tmp_path / "a" / "truth" / "web_events.csv") as handle:
+        web = [row for row in csv.DictReader(handle) if not row["defect"]]
+    days = sorted({row["day"] for row in web})
+    assert days[0] < "2026-11-01" < days[-1] == "2026-11-02"
+    assert len({row["event_id"] for row in web}) == len(web)
 
 
 def test_a_new_lead_is_made_by_the_org_not_by_whoever_last_wrote_its_template(tmp_path):

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sandbox.web_events import EVENT_TYPES, write_web_events
+from sandbox.web_events import EVENT_TYPES, HISTORY_DAYS, write_web_events, write_web_history
 
 DAY = date(2026, 11, 2)
 
@@ -114,3 +114,45 @@ def test_anonymous_id_stable_across_days(tmp_path):
                 cookies.setdefault(fact["person_key"], set()).add(record["anonymous_id"])
     assert {row["day"] for row in truth.values()} == {"2026-11-02", "2026-11-03"}
     assert cookies and all(len(c) == 1 for c in cookies.values())
+
+
+def test_history_fills_the_days_before_the_first_day_and_follows_intent(tmp_path):
+    """A fresh world's past weeks: one folder a day before the first day, every line in truth,
+    likelier buyers visiting more, a person's visits independent of who else is in the world,
+    and the whole history at most some two live days of volume."""
+    from datetime import timedelta
+
+    people = _people(2000)
+    summary = write_web_history(people, tmp_path / "a", seed=5, first_day=DAY)
+    live = write_web_events(people, tmp_path / "a", seed=5, day=DAY)
+    days = {(DAY - timedelta(days=back)).isoformat() for back in range(1, HISTORY_DAYS + 1)}
+    truth = _truth(tmp_path / "a")
+    assert {row["day"] for row in truth} == days | {DAY.isoformat()}
+    assert {f.split("/")[2] for f in summary["files"]} == days
+    assert summary["events"] == sum(row["day"] != DAY.isoformat() for row in truth)
+    assert live["events"] < summary["events"] < 3 * live["events"]
+    ids = [row["event_id"] for row in truth if not row["defect"]]
+    assert len(ids) == len(set(ids))  # no id repeats across the history and the live day
+
+    visits: dict[str, int] = {}
+    for row in truth:
+        if row["day"] != DAY.isoformat():
+            visits[row["person_key"]] = visits.get(row["person_key"], 0) + 1
+    by_intent = [sum(visits.get(p["person_key"], 0) for p in people if p["propensity"] == v / 10) for v in (0, 9)]
+    assert by_intent[1] > 5 * by_intent[0]
+
+    def rows_by_person(rows: list[dict[str, str]], keys: set[str]) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for row in sorted(rows, key=lambda r: (r["person_key"], r["day"], r["file"], int(r["line"]))):
+            if row["person_key"] in keys and row["day"] != DAY.isoformat():
+                found.setdefault(row["person_key"], []).append((row["day"], row["event_type"]))
+        return found
+
+    some = people[::7]
+    write_web_history(some, tmp_path / "b", seed=5, first_day=DAY)
+    keys = {p["person_key"] for p in some}
+    alone = rows_by_person(_truth(tmp_path / "b"), keys)
+    assert len(alone) > 20 and alone == rows_by_person(truth, keys)
+    write_web_history(people, tmp_path / "c", seed=5, first_day=DAY)
+    write_web_events(people, tmp_path / "c", seed=5, day=DAY)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "c")
