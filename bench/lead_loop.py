@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import threading
 import time
@@ -124,6 +125,20 @@ def _propensity(instance: Any) -> dict[str, Any]:
     return {k: metadata[k] for k in ("auc", "rule_score_auc", "published_new_model", "model_version") if k in metadata}
 
 
+def _identity_seconds(instance: Any) -> dict[str, float]:
+    """Where the identity step's seconds went (standardize, blocking, Splink, clusters), from the
+    metadata its materialization in this run carries."""
+    from dagster import AssetKey
+
+    from silver.identity.run import RECORDS_TABLE, SCHEMA
+
+    event = instance.get_latest_materialization_event(AssetKey([SCHEMA, RECORDS_TABLE]))
+    if event is None or event.asset_materialization is None:
+        return {}
+    seconds = event.asset_materialization.metadata.get("seconds")
+    return dict(getattr(seconds, "value", seconds) or {})
+
+
 def _step_seconds(instance: Any) -> tuple[dict[str, float], int, dict[str, tuple[float, float]]]:
     """Seconds per step that ran, how many steps Dagster skipped, and each step's time window."""
     from dagster import DagsterEventType
@@ -149,6 +164,26 @@ def _step_seconds(instance: Any) -> tuple[dict[str, float], int, dict[str, tuple
     return ordered, skipped, windows
 
 
+def _dbt_nodes(run_id: str, top: int = 8) -> dict[str, dict[str, Any]]:
+    """Each dbt step's slowest nodes, from the run_results.json dbt wrote in that invocation's
+    own target folder (orchestration/dbt_partial_parse.py names it `<step>-<run id>-…`): which
+    model or test a dbt step's seconds went to."""
+    from orchestration.assets.dbt import DBT_PROJECT_DIR
+    from orchestration.dbt_partial_parse import target_root
+
+    nodes: dict[str, dict[str, Any]] = {}
+    for results in sorted(target_root(DBT_PROJECT_DIR).glob(f"*-{run_id[:7]}-*/run_results.json")):
+        step = results.parent.name.rsplit("-", 2)[0]
+        data = json.loads(results.read_text())
+        timed = sorted(data["results"], key=lambda node: -node["execution_time"])
+        nodes[step] = {
+            "elapsed": round(data["elapsed_time"], 2),
+            "nodes": len(timed),
+            "slowest": {node["unique_id"].split(".", 2)[-1]: round(node["execution_time"], 2) for node in timed[:top]},
+        }
+    return nodes
+
+
 def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[int]) -> dict[str, Any]:
     from dagster import DagsterInstance
 
@@ -160,12 +195,18 @@ def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[in
         summary = run_lead_loop(warehouse, salesforce, hubspot=hubspot, instance=instance)
         seconds = time.perf_counter() - started
     steps, skipped, windows = _step_seconds(instance)
+    (run,) = instance.get_runs(limit=1)
     return {
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(rss.peak_kb / 1024),
+        # The machine is shared: the 1-, 5- and 15-minute load averages as the run ended say how
+        # much of its seconds other work took.
+        "load_average_after": [round(load, 2) for load in os.getloadavg()],
         "stages": _stages(steps, windows, rss),
         "steps": steps,
         "steps_skipped": skipped,
+        "dbt_nodes": _dbt_nodes(run.run_id),
+        "identity_seconds": _identity_seconds(instance),
         "records_sent": {name: sync.get("sent", 0) for name, sync in summary.syncs.items()},
         "people_scored": summary.people_scored,
         "propensity": _propensity(instance),
@@ -215,6 +256,9 @@ def main() -> None:
                 )
                 hubspot = HubSpotResource(access_token=hs["token"], host=hs["url"])
                 runs[name] = run_once(warehouse, salesforce, hubspot, sandbox_pids)
+            # Each run's figures as soon as it ends: at 1M the four runs take most of an hour,
+            # and one that dies later (memory, a CRM) would otherwise take the earlier ones with it.
+            print(json.dumps({"run": name, **runs[name]}), file=sys.stderr, flush=True)
 
     full = runs["full"]["seconds"]
     report = {

@@ -140,3 +140,23 @@ def test_property_creation_is_a_hubspot_spec_opt_in(tmp_path):
     bad.write_text(hubspot_yaml.replace("leadloop_score: number", "leadloop_score: money"))
     with pytest.raises(SpecError, match="property_types 'leadloop_score'"):
         load_spec(bad)
+
+
+def test_a_429_on_a_batch_is_waited_out_and_the_batch_sent_again(duckdb_warehouse, world_dir):
+    """A portal that answers every third request 429 (another app used its budget): each
+    refused batch waits and is sent again, and every record is confirmed from the answers."""
+    from hubspot import HubSpot
+
+    from sandbox.faults import Faults
+
+    with HubSpotSandbox(world_dir, faults=Faults(seed=1, throttle_every=3, throttle_burst=1)) as sandbox:
+        client = HubSpot(access_token=sandbox.token, host=sandbox.url)
+        ids = [c.id for c in client.crm.contacts.basic_api.get_page(limit=8).results]
+        _write_scores(duckdb_warehouse, [(i, 60, "B") for i in ids])
+        mark = sandbox.last_request_id()
+        spec = dataclasses.replace(SPEC, batch_size=1)
+        result = run_sync(spec, duckdb_warehouse, HubSpotDestination(client, backoff=0.01, max_wait=0.1))
+        statuses = [r["status"] for r in _batch_updates(sandbox, mark)]
+    assert 429 in statuses, "no batch met a 429: the test did not test the retry"
+    assert statuses.count(200) == len(ids)
+    assert (result.succeeded, result.failed) == (len(ids), 0)
