@@ -49,7 +49,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 FORKED_DBT_EXECUTABLE = str(Path(sys.executable).with_name("leadloop-dbt"))
 
 # A run builds and tests the data; dbt's unit tests test the SQL against fixed inputs, so they run
-# where the SQL changes (`make test`: tests/integration/test_dbt_unit_tests.py; CI's `leadloop dbt
+# where the SQL changes (`make test`: tests/e2e/test_dbt_unit_tests.py; CI's `leadloop dbt
 # build`), not in every run of the loop, where they were 39 of its nodes and a fifth of its dbt time.
 PIPELINE_BUILD_ARGS = ("--exclude-resource-type", "unit_test")
 
