@@ -18,7 +18,7 @@ demo: install  ## Run the whole lead loop once (DuckDB + local sandbox) and prin
 	$(BIN)/leadloop demo
 
 test: install  ## Unit, integration and end-to-end tests (Postgres tests skip without a server), one worker per core
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
 
 dev: install  ## Sandbox + Dagster UI on http://127.0.0.1:3000
 	$(BIN)/leadloop dev

@@ -1,7 +1,8 @@
 """dbt's unit tests (decay, caps, negative rules, MQL stickiness, reasons, routing, consent …)
 on each warehouse. The loop's runs leave them out (orchestration/assets/dbt.py:
 PIPELINE_BUILD_ARGS): they test the SQL against fixed inputs, so they run here, once per
-warehouse, on a warehouse the loop built (dbt reads the columns of a unit test's parents from it).
+warehouse, on a warehouse the loop built (dbt reads the columns of a unit test's parents from it),
+through `leadloop dbt`, the command the README gives for running dbt on the configured warehouse.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-
-from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
 
 def test_every_dbt_unit_test_passes(looped, tmp_path):
     target = tmp_path / "dbt_target"
-    command = [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR)]
-    command += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)]
-    env = {**os.environ, **looped.warehouse.dbt_env()}
+    command = [str(Path(sys.executable).with_name("leadloop")), "dbt", "test", "--select", "test_type:unit"]
+    command += ["--target-path", str(target)]
+    env = {**os.environ, "LEADLOOP_WAREHOUSE_URL": looped.warehouse.url, "LEADLOOP_DATA_DIR": str(tmp_path)}
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:]
 
