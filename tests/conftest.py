@@ -19,19 +19,18 @@ from warehouse import Warehouse
 FIRST_LOOP_FIXTURES = {"looped": None, "looped_duckdb": "duckdb"}  # tests/e2e/conftest.py
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook renames the node ids)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under `--dist loadgroup` (`make test`), every test that starts from the first loop on one
     warehouse kind runs on the same worker: each worker builds one first loop (a minute of work)
     instead of each building both, and the two long groups start first, so the short tests fill
-    the workers' ends rather than one long test running alone at the end."""
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        for fixture, kind in FIRST_LOOP_FIXTURES.items():
-            if fixture in fixtures:
-                params = getattr(getattr(item, "callspec", None), "params", {})
-                item.add_marker(pytest.mark.xdist_group(f"first-loop-{kind or params.get('warehouse', 'duckdb')}"))
-                break
+    the workers' ends rather than one long test running alone at the end. (Marked as each test
+    is collected: xdist reads the groups in its own `pytest_collection_modifyitems`.)"""
+    fixtures = getattr(item, "fixturenames", ())
+    for fixture, kind in FIRST_LOOP_FIXTURES.items():
+        if fixture in fixtures:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            item.add_marker(pytest.mark.xdist_group(f"first-loop-{kind or params.get('warehouse', 'duckdb')}"))
+            return
 
 
 @pytest.fixture

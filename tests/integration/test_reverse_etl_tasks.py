@@ -93,6 +93,7 @@ from warehouse import Warehouse
 sys.path.insert(0, {tests!r})
 from test_reverse_etl_tasks import SPEC
 sf = salesforce_client({url!r}, {token!r}, {ca!r})
+print("imported", flush=True)  # the parent's clock starts here: a kill during imports tests nothing
 run_sync(SPEC, Warehouse.from_url({warehouse!r}), SalesforceDestination(sf, backoff=0.01), flush_seconds=0.05)
 """
 
@@ -120,12 +121,16 @@ def test_sigkill_at_random_moments_leaves_exactly_one_task_per_action(warehouse,
                 (key, lead, f"Call this new A-grade MQL ({trial})", status, prio) for key, lead, _, status, prio in rows
             ]
             _write_tasks(warehouse, rows)
-            child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env={**os.environ})
-            time.sleep(rng.uniform(0.6, 1.6))  # the child's imports take some 0.6 s
+            child = subprocess.Popen(
+                [sys.executable, "-c", script], cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, text=True
+            )
+            assert child.stdout is not None and child.stdout.readline() == "imported\n"
+            time.sleep(rng.uniform(0.05, 1.0))  # however long the imports took on a busy machine
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)
                 killed += 1
             child.wait()
+            child.stdout.close()
         assert killed >= 3, "most trials should have died mid-run"
         final = run_sync(SPEC, warehouse, SalesforceDestination(sf))
         assert final.failed == 0
