@@ -11,7 +11,9 @@ intermediates, the history and the scores), timed as a whole, dbt start-up inclu
 slowest nodes and dbt's peak RSS; then the scoring models' data tests (`dbt test`). The same logic
 as one hand-written DuckDB query (bench/scoring_handwritten.py) is timed on the same data and its
 rows asserted equal to dbt's; the ratio is printed. Last, a propensity session, its holdout
-metrics, and on the same holdout the AUC of the generator's true propensity (`world/truth/`).
+metrics, and on the same holdout the AUC of the generator's true propensity (`world/truth/`) and
+the ceiling the model's own features allow (`observable_ceiling`): the gap between those two no
+model on silver/gold can close.
 `lead_scores_md5` hashes the whole table, to show a change to the models kept every score.
 
 Usage: python bench/scoring_scale.py [--sizes 100000,1000000] [--base data/warehouse.duckdb]
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -172,8 +175,6 @@ def truth_propensity(warehouse: Warehouse, truth_dir: Path) -> dict[str, float]:
     """person_id -> the generator's true propensity (truth/*.csv), through each person's CRM
     records; a scaled copy's ids map back to the base world's (numeric ids shifted by k * 1e9,
     text ids suffixed `~k`). A person holding records of several true people gets their mean."""
-    import pandas as pd
-
     truth = pd.concat(
         [
             pd.read_csv(truth_dir / name, usecols=[key, "propensity"], dtype={key: str}).rename(columns={key: "id"})
@@ -195,6 +196,37 @@ def truth_propensity(warehouse: Warehouse, truth_dir: Path) -> dict[str, float]:
     return joined.groupby("person_id")["propensity"].mean().to_dict()
 
 
+def base_person(person_id: pd.Series) -> pd.Series:
+    """The base world's person a scaled copy's person is (text ids carry `~k`, see `_text_key`)."""
+    return person_id.str.replace(r"~[0-9]+$", "", regex=True)
+
+
+def observable_ceiling(people: pd.DataFrame, truth: dict[str, float], folds: int = 5) -> pd.Series:
+    """Per person, the best estimate of the true propensity the model's own features allow:
+    E[truth | features], learned by gradient boosting on the truth itself (not on 0/1 outcomes,
+    so far fewer people pin it down) and cross-fitted, each person predicted by a model that
+    never saw them or a copy of them. Its AUC is the ceiling any model on these features can
+    reach: what the truth knows beyond it (who is in market when their engagement does not show
+    it, the noise term) no feature from silver or gold carries. Trained on the base world's
+    people only (a scaled copy repeats them exactly), then mapped to every copy."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import KFold
+
+    from scoring.propensity_features import feature_columns
+
+    features = feature_columns(people)
+    frame = people[people["person_id"].isin(truth.keys())].assign(base=lambda f: base_person(f["person_id"]))
+    # One row per base person: the mean truth over their copies (equal unless a copy merged others).
+    distinct = frame.groupby("base", sort=True).agg({**{c: "first" for c in features}, "person_id": "first"})
+    distinct["truth"] = frame.assign(truth=frame["person_id"].map(truth)).groupby("base", sort=True)["truth"].mean()
+    estimate = pd.Series(0.0, index=distinct.index)
+    for train_rows, test_rows in KFold(n_splits=folds, shuffle=True, random_state=0).split(distinct):
+        model = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, min_samples_leaf=40, random_state=0)
+        model.fit(distinct.iloc[train_rows][features], distinct.iloc[train_rows]["truth"])
+        estimate.iloc[test_rows] = model.predict(distinct.iloc[test_rows][features])
+    return frame.set_index("person_id")["base"].map(estimate)
+
+
 def propensity_figures(warehouse: Warehouse, truth_dir: Path) -> dict[str, Any]:
     """The published model's holdout metrics, and on the holdout people the generator knows the
     truth of: the model's AUC, the true propensity's AUC and the rule score's AUC, side by side."""
@@ -206,8 +238,10 @@ def propensity_figures(warehouse: Warehouse, truth_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     run = run_propensity(warehouse)
     seconds = time.perf_counter() - started
-    _, holdout = time_split(read_people(warehouse))
+    people = read_people(warehouse)
+    _, holdout = time_split(people)
     truth = truth_propensity(warehouse, truth_dir)
+    ceiling = observable_ceiling(people, truth)
     known = holdout[holdout["person_id"].isin(truth.keys())]
     predicted = warehouse.read_arrow("select person_id, propensity_probability from gold.lead_propensity").to_pandas()
     known = known.merge(predicted, on="person_id")
@@ -215,6 +249,7 @@ def propensity_figures(warehouse: Warehouse, truth_dir: Path) -> dict[str, Any]:
     model_auc = evaluate(outcome, known["propensity_probability"].to_numpy(float)) if run.published else {}
     true = evaluate(outcome, np.array([truth[p] for p in known["person_id"]]))
     rule = evaluate(outcome, known["score"].to_numpy(float))
+    best = evaluate(outcome, known["person_id"].map(ceiling).to_numpy(float))
     metrics = run.metrics
     return {
         "propensity_seconds": round(seconds, 1),
@@ -234,6 +269,10 @@ def propensity_figures(warehouse: Warehouse, truth_dir: Path) -> dict[str, Any]:
             "true_propensity_auc": true["auc"],
             "true_propensity_top_decile_lift": true["top_decile_lift"],
             "rule_score_auc": rule["auc"],
+            # The most any model on these features could reach (observable_ceiling).
+            "observable_ceiling_auc": best["auc"],
+            "model_gap_to_true": round(true["auc"] - model_auc["auc"], 4) if model_auc else None,
+            "observable_gap_to_true": round(true["auc"] - best["auc"], 4),
         },
         "targets": {"auc_within_true": 0.02, "top_decile_lift_min": 2.5, "ece_max": 0.05},
     }

@@ -24,12 +24,19 @@ IN_MARKET_SHARE = 0.15  # at average fit; exp(0.5 z) times that at fit z
 NOISE_SD = 0.3  # logit noise no source reveals
 
 
+def in_market(fit: np.ndarray, u_in_market: np.ndarray) -> np.ndarray:
+    """Who is in market (bool per person): likelier the better the fit. Its own function so the
+    generator can write it to the truth: what the propensity model may hope to see is fit and,
+    through engagement, this bit; the noise is what no source shows."""
+    z = (np.asarray(fit, dtype=float) - FIT_MEAN) / FIT_SD
+    return np.asarray(u_in_market) < np.clip(IN_MARKET_SHARE * np.exp(0.5 * z), 0.0, 0.9)
+
+
 def propensity(fit: np.ndarray, u_in_market: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """True P(convert) per person from fit (the generator's 0–1 blend), a uniform draw that
     decides who is in market, and standard normal noise."""
     z = (np.asarray(fit, dtype=float) - FIT_MEAN) / FIT_SD
-    in_market = np.asarray(u_in_market) < np.clip(IN_MARKET_SHARE * np.exp(0.5 * z), 0.0, 0.9)
-    logit = BASE_LOGIT + FIT_WEIGHT * z + IN_MARKET_WEIGHT * in_market + NOISE_SD * np.asarray(noise)
+    logit = BASE_LOGIT + FIT_WEIGHT * z + IN_MARKET_WEIGHT * in_market(fit, u_in_market) + NOISE_SD * np.asarray(noise)
     return 1.0 / (1.0 + np.exp(-logit))
 
 

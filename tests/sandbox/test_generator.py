@@ -38,6 +38,30 @@ def test_ground_truth_covers_every_lead_and_some_people_recur(tmp_path):
     assert all(0.0 <= float(row["propensity"]) <= 1.0 for row in truth)
 
 
+def test_intent_truth_gives_each_persons_fit_and_in_market_behind_the_propensity(tmp_path):
+    """truth/intent.csv holds the parts of each person's propensity: the same propensity as the
+    lead truth, and the propensity sandbox/intent.py computes from that fit and in-market bit
+    (noise aside), so benches can split the AUC gap into fit, in-market and noise."""
+    import math
+
+    from sandbox import intent
+
+    summary = generate_world(tmp_path, leads=2000, seed=7)
+    with open(tmp_path / "truth" / "leads.csv") as handle:
+        lead_truth = {row["person_key"]: float(row["propensity"]) for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "intent.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary["people"] == len(lead_truth)
+    assert all(lead_truth[row["person_key"]] == float(row["propensity"]) for row in rows)
+    in_market = [row for row in rows if row["in_market"] == "1"]
+    assert 0.08 < len(in_market) / len(rows) < 0.3
+    for row in rows:
+        z = (float(row["fit"]) - intent.FIT_MEAN) / intent.FIT_SD
+        logit = intent.BASE_LOGIT + intent.FIT_WEIGHT * z + intent.IN_MARKET_WEIGHT * int(row["in_market"])
+        noise = math.log(float(row["propensity"]) / (1 - float(row["propensity"]))) - logit
+        assert abs(noise) < 6 * intent.NOISE_SD  # what is left is the small noise term, nothing else
+
+
 def test_every_generated_record_passes_the_orgs_own_validation(tmp_path):
     """Generated rows must be rows the org would accept: required fields set, picklists valid,
     and every reference pointing at a record of a type the field allows."""
