@@ -91,6 +91,7 @@ def main() -> None:
                 "records_per_s": round(records.num_rows / seconds),
                 "peak_rss_mb": round(rss.peak_kb / 1024),
                 "process_peak_rss_mb": peak_rss_mb(),
+                "duckdb_settings": resolution.duckdb_settings,
             }
         )
     )

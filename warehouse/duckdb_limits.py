@@ -67,6 +67,22 @@ class DuckDBLimits:
             memory_limit=memory.replace(" ", "").upper(), threads=int(raw_threads), temp_directory=temp_directory
         )
 
+    def memory_bytes(self) -> int:
+        """`memory_limit` in bytes, as DuckDB reads it (KB is 1000 bytes, KiB 1024)."""
+        found = re.match(r"^([\d.]+)([A-Z]+)$", self.memory_limit.upper())
+        if not found:
+            raise DuckDBLimitsError(f"{MEMORY_LIMIT_ENV}={self.memory_limit!r} is not a size: use e.g. '3GB'.")
+        number, unit = found.groups()
+        powers = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+        return int(float(number) * powers.get(unit, 2**40))
+
+    def less(self, held: int) -> DuckDBLimits:
+        """These limits for a DuckDB in a process that already holds `held` bytes outside it (the
+        Arrow tables an in-memory DuckDB scans in place): the process as a whole keeps to
+        `memory_limit`. Never below half of it: past that DuckDB would spill more than it saved."""
+        remaining = max(self.memory_bytes() - held, self.memory_bytes() // 2)
+        return DuckDBLimits(f"{remaining // 2**10}KIB", self.threads, self.temp_directory)
+
     def settings(self) -> dict[str, Any]:
         return {"memory_limit": self.memory_limit, "threads": self.threads, "temp_directory": str(self.temp_directory)}
 

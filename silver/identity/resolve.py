@@ -107,7 +107,8 @@ def _resolve_once(
     started = time.perf_counter()
     standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
-    with limits.scratch_connection() as con:
+    # The records and their keys, scanned in place, count against the process's share.
+    with limits.less(pa.total_allocated_bytes()).scratch_connection() as con:
         names = ("memory_limit", "threads", "temp_directory")
         found = con.sql(f"select {', '.join(f'current_setting({n!r})' for n in names)}").fetchall()[0]
         duckdb_settings = dict(zip(names, found, strict=True))

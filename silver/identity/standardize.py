@@ -238,6 +238,8 @@ def standardize(records: pa.Table) -> pa.Table:
     matches nothing."""
     for name in ("first_name", "last_name", "email", "phone", "street"):
         column = records[name]
+        if not pc.any(pc.equal(column, ERASED)).as_py():
+            continue  # nothing erased: no copy of the column
         records = records.set_column(
             records.schema.get_field_index(name), name, pc.if_else(pc.equal(column, ERASED), None, column)
         )

@@ -10,6 +10,7 @@ import pytest
 from silver.identity.resolve import resolve
 from tests.unit.test_identity_matching import person, records
 from warehouse import Warehouse
+from warehouse.duckdb_limits import DuckDBLimits
 
 SAME_HOUSE = (
     person("crm:1", "Oliver", "Hughes", "14 Kingsway Road", "Manchester", "M1 4BT", "GB"),
@@ -30,7 +31,9 @@ def test_identity_runs_in_a_duckdb_held_to_the_configured_limits(tmp_path, monke
     monkeypatch.setenv("LEADLOOP_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
     resolution = resolve(records(*SAME_HOUSE))
     settings = resolution.duckdb_settings  # read by DuckDB's current_setting on the connection used
-    assert settings["memory_limit"].startswith("488.2 MiB")
+    # The configured 512MB (488.2 MiB) less the Arrow data the process holds, never below half.
+    memory, unit = settings["memory_limit"].split()
+    assert unit == "MiB" and 244.1 <= float(memory) <= 488.2
     assert settings["threads"] == 1
     # Its own spill folder beside the configured one (a process sharing DuckDB's folder deletes
     # its spill files on close), and gone once resolution is done.
@@ -43,11 +46,20 @@ def test_identity_runs_in_a_duckdb_held_to_the_configured_limits(tmp_path, monke
     assert people["crm:1"] == people["export:1"] != people["crm:2"]
 
 
+def test_identity_duckdb_gets_the_share_less_what_the_process_already_holds(tmp_path):
+    limits = DuckDBLimits("3GB", 2, tmp_path / "spill")
+    assert limits.memory_bytes() == 3_000_000_000
+    assert limits.less(1_000_000_000).memory_bytes() // 1024 == 2_000_000_000 // 1024
+    assert limits.less(2_900_000_000).memory_bytes() // 1024 == 1_500_000_000 // 1024  # never below half
+    with limits.less(1_000_000_000).scratch_connection() as conn:
+        assert conn.sql("select current_setting('memory_limit')").fetchall()[0][0] == "1.8 GiB"
+
+
 def test_the_warehouse_limits_reach_identity_and_it_spills_beside_the_warehouse(tmp_path, no_limits_set):
     warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/w.duckdb")
     settings = resolve(records(*SAME_HOUSE), limits=warehouse.duckdb_limits()).duckdb_settings
     memory, unit = settings["memory_limit"].split()
-    assert unit == "GiB" and 2.5 < float(memory) < 3.0  # the 3GB default, in DuckDB's units
+    assert unit == "GiB" and 1.3 < float(memory) < 2.8  # the 3GB default (2.8 GiB) less the Arrow data held
     assert settings["threads"] == 2
     spill = Path(settings["temp_directory"])
     assert spill.parent == tmp_path and spill.name.startswith("w.duckdb.tmp-scratch-")
