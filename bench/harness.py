@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +105,61 @@ def sandbox_process(kind: str, world: Path, faults: str | None = None) -> Iterat
     finally:
         stop.set()
         server.join(timeout=30)
+
+
+class TreeRss:
+    """Peak resident memory of this process plus its descendants, sampled every 0.2 s from /proc
+    (a sum of RSS counts shared pages twice, so it errs high, never low)."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        self.exclude, self.peak_kb = exclude, 0
+        self.samples: list[tuple[float, int]] = []  # (unix time, kB), to find each step's peak
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            kb = sum(_rss_kb(pid) for pid in self._tree(os.getpid()))
+            self.samples.append((time.time(), kb))
+            self.peak_kb = max(self.peak_kb, kb)
+
+    def peak_mb_between(self, start: float, end: float) -> int:
+        inside = [kb for at, kb in self.samples if start <= at <= end]
+        return round(max(inside, default=0) / 1024)
+
+    def _tree(self, root: int) -> list[int]:
+        pids, stack = [], [root]
+        while stack:
+            pid = stack.pop()
+            if pid in self.exclude:
+                continue
+            pids.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as handle:
+                        stack.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+        return pids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def peak_rss_mb() -> int:

@@ -5,6 +5,9 @@ partner drops, the product DB), then times resolution alone and scores it pairwi
 are a true pair when the generator made them for one person. Prints one JSON object with
 precision, recall, F1, cluster counts and seconds, the same figures for two slices (the pairs
 that share no email, phone or company; people outside the US), and which Splink model scored.
+`peak_rss_mb` is the peak of this process and every process it started while resolution ran
+(sampled, `harness.TreeRss`): generating and loading the world, done before, are not counted;
+`process_peak_rss_mb` is the whole process's high-water mark, loading included.
 
 Usage: python bench/identity_resolution.py [--leads N] [--warehouse-url URL] [--keep DIR]
 """
@@ -16,7 +19,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from harness import advance, generate, load_people_sources, peak_rss_mb
+from harness import TreeRss, advance, generate, load_people_sources, peak_rss_mb
 
 from sandbox.identity_truth import pairwise, pairwise_slices, truth_keys
 from silver.identity.records import records_sql
@@ -54,9 +57,10 @@ def main() -> None:
             records = warehouse.read_arrow(records_sql())
             if args.keep:
                 pq.write_table(records, saved)
-        started = time.perf_counter()
-        resolution = resolve(records)
-        seconds = time.perf_counter() - started
+        with TreeRss(exclude=set()) as rss:
+            started = time.perf_counter()
+            resolution = resolve(records)
+            seconds = time.perf_counter() - started
         truth = truth_keys(world)
         scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth)
         slices = pairwise_slices(
@@ -85,7 +89,9 @@ def main() -> None:
                 "seconds": round(seconds, 2),
                 "seconds_by_step": {step: round(s, 2) for step, s in resolution.seconds.items()},
                 "records_per_s": round(records.num_rows / seconds),
-                "peak_rss_mb": peak_rss_mb(),
+                "peak_rss_mb": round(rss.peak_kb / 1024),
+                "process_peak_rss_mb": peak_rss_mb(),
+                "duckdb_settings": resolution.duckdb_settings,
             }
         )
     )

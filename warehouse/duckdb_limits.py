@@ -6,13 +6,18 @@ Dagster's step processes and dlt loads) that let dbt's process building `int_peo
 scores reach 7 GB at 1M leads and be killed. With a limit, DuckDB's large joins, aggregates and
 sorts spill to `temp_directory` instead of growing. The same settings go to every DuckDB process
 Leadloop opens on the warehouse: dbt (through `profiles.yml`, from `Warehouse.dbt_env()`), dlt
-loads and our own connections (`Warehouse.connect()`).
+loads and our own connections (`Warehouse.connect()`), and the in-memory DuckDB that identity
+resolution works in (`scratch_connection()`), which reached 5 GB at 1M leads without one.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,9 +45,11 @@ class DuckDBLimits:
     temp_directory: Path
 
     @classmethod
-    def from_env(cls, database: Path) -> DuckDBLimits:
+    def from_env(cls, database: Path | None = None) -> DuckDBLimits:
         """The limits for the warehouse file `database`; spills go next to it by default
-        (`<file>.tmp`, DuckDB's own choice), so they land on the disk the warehouse has room on."""
+        (`<file>.tmp`, DuckDB's own choice), so they land on the disk the warehouse has room on.
+        Without a file (an in-memory DuckDB beside a Postgres warehouse) they go to the system's
+        temporary folder."""
         memory = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
         if not _MEMORY.match(memory):
             raise DuckDBLimitsError(f"{MEMORY_LIMIT_ENV}={memory!r} is not a size: use e.g. '3GB' or '512MB'.")
@@ -50,10 +57,31 @@ class DuckDBLimits:
         if not raw_threads.isdigit() or int(raw_threads) < 1:
             raise DuckDBLimitsError(f"{THREADS_ENV}={raw_threads!r} is not a positive whole number of threads.")
         temp = os.environ.get(TEMP_DIR_ENV, "").strip()
-        temp_directory = Path(temp).resolve() if temp else database.with_name(database.name + ".tmp")
+        if temp:
+            temp_directory = Path(temp).resolve()
+        elif database is not None:
+            temp_directory = database.with_name(database.name + ".tmp")
+        else:
+            temp_directory = Path(tempfile.gettempdir()) / "leadloop-duckdb.tmp"
         return cls(
             memory_limit=memory.replace(" ", "").upper(), threads=int(raw_threads), temp_directory=temp_directory
         )
+
+    def memory_bytes(self) -> int:
+        """`memory_limit` in bytes, as DuckDB reads it (KB is 1000 bytes, KiB 1024)."""
+        found = re.match(r"^([\d.]+)([A-Z]+)$", self.memory_limit.upper())
+        if not found:
+            raise DuckDBLimitsError(f"{MEMORY_LIMIT_ENV}={self.memory_limit!r} is not a size: use e.g. '3GB'.")
+        number, unit = found.groups()
+        powers = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+        return int(float(number) * powers.get(unit, 2**40))
+
+    def less(self, held: int) -> DuckDBLimits:
+        """These limits for a DuckDB in a process that already holds `held` bytes outside it (the
+        Arrow tables an in-memory DuckDB scans in place): the process as a whole keeps to
+        `memory_limit`. Never below half of it: past that DuckDB would spill more than it saved."""
+        remaining = max(self.memory_bytes() - held, self.memory_bytes() // 2)
+        return DuckDBLimits(f"{remaining // 2**10}KIB", self.threads, self.temp_directory)
 
     def settings(self) -> dict[str, Any]:
         return {"memory_limit": self.memory_limit, "threads": self.threads, "temp_directory": str(self.temp_directory)}
@@ -70,6 +98,27 @@ class DuckDBLimits:
                 continue
             quoted = "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
             conn.execute(f"set {name} = {quoted}").fetchall()  # nothing left pending on the connection
+
+    @contextmanager
+    def scratch_connection(self) -> Iterator[Any]:
+        """An in-memory DuckDB held to these limits, spilling to a folder of its own, removed on
+        exit.
+
+        Its own folder, not `temp_directory` itself: an in-memory database holds no lock on the
+        warehouse file, so it runs beside dbt or a load on it, and DuckDB names its spill files
+        alike in every process and, on close, deletes every `duckdb_temp_*` file in its folder
+        (the whole folder when it created it). A sibling of `temp_directory`, not a subfolder,
+        so another process's DuckDB removing the folder it created cannot take ours with it."""
+        import duckdb
+
+        self.temp_directory.parent.mkdir(parents=True, exist_ok=True)
+        spill = Path(tempfile.mkdtemp(prefix=self.temp_directory.name + "-scratch-", dir=self.temp_directory.parent))
+        try:
+            with duckdb.connect() as conn:
+                DuckDBLimits(self.memory_limit, self.threads, spill).apply(conn)
+                yield conn
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
 
     def dbt_env(self) -> dict[str, str]:
         """What `profiles.yml` reads for dbt-duckdb's `settings`."""

@@ -23,7 +23,6 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.realtime import compare_records
@@ -31,6 +30,7 @@ from splink.internals.realtime import compare_records
 from silver.identity.profiles import profiles
 from silver.identity.records import COLUMNS
 from silver.identity.standardize import standardize
+from warehouse.duckdb_limits import DuckDBLimits
 
 NAME_COMPARISON = "first_name_key_last_name_key"  # links also need the names to agree (probabilistic.py)
 
@@ -128,7 +128,7 @@ def _known_profiles() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         row["source"], row["source_id"] = row["record_key"].split(":")
         row["created_at"] = datetime(2026, 1, 1) + timedelta(minutes=n)
     schema = pa.schema([pa.field(c, pa.timestamp("us") if c == "created_at" else pa.string()) for c in COLUMNS])
-    with duckdb.connect() as con:
+    with DuckDBLimits.from_env().scratch_connection() as con:
         con.register("records", standardize(pa.Table.from_pylist(filled, schema=schema)))
         profiles(con)
         # Identical records are one profile: look each record's profile up, not its first record.
@@ -148,7 +148,7 @@ def known_pair_problems(model: dict[str, Any], match_probability: float) -> list
     tf = _neutral_term_frequencies(model)
     left, right = _known_profiles()
     left, right = [{**row, **tf} for row in left], [{**row, **tf} for row in right]
-    with duckdb.connect() as con:
+    with DuckDBLimits.from_env().scratch_connection() as con:
         scored = compare_records(
             left, right, model, DuckDBAPI(connection=con), join_condition="l.profile_id = r.profile_id"
         )

@@ -2,8 +2,8 @@
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -12,6 +12,7 @@ from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
 from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
 from silver.identity.standardize import standardize
+from warehouse.duckdb_limits import DuckDBLimits
 
 SUPPRESSED = ("record_key", "source", "source_id")
 OUTPUT_COLUMNS = (
@@ -46,6 +47,9 @@ class Resolution:
     suppressed: pa.Table = field(default_factory=no_suppressed)
     # Which Splink model scored the pairs, its training pairs and any step skipped.
     model: MatchModel = field(default_factory=MatchModel)
+    # What the in-memory DuckDB was held to, as DuckDB itself reports it (memory_limit, threads,
+    # temp_directory): the run's evidence that it could not take more than its share.
+    duckdb_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def people(self) -> int:
@@ -65,8 +69,11 @@ def resolve(
     erased: set[str] | frozenset[str] = frozenset(),
     suppressed: pa.Table | None = None,
     config: MatchConfig | None = None,
+    limits: DuckDBLimits | None = None,
 ) -> Resolution:
-    """Resolves `records` into people. A person any of whose records carries an email in
+    """Resolves `records` into people, in an in-memory DuckDB held to `limits` (the warehouse's,
+    `LEADLOOP_DUCKDB_*`; by default from the environment): without them Splink's joins took
+    5 GB at 1M leads where, limited, they spill. A person any of whose records carries an email in
     `erased` (registry hashes, see `erasure`), or is already in `suppressed` (an earlier run's
     suppressed records: their email may be blanked by now), is left out whole, keeping only its
     record ids; suppression only grows.
@@ -77,12 +84,15 @@ def resolve(
     the erased in the first pass gave other people's links other weights than the next run
     gives, once the erased person's bronze rows are deleted. An erasure, or a run killed
     halfway through one and run again, then ends where the run after it starts (issue 25)."""
-    first = _resolve_once(records, erased, suppressed, config)
+    limits = limits or DuckDBLimits.from_env()
+    first = _resolve_once(records, erased, suppressed, config, limits)
     kept = pc.is_in(records["record_key"], value_set=first.records["record_key"].combine_chunks())
     if (pc.sum(kept).as_py() or 0) == records.num_rows:
         return first
-    second = _resolve_once(records.filter(kept), erased, first.suppressed, config)
-    second.seconds = {**{f"{step} (with the erased)": s for step, s in first.seconds.items()}, **second.seconds}
+    first_suppressed, first_seconds = first.suppressed, first.seconds
+    del first  # its records and links go before the second pass makes its own
+    second = _resolve_once(records.filter(kept), erased, first_suppressed, config, limits)
+    second.seconds = {**{f"{step} (with the erased)": s for step, s in first_seconds.items()}, **second.seconds}
     return second
 
 
@@ -91,12 +101,17 @@ def _resolve_once(
     erased: set[str] | frozenset[str],
     suppressed: pa.Table | None,
     config: MatchConfig | None,
+    limits: DuckDBLimits,
 ) -> Resolution:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
-    with duckdb.connect() as con:
+    # The records and their keys, scanned in place, count against the process's share.
+    with limits.less(pa.total_allocated_bytes()).scratch_connection() as con:
+        names = ("memory_limit", "threads", "temp_directory")
+        found = con.sql(f"select {', '.join(f'current_setting({n!r})' for n in names)}").fetchall()[0]
+        duckdb_settings = dict(zip(names, found, strict=True))
         con.register("records", standardized)
         started = time.perf_counter()
         links = deterministic_links(con)
@@ -105,17 +120,23 @@ def _resolve_once(
         matched, model = probabilistic_links(con, config=config)
         links = pa.concat_tables([links, profile_links(con), matched])
         seconds["probabilistic"] = time.perf_counter() - started
+        con.unregister("records")
     started = time.perf_counter()
     people = person_ids(standardized, links)
     seconds["cluster"] = time.perf_counter() - started
-    joined = standardized.join(people, "record_key")
+    # Aligned by key rather than joined: a join copies every column of 1.6M records at 1M leads.
+    at = pc.index_in(standardized["record_key"], value_set=people["record_key"].combine_chunks())
+    joined = standardized.append_column("person_id", people["person_id"].take(at)).append_column(
+        "cluster_size", people["cluster_size"].take(at)
+    )
+    del people
     earlier = (
         no_suppressed() if suppressed is None else suppressed.select(list(SUPPRESSED)).cast(no_suppressed().schema)
     )
     if not erased and not earlier.num_rows:
-        return Resolution(records=joined, links=links, seconds=seconds, model=model)
+        return Resolution(records=joined, links=links, seconds=seconds, model=model, duckdb_settings=duckdb_settings)
     resolution = _without_erased_people(joined, links, erased, earlier, seconds)
-    resolution.model = model
+    resolution.model, resolution.duckdb_settings = model, duckdb_settings
     return resolution
 
 
@@ -128,13 +149,14 @@ def _without_erased_people(
 ) -> Resolution:
     """Leaves out whole every person one of whose records holds an erased email or was
     suppressed before."""
-    keys = records["email_key"].to_pylist()
-    hashes = {key: key_hash(key) for key in set(keys) if key}
-    people = records["person_id"].to_pylist()
-    erased_people = {person for key, person in zip(keys, people, strict=True) if key and hashes[key] in erased}
-    was_suppressed = pc.is_in(records["record_key"], value_set=earlier["record_key"].combine_chunks())
-    erased_people |= set(records.filter(was_suppressed)["person_id"].to_pylist())
-    gone = pc.is_in(records["person_id"], value_set=pa.array(sorted(erased_people), pa.string()))
+    # Arrow all through, each distinct email hashed once: no Python list of 1.6M records.
+    found = pc.is_in(records["record_key"].combine_chunks(), value_set=earlier["record_key"].combine_chunks())
+    if erased:
+        emails = pc.dictionary_encode(records["email_key"].combine_chunks())
+        hashed = pa.array([bool(key) and key_hash(key) in erased for key in emails.dictionary.to_pylist()], pa.bool_())
+        found = pc.or_(found, pc.fill_null(hashed.take(emails.indices), False))
+    erased_people = pc.unique(records["person_id"].filter(found).combine_chunks())
+    gone = pc.is_in(records["person_id"], value_set=erased_people)
     suppressed = records.filter(gone).select(list(SUPPRESSED))
     # Records suppressed before and no longer in any source stay suppressed.
     suppressed = pa.concat_tables([suppressed, earlier])

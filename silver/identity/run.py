@@ -13,6 +13,7 @@ from silver.erasure import anonymize_bronze, register_file_drops, registered_has
 from silver.identity.records import records_sql
 from silver.identity.resolve import Resolution, resolve
 from warehouse import Warehouse
+from warehouse.duckdb_limits import DuckDBLimits
 
 SCHEMA = "silver"
 RECORDS_TABLE = "identity_records"
@@ -37,7 +38,11 @@ def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
         if store.table_exists(store.schema(SCHEMA), SUPPRESSED_TABLE)
         else None
     )
-    resolution = resolve(store.read_arrow(records_sql(store.schema(SCHEMA))), erased=erased, suppressed=earlier)
+    # Resolution's in-memory DuckDB takes the warehouse's limits and spills beside its file.
+    limits = store.duckdb_limits() if store.is_duckdb else DuckDBLimits.from_env()
+    resolution = resolve(
+        store.read_arrow(records_sql(store.schema(SCHEMA))), erased=erased, suppressed=earlier, limits=limits
+    )
     # One transaction: a run that dies here leaves the last run's three tables, never new
     # records beside old links or an old suppression list.
     store.replace_tables(

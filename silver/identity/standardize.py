@@ -18,6 +18,7 @@
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 
 import phonenumbers
 import pyarrow as pa
@@ -95,12 +96,33 @@ def phone_country(phone: str | None) -> str | None:
 
 
 def countries(record_countries: pa.Array, phones: pa.Array) -> pa.Array:
-    """Each record's country: its own, else its phone's, else the configured default."""
-    fallback = default_country()
-    out = []
-    for country, phone in zip(record_countries.to_pylist(), phones.to_pylist(), strict=True):
-        out.append(country_code(country) or phone_country(phone) or fallback)
-    return pa.array(out, pa.string())
+    """Each record's country: its own, else its phone's, else the configured default. Each
+    distinct country and each distinct phone of a record without one is read once."""
+    own = map_distinct(record_countries, country_code)
+    missing = pc.is_null(own)
+    if not pc.any(missing).as_py():
+        return own
+    from_phone = map_distinct(pc.if_else(missing, phones, pa.scalar(None, pa.string())), phone_country)
+    return pc.coalesce(own, from_phone, pa.scalar(default_country(), pa.string()))
+
+
+def map_distinct(values: pa.Array | pa.ChunkedArray, function: Callable[[str], str | None]) -> pa.Array:
+    """`function` over every non-null value of `values`, called once per distinct value (a 1M-row
+    column of names holds some thousands): no whole-column Python list, and a fraction of the calls.
+    A null stays null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary
+    # In slices: a column of phones or emails is nearly all distinct values.
+    mapped = [
+        pa.array([function(value) for value in distinct.slice(start, SLICE).to_pylist()], pa.string())
+        for start in range(0, len(distinct), SLICE)
+    ]
+    return pa.concat_arrays([pa.array([], pa.string()), *mapped]).take(encoded.indices)
+
+
+SLICE = 100_000  # distinct values made Python objects at a time
 
 
 def e164(phone: str | None, country: str | None) -> str | None:
@@ -123,15 +145,13 @@ def e164(phone: str | None, country: str | None) -> str | None:
 
 
 def phones_e164(phones: pa.Array, countries: pa.Array) -> pa.Array:
-    """`e164` over two columns, parsing each distinct pair once."""
-    cache: dict[tuple[str | None, str | None], str | None] = {}
-    out = []
-    for phone, country in zip(phones.to_pylist(), countries.to_pylist(), strict=True):
-        key = (phone, country)
-        if key not in cache:
-            cache[key] = e164(phone, country)
-        out.append(cache[key])
-    return pa.array(out, pa.string())
+    """`e164` over two columns, parsing each distinct pair once (`countries` holds no null)."""
+    pairs = pc.binary_join_element_wise(phones, countries, _PAIR)
+    return map_distinct(pairs, lambda pair: e164(*pair.rsplit(_PAIR, 1)))
+
+
+# Joins a phone and its country into one value to encode (a control character no export writes).
+_PAIR = "\x1f"
 
 
 def email_key(emails: pa.Array) -> pa.Array:
@@ -143,14 +163,17 @@ def email_key(emails: pa.Array) -> pa.Array:
 
 def name_key(names: pa.Array) -> pa.Array:
     """Lower-case ASCII letters only: "O'Brien " and "obrien" agree."""
-    values = [None if n is None else _ascii_letters(n) or None for n in names.to_pylist()]
-    return pa.array(values, pa.string())
+    return map_distinct(names, lambda name: _ascii_letters(name) or None)
 
 
 def given_name_key(names: pa.Array) -> pa.Array:
     """`name_key`, with a known diminutive replaced by its given name."""
-    keys = name_key(names).to_pylist()
-    return pa.array([NICKNAMES.get(k, k) if k else None for k in keys], pa.string())
+    return map_distinct(names, _given_name)
+
+
+def _given_name(name: str) -> str | None:
+    key = _ascii_letters(name)
+    return NICKNAMES.get(key, key) if key else None
 
 
 def _ascii_letters(text: str) -> str:
@@ -178,14 +201,14 @@ def postal_key(codes: pa.Array, record_countries: pa.Array) -> pa.Array:
 
 def city_key(cities: pa.Array) -> pa.Array:
     """City names as `name_key` keeps names, spaces kept as one: "St. Louis" is "st louis"."""
-    values = []
-    for city in cities.to_pylist():
-        if not city:
-            values.append(None)
-            continue
-        folded = unicodedata.normalize("NFKD", city).encode("ascii", "ignore").decode().lower()
-        values.append(" ".join(re.sub(r"[^a-z ]", "", folded.replace("-", " ")).split()) or None)
-    return pa.array(values, pa.string())
+    return map_distinct(cities, _city_key)
+
+
+def _city_key(city: str) -> str | None:
+    if not city:
+        return None
+    folded = unicodedata.normalize("NFKD", city).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z ]", "", folded.replace("-", " ")).split()) or None
 
 
 # What forms write when nobody gave a company (Salesforce's web-to-lead fills "[not provided]"):
@@ -196,17 +219,17 @@ NO_COMPANY = {"not provided", "n a", "na", "none", "unknown", "self", "self empl
 def company_key(companies: pa.Array) -> pa.Array:
     """Company names without case, punctuation or a legal-form suffix ("Acme, Inc." is "acme");
     a placeholder ("[not provided]", "N/A") is no company."""
-    values = []
-    for name in companies.to_pylist():
-        if not name:
-            values.append(None)
-            continue
-        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-        folded = re.sub(r"[^a-z0-9 ]", " ", folded)
-        folded = re.sub(r"\b(inc|llc|ltd|corp|corporation|co|gmbh|plc|sa|ag)\b", " ", folded)
-        key = " ".join(folded.split())
-        values.append(None if not key or key in NO_COMPANY else key)
-    return pa.array(values, pa.string())
+    return map_distinct(companies, _company_key)
+
+
+def _company_key(name: str) -> str | None:
+    if not name:
+        return None
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    folded = re.sub(r"[^a-z0-9 ]", " ", folded)
+    folded = re.sub(r"\b(inc|llc|ltd|corp|corporation|co|gmbh|plc|sa|ag)\b", " ", folded)
+    key = " ".join(folded.split())
+    return None if not key or key in NO_COMPANY else key
 
 
 def standardize(records: pa.Table) -> pa.Table:
@@ -215,6 +238,8 @@ def standardize(records: pa.Table) -> pa.Table:
     matches nothing."""
     for name in ("first_name", "last_name", "email", "phone", "street"):
         column = records[name]
+        if not pc.any(pc.equal(column, ERASED)).as_py():
+            continue  # nothing erased: no copy of the column
         records = records.set_column(
             records.schema.get_field_index(name), name, pc.if_else(pc.equal(column, ERASED), None, column)
         )

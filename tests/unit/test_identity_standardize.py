@@ -11,6 +11,8 @@ from silver.identity.standardize import (
     e164,
     email_key,
     given_name_key,
+    name_key,
+    phones_e164,
     postal_key,
     street_key,
 )
@@ -33,6 +35,19 @@ from silver.identity.standardize import (
 )
 def test_phones_become_e164(phone, country, expected):
     assert e164(phone, country) == expected
+
+
+def test_columns_are_keyed_once_per_distinct_value_with_the_same_keys_as_one_by_one():
+    """Keys are computed per distinct value (issue 24: no whole-column Python lists); each row
+    must still get the key its own value and country give, nulls and blanks included."""
+    phones = pa.array(["(415) 555-0100", None, "", "020 7946 0000", "(415) 555-0100", "020 7946 0000", "call me"])
+    where = pa.array(["US", "US", "GB", "GB", "GB", "US", "US"])
+    expected = [e164(p, c) for p, c in zip(phones.to_pylist(), where.to_pylist(), strict=True)]
+    assert phones_e164(phones, where).to_pylist() == expected
+    assert expected[0] != expected[4] and expected[3] != expected[5]  # one phone, two countries, two keys
+    names = pa.chunked_array([["Bob", None, "O'Brien "], ["", "bob", "Zoë"]])
+    assert name_key(names).to_pylist() == ["bob", None, "obrien", None, "bob", "zoe"]
+    assert given_name_key(names).to_pylist() == ["robert", None, "obrien", None, "robert", "zoe"]
 
 
 def test_email_key_drops_case_padding_and_plus_tags():

@@ -1,0 +1,66 @@
+"""Identity resolution's in-memory DuckDB is held to the warehouse's limits (issue 24): without
+them Splink's joins took 5 GB at 1M leads, more than the whole loop's share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from silver.identity.resolve import resolve
+from tests.unit.test_identity_matching import person, records
+from warehouse import Warehouse
+from warehouse.duckdb_limits import DuckDBLimits
+
+SAME_HOUSE = (
+    person("crm:1", "Oliver", "Hughes", "14 Kingsway Road", "Manchester", "M1 4BT", "GB"),
+    person("crm:2", "Amelia", "Hughes", "14 Kingsway Road", "Manchester", "M1 4BT", "GB"),
+    person("export:1", "Hughes", "Oliver", "14 Kingsway Rd", "Manchester", "M14BT", "United Kingdom"),
+)
+
+
+@pytest.fixture
+def no_limits_set(monkeypatch):
+    for name in ("LEADLOOP_DUCKDB_MEMORY_LIMIT", "LEADLOOP_DUCKDB_THREADS", "LEADLOOP_DUCKDB_TEMP_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_identity_runs_in_a_duckdb_held_to_the_configured_limits(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADLOOP_DUCKDB_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("LEADLOOP_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("LEADLOOP_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    resolution = resolve(records(*SAME_HOUSE))
+    settings = resolution.duckdb_settings  # read by DuckDB's current_setting on the connection used
+    # The configured 512MB (488.2 MiB) less the Arrow data the process holds, never below half.
+    memory, unit = settings["memory_limit"].split()
+    assert unit == "MiB" and 244.1 <= float(memory) <= 488.2
+    assert settings["threads"] == 1
+    # Its own spill folder beside the configured one (a process sharing DuckDB's folder deletes
+    # its spill files on close), and gone once resolution is done.
+    spill = Path(settings["temp_directory"])
+    assert spill.parent == tmp_path and spill.name.startswith("spill-scratch-")
+    assert not spill.exists()
+    people = dict(
+        zip(resolution.records["record_key"].to_pylist(), resolution.records["person_id"].to_pylist(), strict=True)
+    )
+    assert people["crm:1"] == people["export:1"] != people["crm:2"]
+
+
+def test_identity_duckdb_gets_the_share_less_what_the_process_already_holds(tmp_path):
+    limits = DuckDBLimits("3GB", 2, tmp_path / "spill")
+    assert limits.memory_bytes() == 3_000_000_000
+    assert limits.less(1_000_000_000).memory_bytes() // 1024 == 2_000_000_000 // 1024
+    assert limits.less(2_900_000_000).memory_bytes() // 1024 == 1_500_000_000 // 1024  # never below half
+    with limits.less(1_000_000_000).scratch_connection() as conn:
+        assert conn.sql("select current_setting('memory_limit')").fetchall()[0][0] == "1.8 GiB"
+
+
+def test_the_warehouse_limits_reach_identity_and_it_spills_beside_the_warehouse(tmp_path, no_limits_set):
+    warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/w.duckdb")
+    settings = resolve(records(*SAME_HOUSE), limits=warehouse.duckdb_limits()).duckdb_settings
+    memory, unit = settings["memory_limit"].split()
+    assert unit == "GiB" and 1.3 < float(memory) < 2.8  # the 3GB default (2.8 GiB) less the Arrow data held
+    assert settings["threads"] == 2
+    spill = Path(settings["temp_directory"])
+    assert spill.parent == tmp_path and spill.name.startswith("w.duckdb.tmp-scratch-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left behind, no warehouse opened
