@@ -4,6 +4,7 @@ Keys are `<schema>/<model>` (silver/…, gold/…), and dbt sources map to the b
 (`bronze_<source>/<table>`), so the graph is one connected lineage.
 """
 
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -108,8 +109,15 @@ def prepare_manifest(force: bool = False) -> Path:
     clone, or a checkout with new models, loads without a manual dbt step.
     """
     dbt_project.prepare_if_dev()
-    if force or _manifest_is_stale(dbt_project.manifest_path):
-        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    # One parse at a time across processes (two test workers, `leadloop dev` beside a demo): dbt
+    # writes manifest.json in place, and a process that found it fresh while another was still
+    # writing it read half a manifest.
+    target = dbt_project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".prepare_manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or _manifest_is_stale(dbt_project.manifest_path):
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
 
 

@@ -141,3 +141,24 @@ def test_a_forked_dbt_answers_as_dbt_would_and_the_client_imports_no_dbt(tmp_pat
         imported = [line.rsplit("|", 1)[-1].strip() for line in forked.stderr.splitlines() if "import time:" in line]
         assert imported and not [name for name in imported if name.startswith("dbt")]
     assert plain.returncode != 0  # the missing project fails, and the failure came through as it is
+
+
+def test_a_parse_in_another_process_waits_for_the_one_in_progress():
+    """Two processes preparing the manifest at once (two test workers, `leadloop dev` beside a
+    demo): the second waits for the first's parse instead of reading a half-written manifest."""
+    import fcntl
+    import subprocess
+    import sys
+
+    manifest = prepare_manifest()
+    with open(manifest.parent / ".prepare_manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a parse in progress holds it
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from orchestration.assets.dbt import prepare_manifest; print(prepare_manifest())"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(8)  # its imports take a few seconds; then it waits on the lock
+        assert child.poll() is None, "the second process read the manifest while a parse held the lock"
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0 and out.strip() == str(manifest)
