@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,13 +99,37 @@ class HubSpotStore:
         # Every request is logged: as on the Salesforce store, a commit need not wait for the disk.
         self.conn.execute("pragma synchronous=normal")
         create_schema(self.conn)
+        self.object_writes = 0  # this server's writes to `objects`: see `objects_version`
 
     def close(self) -> None:
         self.conn.close()
 
+    def objects_version(self) -> tuple[int, int]:
+        """Changes whenever a search could answer differently: this server wrote a record, or
+        another connection (the world advancing a day) committed to the file."""
+        with self.lock:
+            (data_version,) = self.conn.execute("pragma data_version").fetchone()
+            return self.object_writes, int(data_version)
+
     def execute(self, sql: str, params: Any = ()) -> list[tuple]:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A batch's writes as one commit: one each made the journal, not the records, the cost
+        of a batch (1.2k records/s against 2.5k in one commit, on 100k and 1M contacts alike). A
+        savepoint, so it nests; an input's validation error is raised before its write and
+        leaves the batch's other writes standing, as HubSpot's 207 does."""
+        with self.lock:
+            self.conn.execute("savepoint hubspot_batch")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("rollback to hubspot_batch")
+                self.conn.execute("release hubspot_batch")
+                raise
+            self.conn.execute("release hubspot_batch")
 
     def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
         rows = self.execute("select name, definition from properties where object_type = ?", [object_type])
@@ -204,6 +230,7 @@ class HubSpotApi:
         self.store, self.token, self.limiter, self.base_url = store, token, limiter, base_url
         self.faults = faults
         self.search_limiter = search_limiter
+        self._search_totals: dict[tuple[Any, ...], int] = {}
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
@@ -343,6 +370,7 @@ class HubSpotApi:
                 "update objects set archived = 1, updated_at = ? where object_type = ? and id = ?",
                 [stamp_after(rows[0][1]), object_type, record_id],
             )
+            self.store.object_writes += 1
 
     def search(self, object_type: str, payload: dict) -> tuple[Response, str, int]:
         types = {name: d.get("type", "string") for name, d in self.store.properties(object_type).items()}
@@ -350,11 +378,23 @@ class HubSpotApi:
             sql, params, limit, offset = search_sql(object_type, payload, types, SEARCHABLE.get(object_type, []))
         except SearchError as exc:
             raise HubSpotError(400, str(exc)) from None
-        (total,) = self.store.execute(f"select count(*) from ({sql})", params)[0]
+        total = self._search_total(sql, params)
         rows = self.store.execute(f"{sql} limit ? offset ?", [*params, limit, offset])
         wanted = wanted_properties(payload)
         body = page_body(rows, int(total), limit, offset, lambda row: self._object(row, wanted, object_type))
         return JSONResponse(body), object_type, len(body["results"])
+
+    def _search_total(self, sql: str, params: list[Any]) -> int:
+        """A search's `total`, counted once per query while no record changes: the pages of one
+        query each repeat it, and counting every match again per page of 200 made a read-back of
+        a million contacts quadratic (the sandbox's own cost, not a real portal's)."""
+        key = (sql, tuple(params), self.store.objects_version())
+        if key not in self._search_totals:
+            if len(self._search_totals) >= 64:
+                self._search_totals.clear()
+            (total,) = self.store.execute(f"select count(*) from ({sql})", params)[0]
+            self._search_totals[key] = int(total)
+        return self._search_totals[key]
 
     def get(self, object_type: str, record_id: str, properties: list[str], archived: bool = False) -> dict[str, Any]:
         rows = self.store.execute(
@@ -415,7 +455,7 @@ class HubSpotApi:
             raise HubSpotError(404, f"Unknown batch action {action}", "OBJECT_NOT_FOUND")
         definitions = self.store.properties(object_type)
         results, errors = [], []
-        with self.store.lock:
+        with self.store.transaction():
             for item in inputs:
                 try:
                     if self.faults.reject_record():
@@ -448,6 +488,7 @@ class HubSpotApi:
             existing = self._find(object_type, str(item.get("id")), id_property)
             if existing is None:
                 properties = {**properties, id_property: item.get("id")}
+        self.store.object_writes += 1  # before the write: a failed one only costs a recount
         if existing is None:
             record_id = self.store.next_id()
             stored = {k: _as_string(v) for k, v in properties.items()}

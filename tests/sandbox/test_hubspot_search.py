@@ -88,3 +88,33 @@ def test_archived_contacts_leave_search_and_list_but_not_archived_list(hubspot, 
         filter_groups=[{"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": contact_id}]}]
     )
     assert hubspot.crm.contacts.search_api.do_search(public_object_search_request=request).total == 0
+
+
+def test_a_search_total_follows_writes_between_its_pages(hubspot, world_dir):
+    """The sandbox counts a query's matches once for all its pages; a write through the API or
+    by another connection (the world advancing) between two pages must still show in `total`."""
+    stamps = sorted(r[0] for r in _world(world_dir, "select updated_at from objects where object_type = 'contacts'"))
+    cutoff = stamps[-5]
+    request = PublicObjectSearchRequest(
+        filter_groups=[{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": cutoff}]}],
+        limit=2,
+    )
+    api = hubspot.crm.contacts.search_api
+    before = api.do_search(public_object_search_request=request).total
+    assert before == sum(1 for s in stamps if s >= cutoff)
+    assert api.do_search(public_object_search_request=request).total == before
+
+    (older,) = _world(
+        world_dir, "select id from objects where object_type = 'contacts' and updated_at < ? limit 1", [cutoff]
+    )[0]
+    hubspot.crm.contacts.batch_api.update({"inputs": [{"id": older, "properties": {"firstname": "Moved"}}]})
+    assert api.do_search(public_object_search_request=request).total == before + 1
+
+    conn = sqlite3.connect(world_dir / "hubspot.sqlite")
+    with conn:
+        conn.execute(
+            "update objects set updated_at = '2000-01-01T00:00:00.000Z' where object_type = 'contacts' and id = ?",
+            [older],
+        )
+    conn.close()
+    assert api.do_search(public_object_search_request=request).total == before
