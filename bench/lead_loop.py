@@ -1,17 +1,19 @@
 """Benchmark: the whole lead loop, as Dagster runs it, on a generated world. Prints one JSON object
 and keeps it under bench/results/ with the machine it ran on.
 
-Four runs of the project's own lead-loop job over one world and warehouse: the full run (empty
-warehouse, every asset materialized once), an incremental run after the world advanced one
-simulated day (about 1 % of records changed), a run that reads back what the incremental run's
-syncs wrote into the CRMs (Contact and HubSpot modification stamps and Tasks are inputs of
-consent, survivorship and actions, so it rebuilds), and a run with nothing new (only the loads
-run; orchestration/change_gate.py). For each: wall seconds, seconds per step (Dagster's own step
+Five runs of the project's own lead-loop job over one world and warehouse: the full run (empty
+warehouse, every asset materialized once); `one_day`, after the world advanced one simulated day
+(about 1 % of records changed), which also reads back everything the full run's syncs wrote into
+the CRMs (Contact and HubSpot modification stamps and Tasks are inputs of consent, survivorship
+and actions); `next_day`, one more simulated day, the steady state a daily schedule lives in (the
+day's changes plus the read-back of the previous day's writes); `settle`, which only reads back
+what `next_day` wrote; and a run with nothing new (only the loads run;
+orchestration/change_gate.py). For each: wall seconds, seconds per step (Dagster's own step
 events), the steps Dagster skipped, records synced, and the peak RSS of this process and every
 process it started (dbt included; the sandboxes, which stand for CRMs on other machines, are not
 counted).
 
-Usage: python bench/lead_loop.py [--leads N] [--warehouse URL] [--no-save]
+Usage: python bench/lead_loop.py [--leads N] [--warehouse URL] [--keep DIR] [--no-save]
        (N defaults to $LEADLOOP_BENCH_LEADS, else 100,000)
 """
 
@@ -31,6 +33,8 @@ from typing import Any
 from harness import TreeRss, advance_one_day, generate, sandbox_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = ("full", "one_day", "next_day", "settle", "nothing_new")
+DAYS = {"one_day", "next_day"}  # the runs the world advances one simulated day before
 
 
 def stage_of(step: str) -> str:
@@ -157,6 +161,16 @@ def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[in
     }
 
 
+def _commit() -> str:
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=False
+    )
+    return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def machine() -> dict[str, Any]:
     with open("/proc/meminfo") as handle:
         total_kb = int(handle.readline().split()[1])
@@ -173,13 +187,15 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=int(os.environ.get("LEADLOOP_BENCH_LEADS", 100_000)))
     parser.add_argument("--warehouse", default=None, help="A warehouse URL (default: a new DuckDB file).")
     parser.add_argument("--no-save", action="store_true", help="Print only; keep nothing under bench/results/.")
+    parser.add_argument("--keep", type=Path, help="Build the world and warehouse in DIR and leave them there.")
     args = parser.parse_args()
 
     from orchestration.resources import HubSpotResource, SalesforceResource
     from warehouse import Warehouse
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
+        data = args.keep or Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
         world = data / "world"
         started = time.perf_counter()
         generate(world, args.leads)
@@ -188,9 +204,9 @@ def main() -> None:
         warehouse = Warehouse.from_url(args.warehouse or f"duckdb:///{data / 'warehouse.duckdb'}")
         runs: dict[str, Any] = {}
         changes: dict[str, Any] = {}
-        for name in ("full", "incremental", "settle", "nothing_new"):
-            if name == "incremental":
-                changes = advance_one_day(world)
+        for name in RUNS:
+            if name in DAYS:
+                changes[name] = advance_one_day(world)
             with sandbox_process("salesforce", world) as sf, sandbox_process("hubspot", world) as hs:
                 import multiprocessing
 
@@ -210,13 +226,14 @@ def main() -> None:
         "leads": args.leads,
         "warehouse": "duckdb" if args.warehouse is None else Warehouse.from_url(args.warehouse).kind,
         "generate_seconds": round(generate_seconds, 1),
-        "one_day_changes": changes,
+        "day_changes": changes,
         "runs": runs,
-        "incremental_over_full": round(runs["incremental"]["seconds"] / full, 3),
-        "settle_over_full": round(runs["settle"]["seconds"] / full, 3),
-        "nothing_new_over_full": round(runs["nothing_new"]["seconds"] / full, 3),
+        **{f"{name}_over_full": round(runs[name]["seconds"] / full, 3) for name in RUNS[1:]},
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs.values()),
         "machine": machine(),
+        "command": " ".join(["python", *sys.argv]),
+        "commit": _commit(),
+        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(json.dumps(report))
     if not args.no_save:

@@ -3,8 +3,9 @@ part. Runs them one after another as subprocesses (each prints its JSON as its l
 what the report needs, writes bench/results/report-<leads>.json with the machine it ran on, and
 prints a short table.
 
-- bench/lead_loop.py: the whole job, full / one day later / read-back of the syncs' own writes /
-  nothing new: seconds and peak RSS per stage and per run, the ratios, propensity AUC.
+- bench/lead_loop.py: the whole job, full / one day later / the next day (the steady state) /
+  read-back of the syncs' own writes / nothing new: seconds and peak RSS per stage and per run,
+  the ratios, propensity AUC.
 - bench/identity_resolution.py: identity precision and recall against the generator's truth.
 - bench/reverse_etl_sync.py: records/s and API calls per 10k changed records.
 
@@ -29,7 +30,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-RUNS = ("full", "incremental", "settle", "nothing_new")
+# "incremental" is the one-day run's name in reports kept before the steady-state day was added.
+RUNS = ("full", "one_day", "next_day", "incremental", "settle", "nothing_new")
 
 
 def run_script(script: str, *args: str) -> dict[str, Any]:
@@ -65,10 +67,11 @@ def lead_loop_part(loop: dict[str, Any]) -> dict[str, Any]:
             if name in runs
         },
         "stages_full": runs["full"].get("stages", {}),
-        "stages_incremental": runs["incremental"].get("stages", {}),
+        "stages_one_day": runs.get("one_day", runs.get("incremental", {})).get("stages", {}),
+        "stages_next_day": runs.get("next_day", {}).get("stages", {}),
         "leads_per_s_full": round(leads / full),
         "peak_rss_mb": loop["peak_rss_mb"],
-        "one_day_changes": loop.get("one_day_changes"),
+        "day_changes": loop.get("day_changes", loop.get("one_day_changes")),
         "propensity": runs["full"].get("propensity", {}),
     }
 
