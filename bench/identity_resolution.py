@@ -16,7 +16,13 @@ load than `seconds`.
 and adds that run's seconds, model and scores under `reused`, with whether its links and people
 equal the first's.
 
+`--drift-days N` then asks what reusing costs in quality: a copy of the world and its DuckDB
+warehouse moves on N days and is loaded again, and its records are resolved twice, with the
+model the first resolution trained and with a model trained on them; `drift` holds both runs'
+scores and seconds and how many records' people differ between them.
+
 Usage: python bench/identity_resolution.py [--leads N] [--warehouse-url URL] [--keep DIR] [--reuse]
+       [--drift-days N]
 """
 
 import argparse
@@ -26,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from harness import TreeRss, advance, generate, load_people_sources, peak_rss_mb
 
@@ -48,6 +55,7 @@ def main() -> None:
         " they are there: making and loading a 1M-record world takes longer than resolving it",
     )
     parser.add_argument("--reuse", action="store_true", help="resolve again with the model the first run trained")
+    parser.add_argument("--drift-days", type=int, default=0, help="then compare reused and retrained after N days")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -73,6 +81,7 @@ def main() -> None:
         truth = truth_keys(world)
         scores = pairwise(resolution.person_records().select(["record_key", "person_id"]), truth)
         reused = _reused(records, resolution, truth) if args.reuse else None
+        drift = _drift(base, Path(tmp), args.drift_days, resolution) if args.drift_days else None
         slices = pairwise_slices(
             resolution.person_records().select(
                 ["record_key", "person_id", "email_key", "phone_e164", "company_key", "country_key"]
@@ -104,6 +113,7 @@ def main() -> None:
                 "process_peak_rss_mb": peak_rss_mb(),
                 "duckdb_settings": resolution.duckdb_settings,
                 **({"reused": reused} if reused is not None else {}),
+                **({"drift": drift} if drift is not None else {}),
             }
         )
     )
@@ -128,6 +138,46 @@ def _reused(records: Any, first: Resolution, truth: Any) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
         "seconds_by_step": {step: round(s, 2) for step, s in again.seconds.items()},
+    }
+
+
+def _drift(base: Path, tmp: Path, days: int, first: Resolution) -> dict[str, Any]:
+    """A copy of the world and warehouse `days` days on, resolved with `first`'s trained model
+    and with one trained on it: the scores of both and how many records' people differ."""
+    import shutil
+
+    kept = first.model.to_keep
+    if kept is None or not (base / "bench.duckdb").exists():
+        return {"skipped": "needs a trained model and the DuckDB warehouse the world was loaded into"}
+    world = tmp / "drifted-world"
+    shutil.copytree(base / "world", world)
+    shutil.copy(base / "bench.duckdb", tmp / "drifted.duckdb")
+    changes = advance(world, days)
+    warehouse = Warehouse.from_url(f"duckdb:///{tmp / 'drifted.duckdb'}")
+    load_people_sources(warehouse, world)
+    records = warehouse.read_arrow(records_sql())
+    truth = truth_keys(world)
+    runs: dict[str, Any] = {}
+    people = {}
+    for name, saved in (("reused", kept), ("retrained", None)):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        resolution = resolve(records, saved_model=saved)
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        people[name] = resolution.person_records().select(["record_key", "person_id"])
+        runs[name] = {
+            **pairwise(people[name], truth),
+            "model": resolution.model.as_metadata(),
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu_seconds, 2),
+        }
+    # Both in record-key order, over the same records.
+    differ = pc.sum(pc.not_equal(people["reused"]["person_id"], people["retrained"]["person_id"])).as_py() or 0
+    return {
+        "days": days,
+        "world_changes": changes,
+        "source_records": records.num_rows,
+        **runs,
+        "records_whose_person_differs": differ,
     }
 
 
