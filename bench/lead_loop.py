@@ -73,18 +73,30 @@ def _propensity(instance: Any) -> dict[str, Any]:
     return {k: metadata[k] for k in ("auc", "rule_score_auc", "published_new_model", "model_version") if k in metadata}
 
 
-def _identity_seconds(instance: Any) -> dict[str, float]:
-    """Where the identity step's seconds went (standardize, blocking, Splink, clusters), from the
-    metadata its materialization in this run carries."""
+def _identity_metadata(instance: Any, name: str) -> Any:
+    """One entry of the metadata the identity step's latest materialization carries."""
     from dagster import AssetKey
 
     from silver.identity.run import RECORDS_TABLE, SCHEMA
 
     event = instance.get_latest_materialization_event(AssetKey([SCHEMA, RECORDS_TABLE]))
     if event is None or event.asset_materialization is None:
-        return {}
-    seconds = event.asset_materialization.metadata.get("seconds")
-    return dict(getattr(seconds, "value", seconds) or {})
+        return None
+    value = event.asset_materialization.metadata.get(name)
+    return getattr(value, "value", value)
+
+
+def _identity_seconds(instance: Any) -> dict[str, float]:
+    """Where the identity step's seconds went (standardize, blocking, Splink, clusters), from the
+    metadata its materialization in this run carries."""
+    return dict(_identity_metadata(instance, "seconds") or {})
+
+
+def _identity_model(instance: Any) -> dict[str, Any]:
+    """Which match model identity scored with (trained, or reused from an earlier run's training)
+    and what training and prediction cost."""
+    names = ("model", "model_trained_at", "model_retrained_because", "model_seconds")
+    return {name: _identity_metadata(instance, name) for name in names}
 
 
 def _step_seconds(instance: Any) -> tuple[dict[str, float], int, dict[str, tuple[float, float]]]:
@@ -155,6 +167,7 @@ def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[in
         "steps_skipped": skipped,
         "dbt_nodes": _dbt_nodes(run.run_id),
         "identity_seconds": _identity_seconds(instance),
+        "identity_model": _identity_model(instance),
         "records_sent": {name: sync.get("sent", 0) for name, sync in summary.syncs.items()},
         "people_scored": summary.people_scored,
         "propensity": _propensity(instance),

@@ -37,7 +37,8 @@ from silver.identity.run import LINKS_TABLE, RECORDS_TABLE, SCHEMA, SUPPRESSED_T
 def identity_resolution(  # type: ignore[no-untyped-def]
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
 ):
-    run = run_identity(warehouse.get(), landing.events())
+    # A full run (`leadloop demo --full`, tag leadloop/full_run) also trains the match model anew.
+    run = run_identity(warehouse.get(), landing.events(), rebuild=change_gate.is_full_run(context.run.tags))
     change_gate.record_success(warehouse.get(), "identity", context.run.run_id)
     resolution = run.resolution
     context.log.info(
@@ -55,8 +56,9 @@ def identity_resolution(  # type: ignore[no-untyped-def]
             "new_erasure_requests_from_files": run.new_requests_from_files,
             "bronze_rows_blanked": run.bronze_rows_blanked,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
-            # Which Splink model scored the pairs (trained, partly trained or the shipped
-            # default), its training pairs per session and every training step skipped.
+            # Which Splink model scored the pairs (trained, partly trained, reused from an
+            # earlier run's training, with its date, or the shipped default), why it was trained
+            # rather than reused, its training pairs per session and every training step skipped.
             **resolution.model.as_metadata(),
         },
     )

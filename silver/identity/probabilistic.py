@@ -15,20 +15,27 @@ from a linker whose EM session found no pairs, and never puts them back. A train
 then checked (`model_check`: ordered evidence, known pairs) and, when it fails, replaced by the
 shipped one. `MatchModel` says which model was used, each session's training pairs, what was
 skipped and why a trained model was rejected.
+
+An accepted trained model is kept between runs and used again while the data has not moved
+much (`saved_model`): a reused model scores with the very parameters of the run that trained
+it, so on the same records it makes the same links.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -38,16 +45,19 @@ from splink.internals.exceptions import SplinkException
 from silver.identity.deterministic import LINK_SCHEMA
 from silver.identity.model_check import model_problems
 from silver.identity.profiles import profiles
+from silver.identity.saved_model import SavedModel
 
 MATCH_PROBABILITY = 0.995  # a false merge sends one person's score and tasks to another
 MATCH_PROBABILITY_SETTING = "LEADLOOP_IDENTITY_MATCH_PROBABILITY"
 BLOCKING_RULES_SETTING = "LEADLOOP_IDENTITY_BLOCKING_RULES"
+MIN_TRAINING_PROFILES_SETTING = "LEADLOOP_IDENTITY_MIN_TRAINING_PROFILES"
 SEED = 7
 DEFAULT_MODEL = Path(__file__).with_name("default_model.json")
 # Below this many profiles the shipped parameters are used as they are: EM on a few hundred
 # pairs learns noise, and u sampled from a small population is mostly zeros.
 MIN_TRAINING_PROFILES = 5_000
 MIN_SESSION_PAIRS = 50  # an EM session with fewer blocked pairs is skipped
+U_SAMPLED_PAIRS = 2e6  # random pairs u is estimated from
 PROBABILITY_FLOOR = 1e-6  # the least m or u a level gets: "never seen" is not "impossible"
 logger = logging.getLogger("leadloop")
 
@@ -98,13 +108,19 @@ class MatchConfig:
 
     @classmethod
     def from_env(cls) -> MatchConfig:
-        """`LEADLOOP_IDENTITY_MATCH_PROBABILITY` (a float) and `LEADLOOP_IDENTITY_BLOCKING_RULES`
-        (JSON: a list of column lists, e.g. `[["postal_key"], ["phone_e164"]]`) override the defaults."""
+        """`LEADLOOP_IDENTITY_MATCH_PROBABILITY` (a float), `LEADLOOP_IDENTITY_BLOCKING_RULES`
+        (JSON: a list of column lists, e.g. `[["postal_key"], ["phone_e164"]]`) and
+        `LEADLOOP_IDENTITY_MIN_TRAINING_PROFILES` (from how many profiles the model is trained
+        rather than shipped; small worlds in tests train with it lowered) override the defaults."""
         threshold = os.environ.get(MATCH_PROBABILITY_SETTING)
         rules = os.environ.get(BLOCKING_RULES_SETTING)
+        least = os.environ.get(MIN_TRAINING_PROFILES_SETTING, "").strip()
+        if least and not (least.isdigit() and int(least) >= 2):
+            raise ValueError(f"{MIN_TRAINING_PROFILES_SETTING}={least!r}: give a whole number of profiles, at least 2")
         return cls(
             match_probability=float(threshold) if threshold else MATCH_PROBABILITY,
             blocking_rules=tuple(tuple(rule) for rule in json.loads(rules)) if rules else BLOCKING_RULES,
+            min_training_profiles=int(least) if least else MIN_TRAINING_PROFILES,
         )
 
 
@@ -112,17 +128,30 @@ class MatchConfig:
 class MatchModel:
     """Which model scored the pairs, and how it got its parameters (materialization metadata)."""
 
-    source: str = "default"  # "default" (shipped parameters), "trained" or "partly trained"
+    # "default" (shipped parameters), "trained", "partly trained", or "reused" (a saved trained model)
+    source: str = "default"
     profiles: int = 0
     training_pairs: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # step → why
     seconds: dict[str, float] = field(default_factory=dict)  # training, prediction
     rejected: list[str] = field(default_factory=list)  # why the trained model failed its check
+    # The saved model this run used ("reused") or trained and passed its check (to keep): when it
+    # was trained, and on how many profiles.
+    saved: SavedModel | None = None
+    retrained_because: str | None = None  # why a saved model was not used, when training ran
+
+    @property
+    def to_keep(self) -> SavedModel | None:
+        """The model this run trained and accepted, for the next runs to reuse."""
+        return self.saved if self.source in ("trained", "partly trained") else None
 
     def as_metadata(self) -> dict[str, Any]:
         return {
             "model": self.source,
             "profiles": self.profiles,
+            "model_trained_at": self.saved.trained_at.isoformat(timespec="seconds") if self.saved else None,
+            "model_trained_on_profiles": self.saved.profiles if self.saved else None,
+            "model_retrained_because": self.retrained_because,
             "training_pairs": self.training_pairs,
             "skipped_training": self.skipped,
             "rejected_trained_model": self.rejected,
@@ -295,6 +324,37 @@ def _block_pairs(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> in
     )
 
 
+def training_fingerprint(config: MatchConfig) -> str:
+    """What a trained model depends on besides the data: the comparisons and blocks, the
+    threshold its check used, the training sessions, the shipped parameters it starts from and
+    falls back to, and the training's own constants. A model trained under another fingerprint
+    is not reused."""
+    parts = {
+        "settings": settings(config).create_settings_dict(sql_dialect_str="duckdb"),
+        "config": asdict(config),
+        "shipped": json.loads(DEFAULT_MODEL.read_text()),
+        "constants": [SEED, MIN_SESSION_PAIRS, PROBABILITY_FLOOR, U_SAMPLED_PAIRS],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _reuse(
+    saved: SavedModel, con: duckdb.DuckDBPyConnection, config: MatchConfig
+) -> tuple[dict[str, Any] | None, MatchModel | None]:
+    """The saved model and its report when it may score these profiles, else (None, None).
+
+    The missing-given-name levels are set again from these profiles, as training set them from
+    its own (on the same records, the same numbers): they follow how common a missing given name
+    is, which a day's records can change where the population's agreement rates do not."""
+    count = int(con.sql("select count(*) from profiles").fetchall()[0][0])
+    if count < config.min_training_profiles:
+        return None, None  # what training does below that: the shipped model, as before
+    if saved.why_not_reusable(count, training_fingerprint(config), splink.__version__) is not None:
+        return None, None
+    model = loadable(with_missing_given_names(json.loads(saved.model_json), con))
+    return model, MatchModel(source="reused", profiles=count, saved=saved)
+
+
 def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig) -> tuple[dict[str, Any], MatchModel]:
     """The model to predict with, and how it was made.
 
@@ -344,7 +404,7 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
         )
     else:
         report.skipped["match_rate"] = "no two profiles share an email"
-    attempt("u", lambda linker: linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED))
+    attempt("u", lambda linker: linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLED_PAIRS, seed=SEED))
     for name, columns in config.training_blocks:
         pairs = _block_pairs(con, columns)
         report.training_pairs[name] = pairs
@@ -377,17 +437,43 @@ def train(db_api: DuckDBAPI, con: duckdb.DuckDBPyConnection, config: MatchConfig
 
 
 def probabilistic_links(
-    con: duckdb.DuckDBPyConnection, records: str = "records", config: MatchConfig | None = None
+    con: duckdb.DuckDBPyConnection,
+    records: str = "records",
+    config: MatchConfig | None = None,
+    saved: SavedModel | None = None,
+    retrain_reason: str | None = None,
 ) -> tuple[pa.Table, MatchModel]:
     """Links between records the model matches at the configured probability or above, one per
     matched pair of profiles (profile's first record to profile's first record), with the match
-    weight and the comparisons that spoke for it; and the model that scored them."""
+    weight and the comparisons that spoke for it; and the model that scored them.
+
+    `saved` (the last accepted trained model) is used instead of training when it may be
+    (`SavedModel.why_not_reusable`); `retrain_reason` says why none was offered (a full run)."""
     config = config or MatchConfig.from_env()
     profiles(con, records)
     db_api = DuckDBAPI(connection=con)
     started = time.perf_counter()
-    model, report = train(db_api, con, config)
-    report.seconds["training"] = round(time.perf_counter() - started, 2)
+    model, report = _reuse(saved, con, config) if saved is not None else (None, None)
+    if model is None or report is None:
+        model, report = train(db_api, con, config)
+        if report.source in ("trained", "partly trained"):
+            report.saved = SavedModel(
+                model_json=json.dumps(model),
+                trained_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+                profiles=report.profiles,
+                training_fingerprint=training_fingerprint(config),
+                splink_version=splink.__version__,
+                source=report.source,
+            )
+        if report.profiles >= config.min_training_profiles:
+            report.retrained_because = retrain_reason or (
+                "no saved model"
+                if saved is None
+                else saved.why_not_reusable(report.profiles, training_fingerprint(config), splink.__version__)
+            )
+        report.seconds["training"] = round(time.perf_counter() - started, 2)
+    else:
+        report.seconds["reuse"] = round(time.perf_counter() - started, 2)
     if report.profiles < 2:
         return LINK_SCHEMA.empty_table(), report
     started = time.perf_counter()

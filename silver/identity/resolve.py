@@ -11,6 +11,7 @@ from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
 from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
+from silver.identity.saved_model import SavedModel
 from silver.identity.standardize import standardize
 from warehouse.duckdb_limits import DuckDBLimits
 
@@ -70,6 +71,8 @@ def resolve(
     suppressed: pa.Table | None = None,
     config: MatchConfig | None = None,
     limits: DuckDBLimits | None = None,
+    saved_model: SavedModel | None = None,
+    retrain_reason: str | None = None,
 ) -> Resolution:
     """Resolves `records` into people, in an in-memory DuckDB held to `limits` (the warehouse's,
     `LEADLOOP_DUCKDB_*`; by default from the environment): without them Splink's joins took
@@ -83,15 +86,20 @@ def resolve(
     them: the match model's term frequencies are taken over the records it sees, so keeping
     the erased in the first pass gave other people's links other weights than the next run
     gives, once the erased person's bronze rows are deleted. An erasure, or a run killed
-    halfway through one and run again, then ends where the run after it starts (issue 25)."""
+    halfway through one and run again, then ends where the run after it starts (issue 25).
+
+    `saved_model`, the last accepted trained match model, scores instead of a new training when
+    the data has not moved much since (see `saved_model`); both passes are offered it, so the
+    second decides as the next run will. `retrain_reason` says why none was offered."""
     limits = limits or DuckDBLimits.from_env()
-    first = _resolve_once(records, erased, suppressed, config, limits)
+    reuse = {"saved": saved_model, "retrain_reason": retrain_reason}
+    first = _resolve_once(records, erased, suppressed, config, limits, reuse)
     kept = pc.is_in(records["record_key"], value_set=first.records["record_key"].combine_chunks())
     if (pc.sum(kept).as_py() or 0) == records.num_rows:
         return first
     first_suppressed, first_seconds = first.suppressed, first.seconds
     del first  # its records and links go before the second pass makes its own
-    second = _resolve_once(records.filter(kept), erased, first_suppressed, config, limits)
+    second = _resolve_once(records.filter(kept), erased, first_suppressed, config, limits, reuse)
     second.seconds = {**{f"{step} (with the erased)": s for step, s in first_seconds.items()}, **second.seconds}
     return second
 
@@ -102,6 +110,7 @@ def _resolve_once(
     suppressed: pa.Table | None,
     config: MatchConfig | None,
     limits: DuckDBLimits,
+    reuse: dict[str, Any],
 ) -> Resolution:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -117,7 +126,7 @@ def _resolve_once(
         links = deterministic_links(con)
         seconds["deterministic"] = time.perf_counter() - started
         started = time.perf_counter()
-        matched, model = probabilistic_links(con, config=config)
+        matched, model = probabilistic_links(con, config=config, **reuse)
         links = pa.concat_tables([links, profile_links(con), matched])
         seconds["probabilistic"] = time.perf_counter() - started
         con.unregister("records")

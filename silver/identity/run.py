@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from silver.erasure import anonymize_bronze, register_file_drops, registered_hashes
-from silver.identity.records import records_sql
+from silver.identity.records import empty, records_sql
 from silver.identity.resolve import Resolution, resolve
+from silver.identity.saved_model import TABLE as MODEL_TABLE
+from silver.identity.saved_model import SavedModel
 from warehouse import Warehouse
 from warehouse.duckdb_limits import DuckDBLimits
 
@@ -28,9 +30,19 @@ class IdentityRun:
     bronze_rows_blanked: dict[str, int]
 
 
-def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
+def saved_model(store: Warehouse) -> SavedModel | None:
+    """The last accepted trained match model kept in the warehouse, if any."""
+    if not store.table_exists(store.schema(SCHEMA), MODEL_TABLE):
+        return None
+    return SavedModel.from_table(store.read_arrow(f"select * from {store.schema(SCHEMA)}.{MODEL_TABLE}"))
+
+
+def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> IdentityRun:
     """Resolves everyone, replacing the identity tables; erasure requests dropped as files in
-    `landing_url` are registered first, so they take effect in this very run."""
+    `landing_url` are registered first, so they take effect in this very run.
+
+    The match model the last run trained is used again while the data has not moved much
+    (`saved_model`); `rebuild` (a full run) trains it anew whatever was kept."""
     new_requests = register_file_drops(store, landing_url)
     erased = registered_hashes(store)
     earlier = (
@@ -40,18 +52,26 @@ def run_identity(store: Warehouse, landing_url: str) -> IdentityRun:
     )
     # Resolution's in-memory DuckDB takes the warehouse's limits and spills beside its file.
     limits = store.duckdb_limits() if store.is_duckdb else DuckDBLimits.from_env()
+    # In the records' own types: from Postgres a column no row fills (a tenant without phones)
+    # comes back typeless, which standardizing cannot read.
+    records = store.read_arrow(records_sql(store.schema(SCHEMA))).cast(empty().schema)
     resolution = resolve(
-        store.read_arrow(records_sql(store.schema(SCHEMA))), erased=erased, suppressed=earlier, limits=limits
+        records,
+        erased=erased,
+        suppressed=earlier,
+        limits=limits,
+        saved_model=None if rebuild else saved_model(store),
+        retrain_reason="a full run trains the model anew" if rebuild else None,
     )
-    # One transaction: a run that dies here leaves the last run's three tables, never new
-    # records beside old links or an old suppression list.
-    store.replace_tables(
-        store.schema(SCHEMA),
-        {
-            RECORDS_TABLE: resolution.person_records(),
-            LINKS_TABLE: resolution.links,
-            SUPPRESSED_TABLE: resolution.suppressed,
-        },
-    )
+    tables = {
+        RECORDS_TABLE: resolution.person_records(),
+        LINKS_TABLE: resolution.links,
+        SUPPRESSED_TABLE: resolution.suppressed,
+    }
+    if (kept := resolution.model.to_keep) is not None:  # trained and accepted in this run
+        tables[MODEL_TABLE] = kept.as_table()
+    # One transaction: a run that dies here leaves the last run's tables, never new records
+    # beside old links, an old suppression list or a model that did not make these links.
+    store.replace_tables(store.schema(SCHEMA), tables)
     blanked = anonymize_bronze(store, resolution.suppressed, erased)
     return IdentityRun(resolution, new_requests, blanked)
