@@ -17,7 +17,12 @@ GRADE_A, GRADE_B, GRADE_C, MQL = 70, 50, 30, 60
 LEAD_SCORES_SQL = f"""
 with
 leads as (select * from silver.stg_salesforce__leads where not is_deleted),
-identity as (select record_key, person_id, source, source_id, email_key from silver.identity_records),
+identity as (select record_key, person_id, source, source_id, email_key, company_key from silver.identity_records),
+shared_domains as (
+    select r.company_domain from silver.int_person_source_records r join identity i using (record_key)
+    where r.company_domain is not null and i.company_key is not null
+    group by r.company_domain having count(distinct i.company_key) > 1
+),
 latest_lead as (
     select identity.person_id, leads.industry, leads.number_of_employees, leads.annual_revenue, leads.lead_source
     from identity join leads on identity.source = 'salesforce_lead' and identity.source_id = leads.lead_id
@@ -43,9 +48,12 @@ bounces as (
 resolved as (
     select p.person_id, 'person' as scored_from, p.title, p.country, p.phone, p.email,
         bo.bounce_reason as email_bounce_reason,
-        coalesce(e.industry, l.industry) as industry,
-        cast(coalesce(e.employees, l.number_of_employees) as double) as number_of_employees,
-        cast(coalesce(e.annual_revenue, l.annual_revenue) as double) as annual_revenue,
+        if(sd.company_domain is null, coalesce(e.industry, l.industry), coalesce(l.industry, e.industry))
+            as industry,
+        cast(if(sd.company_domain is null, coalesce(e.employees, l.number_of_employees),
+            coalesce(l.number_of_employees, e.employees)) as double) as number_of_employees,
+        cast(if(sd.company_domain is null, coalesce(e.annual_revenue, l.annual_revenue),
+            coalesce(l.annual_revenue, e.annual_revenue)) as double) as annual_revenue,
         l.lead_source,
         coalesce(c.can_contact_email, true) as can_contact_email,
         coalesce(c.can_contact_phone, true) as can_contact_phone,
@@ -53,6 +61,7 @@ resolved as (
     from silver.int_people p
     left join latest_lead l using (person_id)
     left join enrichment e using (person_id)
+    left join shared_domains sd on sd.company_domain = p.company_domain
     left join consent c using (person_id)
     left join bounces bo
         on bo.person_id = p.person_id

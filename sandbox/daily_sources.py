@@ -1,8 +1,15 @@
 """The day's non-CRM sources for a world: partner drops, web events and the product database.
 
 People are read back from the world itself (Salesforce leads joined to the ground truth), so
-`generate_world` and `advance_world` feed the same population. Capped, because partners mail a
-sample and a 1M-lead world must still generate within the benchmark's budget.
+`generate_world` and `advance_world` feed the same population.
+
+Web events and the product database reach every person: whether someone visits or signs up
+follows their propensity (sandbox/intent.py), so a buyer anywhere in the world can show intent,
+and the truth's propensity never carries intent that no source could have shown. (They used to
+reach only the first 20,000 people by key, so in a 100k-lead world four people in five could
+show no engagement at all while their truth still carried it.) Partners mail a sample: the
+first `MAIL_SAMPLE` people by key (a random sample, as keys are drawn independently of
+everything else), US addresses only; `truth/intent.csv` says who is in it (`in_mail_sample`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from sandbox.web_events import write_web_events, write_web_history
 # The same variable ingestion reads: the simulated product team writes where Leadloop will look.
 PRODUCT_DB_ENV = "LEADLOOP_PRODUCT_DB_URL"
 
-MAX_PEOPLE = 20_000
+# Partners mail a sample: every partner draws a tenth of it a day, and a day's pieces must fit
+# the barcode's serial (sandbox/partners.py), which a million mailable people would not.
+MAIL_SAMPLE = 20_000
 
 
 def first_leads(world_dir: Path) -> dict[str, dict[str, str]]:
@@ -35,11 +44,11 @@ def first_leads(world_dir: Path) -> dict[str, dict[str, str]]:
 
 
 def world_people(
-    world_dir: Path, limit: int = MAX_PEOPLE, first_lead: dict[str, dict[str, str]] | None = None
+    world_dir: Path, limit: int | None = None, first_lead: dict[str, dict[str, str]] | None = None
 ) -> list[dict[str, Any]]:
-    """One dict per person (from the person's first lead), in person-key order, at most `limit`.
-    `first_lead` is `first_leads(world_dir)` when the caller keeps it up to date itself (reading
-    a 1M-lead truth file costs seconds, once a simulated day)."""
+    """One dict per person (from the person's first lead), in person-key order, at most `limit`
+    (None: everyone). `first_lead` is `first_leads(world_dir)` when the caller keeps it up to
+    date itself (reading a 1M-lead truth file costs seconds, once a simulated day)."""
     first_lead = first_leads(world_dir) if first_lead is None else first_lead
     chosen = sorted(first_lead)[:limit]
     ids = [first_lead[key]["lead_id"] for key in chosen]
@@ -81,7 +90,8 @@ def write_daily_sources(
     world_dir: Path, seed: int, day: date, first_day: date, first_lead: dict[str, dict[str, str]] | None = None
 ) -> dict[str, Any]:
     people = world_people(world_dir, first_lead=first_lead)
-    written: dict[str, Any] = {"partners": write_partner_drops(people, world_dir, seed, day, since=first_day)}
+    mail_sample = people[:MAIL_SAMPLE]  # in person-key order
+    written: dict[str, Any] = {"partners": write_partner_drops(mail_sample, world_dir, seed, day, since=first_day)}
     if day == first_day:
         # The weeks before the world's first day, as the product database has them: the
         # engagement rules look back that far. Oldest first, so the truth file grows by appends.

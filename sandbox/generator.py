@@ -243,8 +243,10 @@ CITIES_BY_COUNTRY = {
     "FR": (("Paris", "75"), ("Lyon", "69"), ("Marseille", "13"), ("Toulouse", "31"), ("Nantes", "44")),
 }
 _LETTERS = "ABCEGHJKLMNPRSTVWXYZ"
-# Per person of the first day: the generator's 0–1 fit, whether they are in market, the propensity.
-INTENT_HEADER = ["person_key", "fit", "in_market", "propensity"]
+# Per person of the first day: the generator's 0–1 fit, whether they are in market, the propensity,
+# and whether direct-mail partners can reach them (sandbox/daily_sources.py: web events and the
+# product database reach everyone, partners mail a sample of US addresses).
+INTENT_HEADER = ["person_key", "fit", "in_market", "propensity", "in_mail_sample"]
 OUTCOME_HEADER = [
     "person_key",
     "lead_id",
@@ -506,11 +508,19 @@ def generate_world(out_dir: Path, leads: int, seed: int) -> dict[str, Any]:
     _write_truth(out_dir / "truth" / "outcomes.csv", OUTCOME_HEADER, history.outcome_truth)
     # The propensity's parts (sandbox/intent.py) per person, so a bench can say how much of the
     # truth's AUC the fit features and the engagement can reach (bench/propensity_ceiling.py).
+    # Whether partners mail a person: the first MAIL_SAMPLE people by key, US addresses only
+    # (a person's first lead is lead p and carries the company's country).
+    from sandbox.daily_sources import MAIL_SAMPLE
+
     market, fit_values = intent.in_market(fit, in_market_u).tolist(), fit.tolist()
+    mailed = [int(p < MAIL_SAMPLE and country[company_of[p]] == "US") for p in range(people)]
     _write_truth(
         out_dir / "truth" / "intent.csv",
         INTENT_HEADER,
-        [(f"P{p:08d}", f"{fit_values[p]:.6f}", int(market[p]), f"{propensity[p]:.4f}") for p in range(people)],
+        [
+            (f"P{p:08d}", f"{fit_values[p]:.6f}", int(market[p]), f"{propensity[p]:.4f}", mailed[p])
+            for p in range(people)
+        ],
     )
     _write_truth(out_dir / "truth" / "email_bounces.csv", BOUNCE_HEADER, bounce_truth)
     _write_truth(out_dir / "truth" / "hubspot_deals.csv", ["deal_id", "person_key", "opportunity_id"], deal_truth)

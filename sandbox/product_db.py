@@ -55,6 +55,12 @@ def _rng(*parts: object) -> random.Random:
 
 
 def _stamp(day: date, seconds: int) -> str:
+    """`day` plus `seconds` as `YYYY-MM-DDTHH:MM:SSZ`. Within the day by arithmetic: a 1M-lead
+    world stamps millions of usage events, and datetime's strftime was a tenth of its product
+    database's time."""
+    if 0 <= seconds < 86_400:
+        hours, rest = divmod(seconds, 3600)
+        return f"{day.isoformat()}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
     moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

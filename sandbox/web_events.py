@@ -177,15 +177,17 @@ def write_web_history(
     """Write the `days` days before `first_day`, oldest first, each as `write_web_events` would.
 
     Each past day keeps `HISTORY_SHARE` of a live day's chance to visit. A person's visits are a
-    function of (seed, person, day) alone, so who else is in the world does not move them; the
-    lines' ids and defects are drawn per day, from a stream no live day (`first_day` or later) uses.
+    function of (seed, person, first day) alone, so who else is in the world does not move them;
+    one stream per person, not per person and day: seeding a generator costs some 10 µs, and a
+    1M-lead world has 14 million person-days. The lines' ids and defects are drawn per day, from
+    a stream no live day (`first_day` or later) uses.
     """
     past = [first_day - timedelta(days=back) for back in range(days, 0, -1)]
     by_day: dict[date, list[tuple[datetime, str, str, dict[str, Any]]]] = {day: [] for day in past}
     for person in sorted(people, key=lambda p: p["person_key"]):
         chance = HISTORY_SHARE * engagement_chance(VISIT_FLOOR, VISIT_SLOPE, person.get("propensity"), VISIT_DEFAULT)
+        rng = _rng("web-history", seed, person["person_key"], first_day.isoformat())
         for day in past:
-            rng = _rng("web-history", seed, person["person_key"], day.isoformat())
             if rng.random() < chance:
                 by_day[day].extend(_visit(rng, person, seed, day))
     out_dir = Path(out_dir)

@@ -62,6 +62,33 @@ def test_intent_truth_gives_each_persons_fit_and_in_market_behind_the_propensity
         assert abs(noise) < 6 * intent.NOISE_SD  # what is left is the small noise term, nothing else
 
 
+def test_web_and_product_reach_everyone_and_mail_reaches_the_sample_the_truth_names(tmp_path, monkeypatch):
+    """Anyone can show intent on the website or in the product, wherever their key falls (web
+    and product once reached only the first 20,000 people); partners mail only the sample that
+    truth/intent.csv marks `in_mail_sample`. A small sample makes a small world show both."""
+    from sandbox import daily_sources
+
+    monkeypatch.setattr(daily_sources, "MAIL_SAMPLE", 300)
+    generate_world(tmp_path, leads=1500, seed=5)
+    with open(tmp_path / "truth" / "intent.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    keys = sorted(row["person_key"] for row in rows)
+    sample = {row["person_key"] for row in rows if row["in_mail_sample"] == "1"}
+    assert sample and sample <= set(keys[:300])
+    with open(tmp_path / "truth" / "partner_records.csv") as handle:
+        mailed = {row["person_key"] for row in csv.DictReader(handle)}
+    assert mailed and mailed <= sample
+    with open(tmp_path / "truth" / "web_events.csv") as handle:
+        visitors = {row["person_key"] for row in csv.DictReader(handle)}
+    with open(tmp_path / "truth" / "product_users.csv") as handle:
+        users = {row["person_key"] for row in csv.DictReader(handle)}
+    inside, outside = set(keys[:300]), set(keys[300:])
+    for engaged in (visitors, users):
+        # About the same share on either side of the mail sample's edge (keys are a random order).
+        share_inside, share_outside = len(engaged & inside) / len(inside), len(engaged & outside) / len(outside)
+        assert share_outside > 0.1 and abs(share_inside - share_outside) < 0.1
+
+
 def test_every_generated_record_passes_the_orgs_own_validation(tmp_path):
     """Generated rows must be rows the org would accept: required fields set, picklists valid,
     and every reference pointing at a record of a type the field allows."""

@@ -102,3 +102,15 @@ def test_other_seed_on_existing_file_is_refused(tmp_path):
     write_product_db(_people(50), tmp_path, seed=2, day=DAY)
     with pytest.raises(ValueError, match="seed"):
         write_product_db(_people(50), tmp_path, seed=3, day=DAY + timedelta(days=1))
+
+
+def test_a_stamp_within_the_day_reads_as_the_clock_would_write_it():
+    """The arithmetic path of `_stamp` writes what datetime's formatting writes, every second."""
+    from datetime import UTC, datetime, timedelta
+
+    from sandbox.product_db import _stamp
+
+    day = date(2026, 2, 28)
+    midnight = datetime(2026, 2, 28, tzinfo=UTC)
+    for seconds in (*range(0, 86_400, 7), 86_399, 86_400, 90_061):
+        assert _stamp(day, seconds) == (midnight + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")

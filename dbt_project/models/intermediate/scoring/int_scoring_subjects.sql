@@ -4,7 +4,10 @@
     neither: identity leaves them out of int_people, and their leads are suppressed here.
     Firmographics come from enrichment when the provider knew the company, else from what the
     person's newest Salesforce lead says (newest by creation: the score sync's own writes move
-    every lead's modification time). A bounce counts only when it was on the address scored:
+    every lead's modification time). Not on a shared domain: where records of several companies
+    (by identity's company key) share a company domain (a holding company's, a host's, a
+    free-mail domain the list misses), the provider's answer describes one of them at best, so
+    there the person's own lead wins and enrichment only fills what it lacks. A bounce counts only when it was on the address scored:
     a person who gave a working address since is not penalized for the old one. -#}
 with people as (
 
@@ -14,7 +17,18 @@ with people as (
 
 identity as (
 
-    select record_key, person_id, source, source_id from {{ source('identity', 'identity_records') }}
+    select record_key, person_id, source, source_id, company_key from {{ source('identity', 'identity_records') }}
+
+),
+
+shared_domains as (
+
+    select records.company_domain
+    from {{ ref('int_person_source_records') }} as records
+    inner join identity on identity.record_key = records.record_key
+    where records.company_domain is not null and identity.company_key is not null
+    group by records.company_domain
+    having count(distinct identity.company_key) > 1
 
 ),
 
@@ -85,11 +99,18 @@ resolved as (
         people.phone,
         people.email,
         bounces.bounce_reason as email_bounce_reason,
-        coalesce(enrichment.industry, latest_lead.industry) as industry,
-        cast(coalesce(enrichment.employees, latest_lead.number_of_employees) as {{ dbt.type_float() }})
-            as number_of_employees,
-        cast(coalesce(enrichment.annual_revenue, latest_lead.annual_revenue) as {{ dbt.type_float() }})
-            as annual_revenue,
+        case when shared_domains.company_domain is null
+            then coalesce(enrichment.industry, latest_lead.industry)
+            else coalesce(latest_lead.industry, enrichment.industry)
+        end as industry,
+        cast(case when shared_domains.company_domain is null
+            then coalesce(enrichment.employees, latest_lead.number_of_employees)
+            else coalesce(latest_lead.number_of_employees, enrichment.employees)
+        end as {{ dbt.type_float() }}) as number_of_employees,
+        cast(case when shared_domains.company_domain is null
+            then coalesce(enrichment.annual_revenue, latest_lead.annual_revenue)
+            else coalesce(latest_lead.annual_revenue, enrichment.annual_revenue)
+        end as {{ dbt.type_float() }}) as annual_revenue,
         latest_lead.lead_source,
         coalesce(consent.can_contact_email, true) as can_contact_email,
         coalesce(consent.can_contact_phone, true) as can_contact_phone,
@@ -100,6 +121,8 @@ resolved as (
         and latest_lead.recency = 1
     left join enrichment
         on enrichment.person_id = people.person_id
+    left join shared_domains
+        on shared_domains.company_domain = people.company_domain
     left join consent
         on consent.person_id = people.person_id
     left join bounces
