@@ -21,7 +21,7 @@ import numpy as np
 
 from sandbox import intent
 from sandbox.crm_history import close_due_opportunities
-from sandbox.daily_sources import first_leads, write_daily_sources
+from sandbox.daily_sources import MAIL_SAMPLE, first_leads, write_daily_sources
 from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, WORLD_NOW
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
@@ -56,12 +56,19 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
             rng = np.random.default_rng([meta["seed"], meta["day"]])
             # A day's thousands of writes as one commit per store, not one each.
             with store.transaction(), _transaction(hubspot):
-                counts, lead_truth = _one_day(rng, meta, store, hubspot, world_dir, contact_propensity)
+                counts, lead_truth, intent_truth = _one_day(rng, meta, store, hubspot, world_dir, contact_propensity)
             for key, count in counts.items():
                 totals[key] += count
+            market = {row[0]: str(row[2]) for row in intent_truth}
             for lead_id, person_key, person_propensity in lead_truth:
                 first_lead.setdefault(
-                    person_key, {"lead_id": lead_id, "person_key": person_key, "propensity": person_propensity}
+                    person_key,
+                    {
+                        "lead_id": lead_id,
+                        "person_key": person_key,
+                        "propensity": person_propensity,
+                        "in_market": market.get(person_key),
+                    },
                 )
             today = WORLD_NOW.date() + timedelta(days=meta["day"])
             write_daily_sources(world_dir, meta["seed"], today, first_day=WORLD_NOW.date(), first_lead=first_lead)
@@ -90,8 +97,9 @@ def _one_day(
     hubspot: sqlite3.Connection,
     world_dir: Path,
     contact_propensity: dict[str, float],
-) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
-    """The day's changes, and the ground truth of the day's new leads (lead id, person, propensity)."""
+) -> tuple[dict[str, int], list[tuple[str, str, str]], list[tuple[Any, ...]]]:
+    """The day's changes, the ground truth of the day's new leads (lead id, person, propensity)
+    and of their people's intent (truth/intent.csv's rows)."""
     live = [r["Id"] for r in store.select('select "Id" from "Lead" where "IsDeleted" = 0 order by "Id"', [])]
     n_live = len(live)
     picks = rng.permutation(n_live)
@@ -125,7 +133,7 @@ def _one_day(
     # New people: a template lead's company and attributes, a new name and email.
     n_new = max(1, int(n_live * NEW_LEADS_PER_DAY))
     total_leads = store.select('select count(*) from "Lead"', [])[0][0]
-    new_rows, lead_truth, contact_rows, contact_truth = [], [], [], []
+    new_rows, lead_truth, contact_rows, contact_truth, intent_truth = [], [], [], [], []
     for k in range(n_new):
         template = store.get(LEAD, live[int(rng.integers(n_live))]) if n_live else None
         # A lead from a name-and-address list has no email to take the company's domain from.
@@ -172,9 +180,15 @@ def _one_day(
         }
         new_rows.append(row)
         # A new person's intent as the generator draws it, at average fit (the template's is unknown).
-        drawn = intent.propensity(np.array([intent.FIT_MEAN]), np.array([rng.random()]), np.array([rng.normal()]))
+        fit, u_market = np.array([intent.FIT_MEAN]), np.array([rng.random()])
+        drawn = intent.propensity(fit, u_market, np.array([rng.normal()]))
         propensity = f"{float(drawn[0]):.4f}"
         lead_truth.append((lead_id, f"P{person:08d}", propensity))
+        # Its parts, as the generator writes them for the first day's people (truth/intent.csv):
+        # whether someone is in market decides how often they visit the website.
+        mailed = int(person < MAIL_SAMPLE and (row["Country"] or "US") == "US")
+        market = int(intent.in_market(fit, u_market)[0])
+        intent_truth.append((f"P{person:08d}", f"{intent.FIT_MEAN:.6f}", market, propensity, mailed))
         if rng.random() < 0.6:
             contact_id = str(1000 + meta["contacts"])
             meta["contacts"] += 1
@@ -212,6 +226,7 @@ def _one_day(
 
     _append(world_dir / "truth" / "leads.csv", lead_truth)
     _append(world_dir / "truth" / "hubspot_contacts.csv", contact_truth)
+    _append(world_dir / "truth" / "intent.csv", intent_truth)
     today = WORLD_NOW.date() + timedelta(days=meta["day"])
     closed = _close_opportunities(rng, store, world_dir, today, contact_propensity)
     counts = {
@@ -222,7 +237,7 @@ def _one_day(
         "opted_out": len(opted),
         "changed_contacts": n_contact_changes,
     }
-    return counts, lead_truth
+    return counts, lead_truth, intent_truth
 
 
 def _close_opportunities(

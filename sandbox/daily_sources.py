@@ -3,8 +3,9 @@
 People are read back from the world itself (Salesforce leads joined to the ground truth), so
 `generate_world` and `advance_world` feed the same population.
 
-Web events and the product database reach every person: whether someone visits or signs up
-follows their propensity (sandbox/intent.py), so a buyer anywhere in the world can show intent,
+Web events and the product database reach every person: whether someone visits follows whether
+they are in market, whether they sign up their propensity (sandbox/intent.py), so a buyer
+anywhere in the world can show intent,
 and the truth's propensity never carries intent that no source could have shown. (They used to
 reach only the first 20,000 people by key, so in a 100k-lead world four people in five could
 show no engagement at all while their truth still carried it.) Partners mail a sample: the
@@ -35,11 +36,18 @@ MAIL_SAMPLE = 20_000
 
 
 def first_leads(world_dir: Path) -> dict[str, dict[str, str]]:
-    """Person key → the ground truth's row of the person's first lead (`lead_id`, `propensity`)."""
+    """Person key → the ground truth's row of the person's first lead (`lead_id`, `propensity`),
+    with whether the person is in market (`in_market`, "1"/"0", from truth/intent.csv)."""
     first_lead: dict[str, dict[str, str]] = {}
     with open(world_dir / "truth" / "leads.csv") as handle:
         for row in csv.DictReader(handle):
             first_lead.setdefault(row["person_key"], row)
+    intent_file = world_dir / "truth" / "intent.csv"
+    if intent_file.is_file():
+        with open(intent_file) as handle:
+            for row in csv.DictReader(handle):
+                if row["person_key"] in first_lead:
+                    first_lead[row["person_key"]]["in_market"] = row["in_market"]
     return first_lead
 
 
@@ -81,9 +89,14 @@ def world_people(
                 "postal_code": lead["PostalCode"],
                 "country": lead["Country"],
                 "propensity": float(first_lead[key]["propensity"]),
+                "in_market": _flag(first_lead[key].get("in_market")),
             }
         )
     return people
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value in (None, "") else value == "1"
 
 
 def write_daily_sources(

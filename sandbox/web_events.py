@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox.intent import engagement_chance
+from sandbox.intent import visit_chance
 from sandbox.truth import merge_day_rows
 
 __all__ = ["CONSENT_TEXT_VERSIONS", "EVENT_TYPES", "HISTORY_DAYS", "write_web_events", "write_web_history"]
@@ -48,14 +48,15 @@ V1_SHARE = 0.05
 REQUIRED_V2 = ("event_id", "event_type", "occurred_at")
 TRUTH_FILE = "web_events.csv"
 TRUTH_HEADER = ["day", "file", "line", "event_id", "person_key", "event_type", "schema_version", "defect"]
-# A visit's chance on a day: floor + slope × propensity (sandbox/intent.py), else the default.
-VISIT_FLOOR, VISIT_SLOPE, VISIT_DEFAULT = 0.03, 1.0, 0.14
+# A visit's chance on a day: the floor, plus the lift while in market (sandbox/intent.py's
+# `visit_chance`); the default for people whose in-market bit is unknown.
+VISIT_FLOOR, VISIT_IN_MARKET, VISIT_DEFAULT = 0.01, 0.6, 0.14
 # Past days written on creation: the pricing rule's 14-day lookback sees all of them. A past day
-# keeps a share of a live day's visits, drawn the same way, so the history adds some two live
-# days of volume in all (every e2e test loads a fresh world) yet a buyer visits often enough in
-# it to stand out.
+# keeps a share of a live day's visits, drawn the same way, so the history adds some six live
+# days of volume in all (every e2e test loads a fresh world) and a buyer's research in the weeks
+# before shows: at a seventh, an in-market buyer visited about once in those two weeks.
 HISTORY_DAYS = 14
-HISTORY_SHARE = 1 / 7
+HISTORY_SHARE = 3 / 7
 
 
 def _rng(*parts: object) -> random.Random:
@@ -154,13 +155,14 @@ def write_web_events(
 ) -> dict[str, Any]:
     """Write `landing/web_events/<day>/events-<n>.jsonl` (n from 1), replacing that day's folder.
 
-    A person's chance to visit on a day follows their `propensity` (sandbox/intent.py) when the
-    dict has one, so engagement carries signal for scoring; otherwise everyone gets the same chance.
+    A person's chance to visit on a day follows whether they are in market (`in_market`,
+    sandbox/intent.py) when the dict says, so engagement carries signal for scoring; otherwise
+    everyone gets the same chance. What they do on a visit follows their `propensity`.
     """
     rng = _rng("web", seed, day.isoformat())
     events: list[tuple[datetime, str, str, dict[str, Any]]] = []
     for person in sorted(people, key=lambda p: p["person_key"]):
-        if rng.random() < engagement_chance(VISIT_FLOOR, VISIT_SLOPE, person.get("propensity"), VISIT_DEFAULT):
+        if rng.random() < visit_chance(person, VISIT_FLOOR, VISIT_IN_MARKET, VISIT_DEFAULT):
             events.extend(_visit(rng, person, seed, day))
     return _write_day(events, Path(out_dir), rng, day, malformed_rate, lines_per_file)
 
@@ -185,7 +187,7 @@ def write_web_history(
     past = [first_day - timedelta(days=back) for back in range(days, 0, -1)]
     by_day: dict[date, list[tuple[datetime, str, str, dict[str, Any]]]] = {day: [] for day in past}
     for person in sorted(people, key=lambda p: p["person_key"]):
-        chance = HISTORY_SHARE * engagement_chance(VISIT_FLOOR, VISIT_SLOPE, person.get("propensity"), VISIT_DEFAULT)
+        chance = HISTORY_SHARE * visit_chance(person, VISIT_FLOOR, VISIT_IN_MARKET, VISIT_DEFAULT)
         rng = _rng("web-history", seed, person["person_key"], first_day.isoformat())
         for day in past:
             if rng.random() < chance:

@@ -32,7 +32,15 @@ def test_a_day_changes_about_one_percent_deterministically(tmp_path):
     assert 0.005 * len(before) < differing < 0.03 * len(before)
     assert changes["deleted_leads"] == sum(r[2] for r in after) - sum(r[2] for r in before)
     with open(tmp_path / "a" / "truth" / "leads.csv") as handle:
-        assert {row["lead_id"] for row in csv.DictReader(handle)} == {r[0] for r in after}
+        lead_truth = list(csv.DictReader(handle))
+    assert {row["lead_id"] for row in lead_truth} == {r[0] for r in after}
+    # A new person's intent is in the truth too, as the first day's people's is: their website
+    # visits follow it (sandbox/intent.py), and the benches split the AUC gap with it.
+    with open(tmp_path / "a" / "truth" / "intent.csv") as handle:
+        intent = {row["person_key"]: row for row in csv.DictReader(handle)}
+    assert set(intent) == {row["person_key"] for row in lead_truth}
+    propensity = {row["person_key"]: row["propensity"] for row in lead_truth}
+    assert all(intent[key]["propensity"] == propensity[key] for key in intent)
     # The web history before the first day, the first day and the new one: every event id once.
     with open(tmp_path / "a" / "truth" / "web_events.csv") as handle:
         web = [row for row in csv.DictReader(handle) if not row["defect"]]

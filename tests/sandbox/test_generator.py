@@ -173,6 +173,13 @@ def test_intent_drives_conversion_and_engagement(tmp_path):
     with open(tmp_path / "truth" / "web_events.csv") as handle:
         visitors = {row["person_key"] for row in csv.DictReader(handle)}
     assert mean(visitors) > 2 * mean(set(propensity) - visitors)
+    # Website visits follow being in market (sandbox/intent.py's visit_chance): most buyers
+    # leave a trail in the weeks before the first day, few of the rest do.
+    with open(tmp_path / "truth" / "intent.csv") as handle:
+        in_market = {row["person_key"] for row in csv.DictReader(handle) if row["in_market"] == "1"}
+    others = set(propensity) - in_market
+    assert len(visitors & in_market) / len(in_market) > 0.8
+    assert len(visitors & others) / len(others) < 0.3
 
 
 def test_duplicate_leads_carry_each_kind_of_noise(tmp_path):

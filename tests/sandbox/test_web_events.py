@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sandbox.web_events import EVENT_TYPES, HISTORY_DAYS, write_web_events, write_web_history
+from sandbox.web_events import EVENT_TYPES, HISTORY_DAYS, HISTORY_SHARE, write_web_events, write_web_history
 
 DAY = date(2026, 11, 2)
 
@@ -22,6 +22,7 @@ def _people(n: int) -> list[dict]:
             "company": "Acme",
             "title": "Analyst",
             "propensity": (i % 10) / 10,
+            "in_market": i % 10 == 9,
         }
         for i in range(n)
     ]
@@ -118,8 +119,8 @@ def test_anonymous_id_stable_across_days(tmp_path):
 
 def test_history_fills_the_days_before_the_first_day_and_follows_intent(tmp_path):
     """A fresh world's past weeks: one folder a day before the first day, every line in truth,
-    likelier buyers visiting more, a person's visits independent of who else is in the world,
-    and the whole history at most some two live days of volume."""
+    people in market visiting more, a person's visits independent of who else is in the world,
+    and the whole history about `HISTORY_DAYS × HISTORY_SHARE` live days of volume."""
     from datetime import timedelta
 
     people = _people(2000)
@@ -130,7 +131,8 @@ def test_history_fills_the_days_before_the_first_day_and_follows_intent(tmp_path
     assert {row["day"] for row in truth} == days | {DAY.isoformat()}
     assert {f.split("/")[2] for f in summary["files"]} == days
     assert summary["events"] == sum(row["day"] != DAY.isoformat() for row in truth)
-    assert live["events"] < summary["events"] < 3 * live["events"]
+    live_days = HISTORY_DAYS * HISTORY_SHARE
+    assert 0.7 * live_days * live["events"] < summary["events"] < 1.3 * live_days * live["events"]
     ids = [row["event_id"] for row in truth if not row["defect"]]
     assert len(ids) == len(set(ids))  # no id repeats across the history and the live day
 
@@ -138,7 +140,8 @@ def test_history_fills_the_days_before_the_first_day_and_follows_intent(tmp_path
     for row in truth:
         if row["day"] != DAY.isoformat():
             visits[row["person_key"]] = visits.get(row["person_key"], 0) + 1
-    by_intent = [sum(visits.get(p["person_key"], 0) for p in people if p["propensity"] == v / 10) for v in (0, 9)]
+    # As many people in market as in one tenth of the rest (the tenth with the highest propensity).
+    by_intent = [sum(visits.get(p["person_key"], 0) for p in people if p["propensity"] == v / 10) for v in (8, 9)]
     assert by_intent[1] > 5 * by_intent[0]
 
     def rows_by_person(rows: list[dict[str, str]], keys: set[str]) -> dict[str, list[tuple[str, str]]]:
