@@ -1,7 +1,8 @@
 {#- Every engagement signal of every scored person, in one shape (person, kind, detail, time):
     what engagement rules match. Web events reach a person by email, or by a browser cookie
-    that an identified event (a form, a demo request) tied to an email; product usage by the
-    product user, mailer callbacks by the mailed record, campaigns by the lead or contact. -#}
+    that an identified event (a form, a demo request) tied to an email, and each day with any
+    of them but an email open is one website active day; product usage by the product user,
+    mailer callbacks by the mailed record, campaigns by the lead or contact. -#}
 with subject_records as (
 
     select record_key, person_id from {{ source('identity', 'identity_records') }}
@@ -68,7 +69,24 @@ web_signals as (
         on cookies.anonymous_id = web.anonymous_id
     inner join subject_emails
         on subject_emails.email = coalesce(web.email, cookies.email)
-    where web.event_type not in ('consent', 'email_open')
+    where web.event_type <> 'consent'
+
+),
+
+web_days as (
+
+    {#- A day on the website, whatever was done there: how often someone comes back says as
+        much about intent as what they read. An email open is not a visit. -#}
+    select
+        person_id,
+        'web_active_day' as event_kind,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        cast({{ dbt.date_trunc('day', 'occurred_at') }} as {{ dbt.type_timestamp() }}) as occurred_at,
+        'web_day:' || cast(cast({{ dbt.date_trunc('day', 'occurred_at') }} as date) as {{ dbt.type_string() }})
+            as evidence_id
+    from web_signals
+    where event_kind <> 'email_open'
+    group by person_id, {{ dbt.date_trunc('day', 'occurred_at') }}
 
 ),
 
@@ -180,6 +198,8 @@ campaign_signals as (
 )
 
 select person_id, event_kind, detail, occurred_at, evidence_id from web_signals
+union all
+select person_id, event_kind, detail, occurred_at, evidence_id from web_days
 union all
 select person_id, event_kind, detail, occurred_at, evidence_id from product_signals
 union all

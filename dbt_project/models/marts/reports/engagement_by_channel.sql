@@ -6,7 +6,7 @@ with signals as (
     select
         person_id,
         case
-            when event_kind in ('page_view', 'form_fill', 'demo_request', 'chat_started') then 'web'
+            when event_kind in ('page_view', 'web_active_day', 'form_fill', 'demo_request', 'chat_started') then 'web'
             when event_kind like 'email%' then 'email'
             when event_kind = 'webinar_attended' then 'events'
             when event_kind like 'product%' then 'product'
