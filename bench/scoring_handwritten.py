@@ -158,14 +158,20 @@ members as (
                                                   else 'salesforce_contact:' || m.contact_id end
     where not m.is_deleted
 ),
-events as (
+web_events as (
     select se.person_id, web.event_type as event_kind,
         case web.event_type when 'page_view' then json_extract_string(web.properties_json, '$.path')
                             when 'email_click' then json_extract_string(web.properties_json, '$.url') end as detail,
         web.occurred_at
     from web left join cookies on cookies.anonymous_id = web.anonymous_id
     join subject_emails se on se.email = coalesce(web.email, cookies.email)
-    where web.event_type not in ('consent', 'email_open')
+    where web.event_type <> 'consent'
+),
+events as (
+    select * from web_events
+    union all
+    select distinct person_id, 'web_active_day', null, cast(date_trunc('day', occurred_at) as timestamp)
+    from web_events where event_kind <> 'email_open'
     union all
     select person_id, 'product_signup', null, cast(created_at as timestamp) from product_users
     union all
