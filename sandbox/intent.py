@@ -53,7 +53,7 @@ def visit_chance(person: Mapping[str, Any], floor: float, in_market_lift: float,
     researches it whatever their title or company size, and fit is what the CRM fields already
     show. Tied to the propensity (floor + slope × propensity, as the product and the mailers
     still are), the website showed fit twice and hid a low-fit buyer: in a 30k-lead world one
-    in-market person in eight showed no engagement at all, and the model's AUC stayed 0.038
+    in-market person in eight showed no engagement at all, and the model's AUC stayed 0.039
     under the truth's (bench/propensity_ceiling.py).
     """
     market = person.get("in_market")
