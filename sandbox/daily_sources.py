@@ -5,12 +5,12 @@ People are read back from the world itself (Salesforce leads joined to the groun
 
 Web events and the product database reach every person: whether someone visits follows whether
 they are in market, whether they sign up their propensity (sandbox/intent.py), so a buyer
-anywhere in the world can show intent,
-and the truth's propensity never carries intent that no source could have shown. (They used to
-reach only the first 20,000 people by key, so in a 100k-lead world four people in five could
-show no engagement at all while their truth still carried it.) Partners mail a sample: the
-first `MAIL_SAMPLE` people by key (a random sample, as keys are drawn independently of
-everything else), US addresses only; `truth/intent.csv` says who is in it (`in_mail_sample`).
+anywhere in the world can show intent, and the truth's propensity never carries intent that no
+source could have shown. (They used to reach only the first 20,000 people by key, so in a
+100k-lead world four people in five could show no engagement at all while their truth still
+carried it.) Partners mail a sample: the first `MAIL_SAMPLE` people by key (a random sample, as
+keys are drawn independently of everything else), US addresses only; `truth/intent.csv` says who
+is in it (`in_mail_sample`).
 """
 
 from __future__ import annotations
