@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from sandbox.generator import FIRST_NAMES, LAST_NAMES, OUTCOME_HEADER, TITLES, W
 from sandbox.hubspot.server import iso_now
 from sandbox.salesforce.schema import LEAD
 from sandbox.salesforce.store import WORLD_USER_ID, Store, make_id
+from sandbox.savepoint import savepoint
 
 NEW_LEADS_PER_DAY = 0.005
 CHANGED_PER_DAY = 0.01
@@ -55,7 +54,7 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
             meta["day"] += 1
             rng = np.random.default_rng([meta["seed"], meta["day"]])
             # A day's thousands of writes as one commit per store, not one each.
-            with store.transaction(), _transaction(hubspot):
+            with store.transaction(), savepoint(hubspot, "advance_day"):
                 counts, lead_truth, intent_truth = _one_day(rng, meta, store, hubspot, world_dir, contact_propensity)
             for key, count in counts.items():
                 totals[key] += count
@@ -77,17 +76,6 @@ def advance_world(world_dir: Path, days: int) -> dict[str, int]:
         hubspot.close()
     (world_dir / "world.json").write_text(json.dumps(meta))
     return {**totals, "day": meta["day"]}
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("begin")
-    try:
-        yield
-    except BaseException:
-        conn.execute("rollback")
-        raise
-    conn.execute("commit")
 
 
 def _one_day(

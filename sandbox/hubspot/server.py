@@ -46,6 +46,7 @@ from sandbox.hubspot.schema import (
     SEARCHABLE,
 )
 from sandbox.hubspot.search import SearchError, page_body, search_sql, wanted_properties
+from sandbox.savepoint import savepoint
 from sandbox.serving import BackgroundServer, JSONResponse, SandboxLifecycle
 
 BATCH_LIMIT = 100
@@ -121,15 +122,8 @@ class HubSpotStore:
         of a batch (1.2k records/s against 2.5k in one commit, on 100k and 1M contacts alike). A
         savepoint, so it nests; an input's validation error is raised before its write and
         leaves the batch's other writes standing, as HubSpot's 207 does."""
-        with self.lock:
-            self.conn.execute("savepoint hubspot_batch")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("rollback to hubspot_batch")
-                self.conn.execute("release hubspot_batch")
-                raise
-            self.conn.execute("release hubspot_batch")
+        with savepoint(self.conn, "hubspot_batch", self.lock):
+            yield
 
     def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
         rows = self.execute("select name, definition from properties where object_type = ?", [object_type])

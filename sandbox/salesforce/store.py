@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.salesforce.schema import HISTORY_KEY_PREFIX, HISTORY_OF, OBJECTS, TRACKED_FIELDS, Field, SObject
+from sandbox.savepoint import savepoint
 
 API_DATETIME = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -99,15 +100,8 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """Many writes as one commit (a day of the world moving on makes thousands: one commit
         each would spend most of the day's time on the journal). A savepoint, so it nests."""
-        with self.lock:
-            self.conn.execute("savepoint store_transaction")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("rollback to store_transaction")
-                self.conn.execute("release store_transaction")
-                raise
-            self.conn.execute("release store_transaction")
+        with savepoint(self.conn, "store_transaction", self.lock):
+            yield
 
     def insert_many(self, obj: SObject, rows: Iterable[dict[str, Any]]) -> None:
         names = [f.name for f in obj.fields if not f.computed]
