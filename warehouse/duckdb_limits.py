@@ -31,7 +31,9 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 # The machine has 2 cores; more threads only add memory (each thread holds its own buffers).
 DEFAULT_THREADS = 2
 
-_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+# The units DuckDB's memory_limit takes, in bytes (KB is 1000 bytes, KiB 1024).
+_UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_MEMORY = re.compile(rf"^\s*\d+(\.\d+)?\s*({'|'.join(_UNITS)})\s*$", re.IGNORECASE)
 
 
 class DuckDBLimitsError(ValueError):
@@ -70,11 +72,10 @@ class DuckDBLimits:
     def memory_bytes(self) -> int:
         """`memory_limit` in bytes, as DuckDB reads it (KB is 1000 bytes, KiB 1024)."""
         found = re.match(r"^([\d.]+)([A-Z]+)$", self.memory_limit.upper())
-        if not found:
+        if not found or found.group(2) not in _UNITS:
             raise DuckDBLimitsError(f"{MEMORY_LIMIT_ENV}={self.memory_limit!r} is not a size: use e.g. '3GB'.")
         number, unit = found.groups()
-        powers = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-        return int(float(number) * powers.get(unit, 2**40))
+        return int(float(number) * _UNITS[unit])
 
     def less(self, held: int) -> DuckDBLimits:
         """These limits for a DuckDB in a process that already holds `held` bytes outside it (the

@@ -49,6 +49,11 @@ def test_identity_runs_in_a_duckdb_held_to_the_configured_limits(tmp_path, monke
 def test_identity_duckdb_gets_the_share_less_what_the_process_already_holds(tmp_path):
     limits = DuckDBLimits("3GB", 2, tmp_path / "spill")
     assert limits.memory_bytes() == 3_000_000_000
+    # Decimal and binary units, as DuckDB reads them.
+    assert DuckDBLimits("1.5TiB", 2, tmp_path).memory_bytes() == int(1.5 * 2**40)
+    assert DuckDBLimits("512MIB", 2, tmp_path).memory_bytes() == 512 * 2**20
+    with pytest.raises(ValueError, match="is not a size"):
+        DuckDBLimits("3XB", 2, tmp_path).memory_bytes()
     assert limits.less(1_000_000_000).memory_bytes() // 1024 == 2_000_000_000 // 1024
     assert limits.less(2_900_000_000).memory_bytes() // 1024 == 1_500_000_000 // 1024  # never below half
     with limits.less(1_000_000_000).scratch_connection() as conn:
