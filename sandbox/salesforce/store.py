@@ -179,8 +179,8 @@ class Store:
     def next_id(self, obj: SObject) -> str:
         """The id after the last row's. Rows are never removed (a delete sets IsDeleted), so the
         last rowid is the row count; SQLite finds it in the b-tree's last page, where `count(*)`
-        walks the whole table: 4-60 ms a record at 1M leads, three quarters of a day's Task
-        upload (17k Tasks)."""
+        walks the whole table: 4-6 ms a record at 1M leads against 0.004 ms, and three quarters
+        of the sandbox's time in a day's Task upload (17k Tasks)."""
         with self.lock:
             (last,) = self.conn.execute(f'select coalesce(max(rowid), 0) from "{obj.name}"').fetchone()
         return make_id(obj.key_prefix, last + 1)
