@@ -115,11 +115,10 @@ class Store:
 
         columns = ", ".join(f'"{n}"' for n in names)
         sql = f'insert into "{obj.name}" ({columns}) values ({", ".join("?" * len(names))})'
-        with self.lock:
-            # A savepoint, not BEGIN, so a caller's all-or-none savepoint can enclose it.
-            self.conn.execute("savepoint insert_many")
+        # A savepoint, not BEGIN, so a caller's all-or-none savepoint can enclose it; a failed
+        # insert is undone and released, not left open for every later write to fall into.
+        with savepoint(self.conn, "insert_many", self.lock):
             self.conn.executemany(sql, map(values, rows))
-            self.conn.execute("release insert_many")
 
     def update(self, obj: SObject, record_id: str, values: dict[str, Any]) -> None:
         if not values:
