@@ -34,6 +34,7 @@ from orchestration.resources import (
     WarehouseResource,
 )
 from orchestration.sensors import build_sensors
+from orchestration.step_memory import HOOKS as STEP_MEMORY_HOOKS
 from warehouse import Warehouse
 
 LEAD_LOOP_JOB = "lead_loop"
@@ -53,6 +54,7 @@ def build_definitions(
         LEAD_LOOP_JOB,
         selection=AssetSelection.all(),
         description="Load every source, build silver and gold, check the contracts, sync the CRMs.",
+        hooks=STEP_MEMORY_HOOKS,
     )
     assets = [
         *build_all_bronze_assets(warehouse),
