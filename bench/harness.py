@@ -113,7 +113,8 @@ class TreeRss:
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude, self.peak_kb = exclude, 0
-        self.samples: list[tuple[float, int]] = []  # (unix time, kB), to find each step's peak
+        # (unix time, tree kB, this process's own kB), to find each step's peak and whose it was
+        self.samples: list[tuple[float, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -127,13 +128,29 @@ class TreeRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
-            kb = sum(_rss_kb(pid) for pid in self._tree(os.getpid()))
-            self.samples.append((time.time(), kb))
+            own = _rss_kb(os.getpid())
+            kb = own + sum(_rss_kb(pid) for pid in self._tree(os.getpid())[1:])
+            self.samples.append((time.time(), kb, own))
             self.peak_kb = max(self.peak_kb, kb)
 
     def peak_mb_between(self, start: float, end: float) -> int:
-        inside = [kb for at, kb in self.samples if start <= at <= end]
+        inside = [kb for at, kb, _ in self.samples if start <= at <= end]
         return round(max(inside, default=0) / 1024)
+
+    def own_peak_mb_between(self, start: float, end: float) -> int:
+        """This process's own peak in the window: the tree's peak less it is what its children
+        (dbt) took."""
+        inside = [own for at, _, own in self.samples if start <= at <= end]
+        return round(max(inside, default=0) / 1024)
+
+    def own_mb_at(self, moment: float) -> int:
+        """This process's resident memory at the last sample before `moment`."""
+        before = [own for at, _, own in self.samples if at <= moment]
+        return round(before[-1] / 1024) if before else 0
+
+    def own_last_mb(self) -> int:
+        """This process's resident memory at the last sample: what it keeps between runs."""
+        return round(self.samples[-1][2] / 1024) if self.samples else 0
 
     def _tree(self, root: int) -> list[int]:
         pids, stack = [], [root]
