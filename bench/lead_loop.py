@@ -227,6 +227,9 @@ def main() -> None:
     from orchestration.resources import HubSpotResource, SalesforceResource
     from warehouse import Warehouse
 
+    # Taken as the bench starts: the code it ran, not whatever was committed during its hour.
+    commit = _commit()
+
     with tempfile.TemporaryDirectory() as tmp:
         data = args.keep or Path(tmp)
         data.mkdir(parents=True, exist_ok=True)
@@ -268,7 +271,7 @@ def main() -> None:
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs.values()),
         "machine": machine(),
         "command": " ".join(["python", *sys.argv]),
-        "commit": _commit(),
+        "commit": commit,
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(json.dumps(report))
