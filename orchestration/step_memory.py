@@ -7,8 +7,8 @@ more (Splink's frames and linker) held in reference cycles: only a collection fr
 none came until two steps later. So `dbt_people` ran beside a 3.0 GB loop process, and that
 was the whole run's peak. A collection after each step, then handing the freed pages back to
 the operating system (Arrow's allocator and glibc's keep them otherwise), lets the next step
-start from what the process really holds. The hook costs a collection per step, well under a
-second even after the largest ones.
+start from what the process really holds. The cost is one collection per step: at 1M leads the
+37 steps' collections added under 6 s to a 20-minute run.
 """
 
 from __future__ import annotations
