@@ -13,7 +13,7 @@ from silver.identity.deterministic import deterministic_links
 from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
 from silver.identity.saved_model import SavedModel
 from silver.identity.standardize import standardize
-from warehouse.duckdb_limits import DuckDBLimits
+from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
 
 SUPPRESSED = ("record_key", "source", "source_id")
 OUTPUT_COLUMNS = (
@@ -116,8 +116,9 @@ def _resolve_once(
     started = time.perf_counter()
     standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
-    # The records and their keys, scanned in place, count against the process's share.
-    with limits.less(pa.total_allocated_bytes()).scratch_connection() as con:
+    # The records and their keys, scanned in place, and all else the process holds count against
+    # its share.
+    with limits.less(resident_bytes()).scratch_connection() as con:
         names = ("memory_limit", "threads", "temp_directory")
         found = con.sql(f"select {', '.join(f'current_setting({n!r})' for n in names)}").fetchall()[0]
         duckdb_settings = dict(zip(names, found, strict=True))

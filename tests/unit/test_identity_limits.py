@@ -10,7 +10,7 @@ import pytest
 from silver.identity.resolve import resolve
 from tests.unit.test_identity_matching import person, records
 from warehouse import Warehouse
-from warehouse.duckdb_limits import DuckDBLimits
+from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
 
 SAME_HOUSE = (
     person("crm:1", "Oliver", "Hughes", "14 Kingsway Road", "Manchester", "M1 4BT", "GB"),
@@ -69,3 +69,17 @@ def test_the_warehouse_limits_reach_identity_and_it_spills_beside_the_warehouse(
     spill = Path(settings["temp_directory"])
     assert spill.parent == tmp_path and spill.name.startswith("w.duckdb.tmp-scratch-")
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left behind, no warehouse opened
+
+
+def test_identity_duckdb_leaves_room_for_everything_else_the_process_holds(tmp_path):
+    """Not only the Arrow records: memory the process holds for anything else (in the lead loop,
+    Dagster's imports and what earlier steps left with the allocator) comes off DuckDB's share."""
+    size = 1_500_000_000
+    ballast = bytearray(size)  # untouched zero pages are not resident: write one byte per page
+    ballast[::4096] = b"\x01" * len(range(0, size, 4096))
+    assert resident_bytes() >= size
+    settings = resolve(records(*SAME_HOUSE), limits=DuckDBLimits("6GB", 1, tmp_path / "spill")).duckdb_settings
+    memory, unit = settings["memory_limit"].split()
+    # Counting only Arrow's allocations (a few KB here) left DuckDB nearly all of the 6 GB.
+    assert unit == "GiB" and 6e9 / 2 / 2**30 - 0.01 <= float(memory) <= (6e9 - size) / 2**30
+    del ballast
