@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -96,6 +97,7 @@ def run_sync(
     if abandoned:
         logger.warning("%s: closed %d earlier run(s) that died while running as abandoned", spec.name, abandoned)
     plan: SyncPlan | None = None
+    summary: dict[str, int] | None = None
     calls = CallCounter(destination)
     progress: dict[str, Any] = {"sent": 0, "succeeded": 0, "failed": 0, "cleared": 0, "api_calls": None}
     codes: Counter[str] = Counter()
@@ -108,28 +110,28 @@ def run_sync(
         if plan.changes:
             # A dry run writes nothing, properties included: it reports what is missing instead.
             _preflight(replace(spec, create_properties=False) if dry_run else spec, destination)
+        # Counted before sending: the plan's changes are let go batch by batch as they are sent.
+        summary = summarize(plan)
+        estimated_calls = estimate_calls(spec, destination, plan)
         with writer:
             try:
                 if not dry_run:
                     _reject_conflicts(spec, writer, plan, codes, progress)
                     if plan.forgotten:  # `on_removal: keep`: nothing to send, the state rows go
-                        writer.add([], [], {**summarize(plan), **progress}, cleared=plan.forgotten)
+                        writer.add([], [], {**summary, **progress}, cleared=plan.forgotten)
                     size = _write_size(spec, destination, len(plan.changes))
-                    planned = summarize(plan)
-                    for start in range(0, len(plan.changes), size):
-                        batch = plan.changes[start : start + size]
-                        _send_batch(spec, writer, destination, batch, progress, codes, planned, calls)
+                    for batch in _taken_in_batches(plan, size):
+                        _send_batch(spec, writer, destination, batch, progress, codes, summary, calls)
                 progress["api_calls"] = calls.since_start()
-                summary = summarize(plan)
                 status = _status(dry_run, progress, summary)
                 writer.flush({**summary, **progress}, status=status)
             except BaseException:
                 # What the CRM confirmed before the failure is kept: it would be re-sent otherwise.
                 with contextlib.suppress(Exception):
-                    writer.flush({**summarize(plan), **progress}, status="error")
+                    writer.flush({**summary, **progress}, status="error")
                 raise
     except BaseException:
-        counts = {**(summarize(plan) if plan else {}), **progress, "api_calls": calls.since_start()}
+        counts = {**(summary or (summarize(plan) if plan else {})), **progress, "api_calls": calls.since_start()}
         try:
             state.finish_run(warehouse, run_id, spec.name, "error", counts)
         except Exception:  # the original failure is the one worth raising
@@ -156,7 +158,7 @@ def run_sync(
         null_keys=summary["null_keys"],
         skipped=summary["skipped"],
         below_threshold=summary["below_threshold"],
-        estimated_calls=estimate_calls(spec, destination, plan),
+        estimated_calls=estimated_calls,
         abandoned_runs=abandoned,
         state_transactions=writer.transactions,
         api_calls=calls.since_start(),
@@ -230,6 +232,20 @@ def estimate_calls(spec: SyncSpec, destination: Destination, plan: SyncPlan) -> 
     if estimator is not None:
         return int(estimator(spec, plan.changes))
     return -(-len(plan.changes) // spec.batch_size)
+
+
+def _taken_in_batches(plan: SyncPlan, size: int) -> Iterator[list[RecordChange]]:
+    """The plan's changes, `size` at a time, each batch dropped from the plan as it is handed
+    over: a sync of 900k records at 1M leads no longer holds every sent change (its payload, its
+    JSON) until the last batch is confirmed."""
+    pending = plan.changes
+    plan.changes = []
+    pending.reverse()  # taken from the end: each batch costs its own length, not the list's
+    while pending:
+        batch = pending[-size:]
+        del pending[-size:]
+        batch.reverse()
+        yield batch
 
 
 def _send_batch(

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any, Literal
 
 from reverse_etl import state
@@ -22,20 +21,40 @@ from warehouse import Warehouse
 Reason = Literal["new", "changed", "retry", "clear"]
 
 
-@dataclass
 class RecordChange:
-    key: str
-    payload: dict[str, Any]  # destination field -> JSON-native value
-    payload_hash: str
-    reason: Reason
-    # HubSpot upsert: the source row says a record the portal lacks may be created (the spec's
-    # `create_when` column). False: the write may only update a record the portal has.
-    may_create: bool = False
+    """One record to send, kept as the JSON of its payload and nothing more: a full sync at 1M
+    leads plans 900k of these, and as dataclasses holding the payload dict beside its JSON they
+    took about 1 KB each (bench/reverse_etl_sync.py). `payload` is read back from the JSON, which
+    `to_destination_value` made JSON-native, so it round-trips exactly."""
 
-    @cached_property
-    def payload_json(self) -> str:
-        """Computed once: state, Bulk sizing and the preview all read it (3 × 100k dumps otherwise)."""
-        return canonical_json(self.payload)
+    __slots__ = ("key", "payload_json", "payload_hash", "reason", "may_create")
+
+    def __init__(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        payload_hash: str,
+        reason: Reason,
+        may_create: bool = False,
+        *,
+        canonical: str | None = None,
+    ) -> None:
+        self.key = key
+        # `canonical_json(payload)`, given when whoever made the change already has it.
+        self.payload_json = canonical if canonical is not None else canonical_json(payload)
+        self.payload_hash = payload_hash
+        self.reason: Reason = reason
+        # HubSpot upsert: the source row says a record the portal lacks may be created (the
+        # spec's `create_when` column). False: the write may only update a record the portal has.
+        self.may_create = may_create
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Destination field -> JSON-native value."""
+        return json.loads(self.payload_json)
+
+    def __repr__(self) -> str:  # never the payload: it holds personal data
+        return f"RecordChange({self.key!r}, {self.reason!r}, may_create={self.may_create})"
 
 
 @dataclass
@@ -89,32 +108,37 @@ def to_destination_value(value: Any) -> Any:
 
 
 def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True) -> SyncPlan:
-    """Reads the source and the state once each and diffs them in memory.
+    """Reads the state once and walks the source once, diffing as it goes.
 
     A record with an open rejection is always planned (as `retry`), even if its value went back
     to the last confirmed one: the rejection row only clears when the destination confirms it.
     `create_state=False` reads without creating the state tables (a dry run writes nothing).
+
+    Only what the plan needs is kept: the changes, and one hash per source key (for keys held by
+    several rows, and for the keys that left the source). The source rows are fetched in batches
+    and each payload's JSON is made once and kept on its change.
     """
     if create_state:
         state.ensure_tables(warehouse)
     columns = ", ".join(f'"{c}"' for c in [spec.key, *spec.fields, *([spec.create_when] if spec.create_when else [])])
-    rows = warehouse.query(
-        f'select {columns} from "{warehouse.schema(spec.source_schema)}"."{spec.source_table}" order by 1'
-    )
     # A preview must not even create the state tables: without them, nothing was ever synced.
     has_state = create_state or warehouse.table_exists(warehouse.schema(state.SCHEMA), "sync_state")
     confirmed = state.confirmed_hashes(warehouse, spec.name) if has_state else {}
     rejected = state.rejected_keys(warehouse, spec.name) if has_state else set()
-    plan = SyncPlan(spec=spec, source_rows=len(rows))
+    plan = SyncPlan(spec=spec)
+    skipped = _skipped_keys(spec, warehouse, plan)
+    previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
+    thresholds = {spec.fields[column]: minimum for column, minimum in spec.thresholds}
     destination_fields = list(spec.fields.values())
 
-    payloads: dict[str, dict[str, Any]] = {}
-    texts: dict[str, str] = {}
-    hashes: dict[str, str] = {}
-    creatable: set[str] = set()
+    hashes: dict[str, str] = {}  # key -> the hash of its first row
     conflicting: set[str] = set()
     width = 1 + len(destination_fields)
+    rows = warehouse.iter_rows(
+        f'select {columns} from "{warehouse.schema(spec.source_schema)}"."{spec.source_table}" order by 1'
+    )
     for row in rows:
+        plan.source_rows += 1
         if row[0] is None or str(row[0]).strip() == "":
             plan.null_keys += 1
             continue
@@ -123,51 +147,63 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
         payload = {name: to_destination_value(value) for name, value in zip(destination_fields, values, strict=True)}
         text = canonical_json(payload)
         digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
-        if key in hashes:
-            if hashes[key] != digest:
+        first = hashes.get(key)
+        if first is not None:
+            if first != digest:
                 conflicting.add(key)
             continue  # an exact duplicate row is the same record: send it once
-        payloads[key], hashes[key], texts[key] = payload, digest, text
-        if spec.create_when and _is_true(row[width]):
-            creatable.add(key)
-
-    skipped = _skipped_keys(spec, warehouse, plan)
-    previous_payloads = state.confirmed_payloads_all(warehouse, spec.name) if spec.thresholds and has_state else {}
-    thresholds = {spec.fields[column]: minimum for column, minimum in spec.thresholds}
-    for key, digest in hashes.items():
-        if key in conflicting:
-            continue
-        reason_skipped = skipped.get(key)
-        if reason_skipped is not None:
-            plan.skipped[reason_skipped] = plan.skipped.get(reason_skipped, 0) + 1
-            continue
         previous = confirmed.get(key)
+        hashes[key] = previous if previous == digest else digest  # one string where they agree
+        if (held_back := skipped.get(key)) is not None:
+            plan.skipped[held_back] = plan.skipped.get(held_back, 0) + 1
+            continue
         if key in rejected:
             reason: Reason = "retry"
         elif previous is None:
             reason = "new"
-        elif previous != digest and spec.operation == "insert_once":
-            # Created once, then the CRM's: a rep's edits to the record are never overwritten.
+        elif previous == digest or spec.operation == "insert_once":
+            # insert_once: created once, then the CRM's; a rep's edits are never overwritten.
             plan.unchanged += 1
             continue
-        elif previous != digest:
-            if thresholds and _below_threshold(previous_payloads.get(key), payloads[key], thresholds):
-                plan.below_threshold += 1
-                continue
-            reason = "changed"
+        elif thresholds and _below_threshold(previous_payloads.get(key), payload, thresholds):
+            plan.below_threshold += 1
+            continue
         else:
-            plan.unchanged += 1
-            continue
-        change = RecordChange(key, payloads[key], digest, reason, may_create=key in creatable)
-        change.__dict__["payload_json"] = texts[key]  # fills the cached property: no second dumps
-        plan.changes.append(change)
+            reason = "changed"
+        may_create = bool(spec.create_when) and _is_true(row[width])
+        plan.changes.append(RecordChange(key, payload, digest, reason, may_create, canonical=text))
+    if conflicting:
+        _leave_out_conflicting(spec, plan, conflicting, hashes, confirmed, skipped)
     plan.conflicting_keys = sorted(conflicting)
-    _plan_removals(spec, plan, confirmed, set(hashes), destination_fields)
-    if creatable:
+    _plan_removals(spec, plan, confirmed, hashes, destination_fields)
+    if any(change.may_create for change in plan.changes):
         # Upserts first, then updates (clears among them): each batch goes through one endpoint,
         # so the whole plan costs at most one call more than ceil(changes / batch size).
         plan.changes.sort(key=lambda change: not change.may_create)
     return plan
+
+
+def _leave_out_conflicting(
+    spec: SyncSpec,
+    plan: SyncPlan,
+    conflicting: set[str],
+    hashes: dict[str, str],
+    confirmed: dict[str, str],
+    skipped: dict[str, str],
+) -> None:
+    """Sending either of a key's contradicting rows would be a guess: what its first row decided
+    as the source was walked (a change, or a count) is taken back."""
+    planned = {change.key for change in plan.changes if change.key in conflicting}
+    plan.changes = [change for change in plan.changes if change.key not in conflicting]
+    for key in conflicting - planned:
+        if (held_back := skipped.get(key)) is not None:
+            plan.skipped[held_back] -= 1
+            if not plan.skipped[held_back]:
+                del plan.skipped[held_back]
+        elif confirmed.get(key) == hashes[key] or spec.operation == "insert_once":
+            plan.unchanged -= 1
+        else:  # changed, not planned: every difference was under its threshold
+            plan.below_threshold -= 1
 
 
 def _is_true(value: Any) -> bool:
@@ -192,7 +228,7 @@ def _below_threshold(before: dict[str, Any] | None, after: dict[str, Any], thres
 
 
 def _plan_removals(
-    spec: SyncSpec, plan: SyncPlan, confirmed: dict[str, str], present: set[str], destination_fields: list[str]
+    spec: SyncSpec, plan: SyncPlan, confirmed: dict[str, str], present: dict[str, str], destination_fields: list[str]
 ) -> None:
     """A key the destination confirmed that the source no longer has was erased, deleted or
     merged away: its fields are cleared (nulls), once. The state row only goes when the CRM

@@ -78,11 +78,11 @@ def preview_sync(spec: SyncSpec, warehouse: Warehouse, destination: Destination,
     previous = state.confirmed_payloads(warehouse, spec.name, keys) if has_state else {}
     diffs = []
     for change in plan.changes[:sample]:
-        before = previous.get(change.key, {})
-        changed = {
-            name: (mask(before.get(name)), mask(value))
-            for name, value in change.payload.items()
-            if before.get(name) != value or change.key not in previous
+        before, payload = previous.get(change.key, {}), change.payload
+        changed = {  # in the spec's field order (the payload's JSON keeps its keys sorted)
+            name: (mask(before.get(name)), mask(payload[name]))
+            for name in spec.fields.values()
+            if name in payload and (before.get(name) != payload[name] or change.key not in previous)
         }
         diffs.append(FieldDiff(change.key, change.reason, changed))
     return SyncPreview(

@@ -261,6 +261,24 @@ def test_duplicate_and_null_keys(warehouse):
     assert result.to_metadata()["status"] == "partial"
 
 
+def test_a_key_contradicted_after_it_was_confirmed_is_left_out_of_every_count(warehouse):
+    """The planner walks the source once: a key whose first row it already counted (unchanged,
+    or under the threshold of a change) and a later row contradicts is taken back out."""
+    rows = _rows(3)
+    write_lead_scores(warehouse, rows)
+    run_sync(SPEC, warehouse, FakeCrm())
+    # The same keys spelled with a space: one contradicting row comes before its key's first
+    # (which it makes a change), the other after (its key already counted unchanged).
+    before, after = (f" {rows[0][0]}", 1, "D", "other", 0), (f"{rows[1][0]} ", 2, "D", "other", 0)
+    write_lead_scores(warehouse, [*rows, before, after])
+    crm = FakeCrm()
+    result = run_sync(SPEC, warehouse, crm)
+    assert crm.sent_keys == []
+    assert (result.conflicting_keys, result.unchanged, result.planned, result.source_rows) == (2, 1, 0, 5)
+    # A removal it is not: the key is still in the source.
+    assert result.planned_clear == 0
+
+
 def test_numbers_hash_the_same_whatever_type_the_warehouse_returns():
     as_int = {"Lead_Score__c": to_destination_value(70), "Lead_Grade__c": "A"}
     as_decimal = {"Lead_Grade__c": "A", "Lead_Score__c": to_destination_value(Decimal("70"))}
