@@ -47,6 +47,11 @@ BULK_THRESHOLD = 2_000
 BULK_JOB_BYTES = 90 * 1024 * 1024
 # create, upload, close, poll, read the job, successful / failed / unprocessed results
 BULK_CALLS_PER_JOB = 8
+# At most this many records go to one `write` (one or more Bulk jobs, their results and their
+# state): a whole plan of 892k records at 1M leads took the sync's process to 4 GB, building
+# every record's CSV row and parsing every result row before any state was kept. A job of
+# 200k costs 8 calls like one of 900k, so the API bill barely moves.
+BULK_WRITE_RECORDS = 200_000
 # Per-record codes that mean "not now" rather than "not this": another transaction held the row.
 TRANSIENT_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 THROTTLE_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
@@ -110,6 +115,7 @@ class SalesforceDestination:
         timeout: float = 120.0,
         bulk_threshold: int = BULK_THRESHOLD,
         bulk_poll_wait: float = 0.5,
+        bulk_write_records: int = BULK_WRITE_RECORDS,
         quota_share: float | None = 0.5,
     ) -> None:
         self.client = client
@@ -118,6 +124,7 @@ class SalesforceDestination:
         self.backoff = backoff
         self.record_attempts = record_attempts
         self.bulk_threshold = bulk_threshold
+        self.bulk_write_records = max(bulk_write_records, 2 * bulk_threshold)  # every share goes by Bulk
         self.bulk_poll_wait = bulk_poll_wait
         self.max_retry_after = max_retry_after
         self.max_wait = max_wait
@@ -177,18 +184,30 @@ class SalesforceDestination:
 
     # ------------------------------------------------------------------ cost
     def write_size(self, spec: SyncSpec, planned: int) -> int:
-        """How many records the executor should hand over per `write`: all of them when they go
-        as one Bulk job, else one collection call's worth, so state is kept per call."""
-        return planned if planned >= self.bulk_threshold else min(spec.batch_size, COLLECTION_LIMIT)
+        """How many records the executor should hand over per `write`: for Bulk, equal shares of
+        at most `bulk_write_records` (each one job or more, its state kept when it ends), else one
+        collection call's worth, so state is kept per call."""
+        if planned < self.bulk_threshold:
+            return min(spec.batch_size, COLLECTION_LIMIT)
+        writes = math.ceil(planned / self.bulk_write_records)
+        return math.ceil(planned / writes)
 
     def estimate_calls(self, spec: SyncSpec, changes: Sequence[RecordChange]) -> int:
-        """API calls a write of `changes` costs when nothing is retried."""
+        """API calls sending `changes` costs when nothing is retried, in the writes `write_size`
+        cuts them into."""
         if not changes:
             return 0
-        if len(changes) >= self.bulk_threshold:
-            size = sum(len(c.payload_json) + 24 for c in changes)
-            return BULK_CALLS_PER_JOB * max(1, math.ceil(size / BULK_JOB_BYTES))
-        return math.ceil(len(changes) / min(spec.batch_size, COLLECTION_LIMIT))
+        if len(changes) < self.bulk_threshold:
+            return math.ceil(len(changes) / min(spec.batch_size, COLLECTION_LIMIT))
+        step = self.write_size(spec, len(changes))
+        calls = 0
+        for start in range(0, len(changes), step):
+            part = changes[start : start + step]
+            if len(part) < self.bulk_threshold:
+                calls += math.ceil(len(part) / min(spec.batch_size, COLLECTION_LIMIT))
+            else:
+                calls += BULK_CALLS_PER_JOB * sum(1 for _ in _bulk_jobs(part))
+        return calls
 
     # ------------------------------------------------------------------ preflight
     def current_values(self, spec: SyncSpec, keys: list[str]) -> dict[str, tuple[dict[str, Any], bool]]:

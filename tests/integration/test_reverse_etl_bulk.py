@@ -84,3 +84,22 @@ def test_a_null_is_sent_as_bulk_null_and_locked_rows_are_retried_in_a_later_call
         assert run_sync(SPEC, warehouse, destination).succeeded == 1
         # An empty cell would have left the old reason in place; #N/A clears it.
         assert sf.Lead.get(rows[0][0])["Lead_Score_Reasons__c"] is None
+
+
+def test_a_large_plan_goes_in_bulk_writes_of_bounded_size_each_kept_as_it_ends(warehouse, sf, salesforce_sandbox):
+    """At most `bulk_write_records` records per write, in equal shares: memory is one write's,
+    not the plan's, and a write's outcomes are kept before the next is sent."""
+    ids = [r["Id"] for r in sf.query("SELECT Id FROM Lead WHERE IsConverted = false LIMIT 60")["records"]]
+    write_lead_scores(warehouse, _rows(ids))
+    destination = SalesforceDestination(sf, bulk_threshold=10, bulk_poll_wait=0, bulk_write_records=25)
+    assert destination.write_size(SPEC, 60) == 20  # three writes of 20, not 25 + 25 + 10
+
+    mark = salesforce_sandbox.last_request_id()
+    result = run_sync(SPEC, warehouse, destination, flush_rows=20)
+    log = salesforce_sandbox.request_log(mark)
+    jobs = [r for r in log if r["method"] == "POST" and r["path"].endswith("/jobs/ingest")]
+    assert (result.sent, result.succeeded, len(jobs)) == (60, 60, 3)
+    assert result.estimated_calls == result.api_calls - 1 == 3 * BULK_CALLS_PER_JOB  # - 1: the preflight
+    # Each write's outcomes in their own transaction, then the run's closing one.
+    assert result.state_transactions == 4
+    assert warehouse.query("select count(*) from reverse_etl.sync_state") == [(60,)]
