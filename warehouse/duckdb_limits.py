@@ -25,6 +25,9 @@ from typing import Any
 MEMORY_LIMIT_ENV = "LEADLOOP_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "LEADLOOP_DUCKDB_THREADS"
 TEMP_DIR_ENV = "LEADLOOP_DUCKDB_TEMP_DIR"
+# dbt's memory limit for one invocation, over MEMORY_LIMIT_ENV, read only by dbt's plugin
+# (warehouse/dbt_duckdb_plugin.py): the lead loop gives dbt what its own process leaves.
+DBT_MEMORY_LIMIT_ENV = "LEADLOOP_DBT_DUCKDB_MEMORY_LIMIT"
 # A quarter of 24 GB less some room: two DuckDB processes (dbt and a Dagster step) fit side by side
 # with Dagster's own processes, and the whole-run target of issue 24 is 4 GB.
 DEFAULT_MEMORY_LIMIT = "3GB"

@@ -2,6 +2,7 @@
 version known without running it, and one full parse per warehouse, partial ones after."""
 
 import importlib.metadata
+import json
 import os
 import time
 
@@ -16,6 +17,7 @@ from orchestration.dbt_partial_parse import (
     target_root,
 )
 from warehouse import Warehouse
+from warehouse.duckdb_limits import DBT_MEMORY_LIMIT_ENV
 
 
 def parse(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], object]:
@@ -162,3 +164,28 @@ def test_a_parse_in_another_process_waits_for_the_one_in_progress():
         assert child.poll() is None, "the second process read the manifest while a parse held the lock"
     out, _ = child.communicate(timeout=120)
     assert child.returncode == 0 and out.strip() == str(manifest)
+
+
+def test_dbt_gets_the_memory_limit_it_is_given_and_a_new_one_needs_no_new_parse(tmp_path, monkeypatch):
+    """The lead loop gives each dbt step what its own process leaves of the share: dbt's DuckDB
+    must hold to it, and a limit that differs from the last invocation's must not cost a parse
+    of the whole project (dbt hashes the profile's connection settings)."""
+    warehouse = Warehouse.from_url(f"duckdb:///{tmp_path / 'limits.duckdb'}")
+    for name, value in warehouse.dbt_env().items():
+        monkeypatch.setenv(name, value)
+    seen = []
+    for limit in ("700MB", "900MB"):
+        monkeypatch.setenv(DBT_MEMORY_LIMIT_ENV, limit)
+        target = invocation_target(DBT_PROJECT_DIR, "test_limits", "0123456789")
+        sql = "select current_setting('memory_limit') as m, current_setting('temp_directory') as d"
+        with partial_parse(DBT_PROJECT_DIR, warehouse, target):
+            invocation = dbt_resource().cli(["show", "--inline", sql, "--output", "json"], target_path=target)
+            events = [event.raw_event for event in invocation.stream_raw_events()]
+        assert invocation.is_successful()
+        (shown,) = [e["data"]["preview"] for e in events if e["info"]["name"] == "ShowNode"]
+        seen.append((json.loads(shown)[0], [e["info"]["name"] for e in events]))
+    (first, _), (second, second_events) = seen
+    # DuckDB's units: 700 MB is 667.5 MiB, 900 MB 858.3 MiB; spills beside the warehouse file.
+    assert (first["m"], second["m"]) == ("667.5 MiB", "858.3 MiB")
+    assert second["d"] == str(tmp_path / "limits.duckdb.tmp")
+    assert "UnableToPartialParse" not in second_events
