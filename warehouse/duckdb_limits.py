@@ -5,7 +5,7 @@ that opens the warehouse. On the machine Leadloop is sized for (2 cores, 24 GB, 
 Dagster's step processes and dlt loads) that let dbt's process building `int_people` and the
 scores reach 7 GB at 1M leads and be killed. With a limit, DuckDB's large joins, aggregates and
 sorts spill to `temp_directory` instead of growing. The same settings go to every DuckDB process
-Leadloop opens on the warehouse: dbt (through `profiles.yml`, from `Warehouse.dbt_env()`), dlt
+Leadloop opens on the warehouse: dbt (a plugin reads `Warehouse.dbt_env()`, dbt_duckdb_plugin.py), dlt
 loads and our own connections (`Warehouse.connect()`), and the in-memory DuckDB that identity
 resolution works in (`scratch_connection()`), which reached 5 GB at 1M leads without one.
 """

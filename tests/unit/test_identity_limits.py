@@ -31,7 +31,7 @@ def test_identity_runs_in_a_duckdb_held_to_the_configured_limits(tmp_path, monke
     monkeypatch.setenv("LEADLOOP_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
     resolution = resolve(records(*SAME_HOUSE))
     settings = resolution.duckdb_settings  # read by DuckDB's current_setting on the connection used
-    # The configured 512MB (488.2 MiB) less the Arrow data the process holds, never below half.
+    # The configured 512MB (488.2 MiB) less what the process holds, never below half.
     memory, unit = settings["memory_limit"].split()
     assert unit == "MiB" and 244.1 <= float(memory) <= 488.2
     assert settings["threads"] == 1
@@ -64,7 +64,7 @@ def test_the_warehouse_limits_reach_identity_and_it_spills_beside_the_warehouse(
     warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/w.duckdb")
     settings = resolve(records(*SAME_HOUSE), limits=warehouse.duckdb_limits()).duckdb_settings
     memory, unit = settings["memory_limit"].split()
-    assert unit == "GiB" and 1.3 < float(memory) < 2.8  # the 3GB default (2.8 GiB) less the Arrow data held
+    assert unit == "GiB" and 1.3 < float(memory) < 2.8  # the 3GB default (2.8 GiB) less what the process holds
     assert settings["threads"] == 2
     spill = Path(settings["temp_directory"])
     assert spill.parent == tmp_path and spill.name.startswith("w.duckdb.tmp-scratch-")
