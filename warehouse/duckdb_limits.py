@@ -96,12 +96,12 @@ class DuckDBLimits:
         number, unit = found.groups()
         return int(float(number) * _UNITS[unit])
 
-    def less(self, held: int) -> DuckDBLimits:
+    def less(self, held: int, at_least: float = 0.5) -> DuckDBLimits:
         """These limits for a DuckDB in a process that already holds `held` bytes outside it
         (`resident_bytes()`: the Arrow tables an in-memory DuckDB scans in place, and whatever
-        else the process keeps): the process as a whole keeps to `memory_limit`. Never below half
-        of it: past that DuckDB would spill more than it saved."""
-        remaining = max(self.memory_bytes() - held, self.memory_bytes() // 2)
+        else the process keeps): the process as a whole keeps to `memory_limit`. Never below
+        `at_least` of it: past where a workload's spills start costing more than they save."""
+        remaining = max(self.memory_bytes() - held, int(self.memory_bytes() * at_least))
         return DuckDBLimits(f"{remaining // 2**10}KIB", self.threads, self.temp_directory)
 
     def settings(self) -> dict[str, Any]:

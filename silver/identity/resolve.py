@@ -117,8 +117,10 @@ def _resolve_once(
     standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
     # The records and their keys, scanned in place, and all else the process holds count against
-    # its share.
-    with limits.less(resident_bytes()).scratch_connection() as con:
+    # its share. Splink spills well: on the 1M-lead warehouse, with the loop's 1.2 GB beside it,
+    # a third of 3 GB (973 MiB) against half took resolution's peak 458 MB lower, in the same
+    # 105 s, to the same people.
+    with limits.less(resident_bytes(), at_least=1 / 3).scratch_connection() as con:
         names = ("memory_limit", "threads", "temp_directory")
         found = con.sql(f"select {', '.join(f'current_setting({n!r})' for n in names)}").fetchall()[0]
         duckdb_settings = dict(zip(names, found, strict=True))
