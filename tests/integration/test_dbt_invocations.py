@@ -170,6 +170,10 @@ def test_dbt_gets_the_memory_limit_it_is_given_and_a_new_one_needs_no_new_parse(
     """The lead loop gives each dbt step what its own process leaves of the share: dbt's DuckDB
     must hold to it, and a limit that differs from the last invocation's must not cost a parse
     of the whole project (dbt hashes the profile's connection settings)."""
+    # An earlier loop in this process leaves its warehouse's limits in the environment (the dbt
+    # asset sets them for dagster-dbt to hand on): this warehouse's own defaults, not those.
+    for name in ("LEADLOOP_DUCKDB_MEMORY_LIMIT", "LEADLOOP_DUCKDB_THREADS", "LEADLOOP_DUCKDB_TEMP_DIR"):
+        monkeypatch.delenv(name, raising=False)
     warehouse = Warehouse.from_url(f"duckdb:///{tmp_path / 'limits.duckdb'}")
     for name, value in warehouse.dbt_env().items():
         monkeypatch.setenv(name, value)
