@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -138,41 +139,44 @@ def plan_sync(spec: SyncSpec, warehouse: Warehouse, *, create_state: bool = True
     rows = warehouse.iter_rows(
         f'select {columns} from "{warehouse.schema(spec.source_schema)}"."{spec.source_table}" order by 1'
     )
-    for row in rows:
-        plan.source_rows += 1
-        if row[0] is None or str(row[0]).strip() == "":
-            plan.null_keys += 1
-            continue
-        key = str(row[0]).strip()
-        values = row[1:width]
-        payload = {name: to_destination_value(value) for name, value in zip(destination_fields, values, strict=True)}
-        text = canonical_json(payload)
-        digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
-        first = hashes.get(key)
-        if first is not None:
-            if first != digest:
-                conflicting.add(key)
-            continue  # an exact duplicate row is the same record: send it once
-        previous = confirmed.get(key)
-        hashes[key] = previous if previous == digest else digest  # one string where they agree
-        if (held_back := skipped.get(key)) is not None:
-            plan.skipped[held_back] = plan.skipped.get(held_back, 0) + 1
-            continue
-        if key in rejected:
-            reason: Reason = "retry"
-        elif previous is None:
-            reason = "new"
-        elif previous == digest or spec.operation == "insert_once":
-            # insert_once: created once, then the CRM's; a rep's edits are never overwritten.
-            plan.unchanged += 1
-            continue
-        elif thresholds and _below_threshold(previous_payloads.get(key), payload, thresholds):
-            plan.below_threshold += 1
-            continue
-        else:
-            reason = "changed"
-        may_create = bool(spec.create_when) and _is_true(row[width])
-        plan.changes.append(RecordChange(key, payload, digest, reason, may_create, canonical=text))
+    with closing(rows):  # its connection closes here, not whenever a failed plan is collected
+        for row in rows:
+            plan.source_rows += 1
+            if row[0] is None or str(row[0]).strip() == "":
+                plan.null_keys += 1
+                continue
+            key = str(row[0]).strip()
+            values = row[1:width]
+            payload = {
+                name: to_destination_value(value) for name, value in zip(destination_fields, values, strict=True)
+            }
+            text = canonical_json(payload)
+            digest = hashlib.sha256(text.encode()).hexdigest()  # = payload_hash(payload), JSON made once
+            first = hashes.get(key)
+            if first is not None:
+                if first != digest:
+                    conflicting.add(key)
+                continue  # an exact duplicate row is the same record: send it once
+            previous = confirmed.get(key)
+            hashes[key] = previous if previous == digest else digest  # one string where they agree
+            if (held_back := skipped.get(key)) is not None:
+                plan.skipped[held_back] = plan.skipped.get(held_back, 0) + 1
+                continue
+            if key in rejected:
+                reason: Reason = "retry"
+            elif previous is None:
+                reason = "new"
+            elif previous == digest or spec.operation == "insert_once":
+                # insert_once: created once, then the CRM's; a rep's edits are never overwritten.
+                plan.unchanged += 1
+                continue
+            elif thresholds and _below_threshold(previous_payloads.get(key), payload, thresholds):
+                plan.below_threshold += 1
+                continue
+            else:
+                reason = "changed"
+            may_create = bool(spec.create_when) and _is_true(row[width])
+            plan.changes.append(RecordChange(key, payload, digest, reason, may_create, canonical=text))
     if conflicting:
         _leave_out_conflicting(spec, plan, conflicting, hashes, confirmed, skipped)
     plan.conflicting_keys = sorted(conflicting)

@@ -268,8 +268,8 @@ class Warehouse:
     ) -> Iterator[tuple[Any, ...]]:
         """A query's rows, the same Python values `query` gives, fetched `batch_rows` at a time
         (from Postgres through a server-side cursor): the reverse-ETL planner walks a gold table
-        of a million rows, which as one list of tuples held about 150 MB more than it needed.
-        The connection stays open until the rows are read or the iterator is closed."""
+        of a million rows without holding them as one list of tuples. The connection stays open
+        until the rows are read or the iterator is closed."""
         with self.connect() as conn:
             cur = conn.cursor() if self.is_duckdb else conn.cursor(name="leadloop_iter_rows")
             if not self.is_duckdb:
