@@ -43,6 +43,7 @@ from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import SplinkException
 
 from silver.identity.deterministic import LINK_SCHEMA
+from silver.identity.incremental import PAIRS_SCHEMA, PredictionState, Scope, kept_pairs, probability_of, scope
 from silver.identity.model_check import model_problems
 from silver.identity.profiles import profiles
 from silver.identity.saved_model import SavedModel
@@ -139,6 +140,10 @@ class MatchModel:
     # was trained, and on how many profiles.
     saved: SavedModel | None = None
     retrained_because: str | None = None  # why a saved model was not used, when training ran
+    # Which pairs were scored (every one, or those whose score may have moved: `incremental`), and
+    # what this run keeps for the next.
+    scope: Scope | None = None
+    to_carry: PredictionState | None = None
 
     @property
     def to_keep(self) -> SavedModel | None:
@@ -156,6 +161,7 @@ class MatchModel:
             "skipped_training": self.skipped,
             "rejected_trained_model": self.rejected,
             "model_seconds": self.seconds,
+            "prediction": self.scope.as_metadata() if self.scope else None,
         }
 
 
@@ -442,13 +448,16 @@ def probabilistic_links(
     config: MatchConfig | None = None,
     saved: SavedModel | None = None,
     retrain_reason: str | None = None,
+    previous: PredictionState | None = None,
 ) -> tuple[pa.Table, MatchModel]:
     """Links between records the model matches at the configured probability or above, one per
     matched pair of profiles (profile's first record to profile's first record), with the match
     weight and the comparisons that spoke for it; and the model that scored them.
 
     `saved` (the last accepted trained model) is used instead of training when it may be
-    (`SavedModel.why_not_reusable`); `retrain_reason` says why none was offered (a full run)."""
+    (`SavedModel.why_not_reusable`); `retrain_reason` says why none was offered (a full run).
+    `previous`, what the last run kept, lets this one score only the pairs whose score may have
+    moved (`incremental`): the same links as scoring every pair."""
     config = config or MatchConfig.from_env()
     profiles(con, records)
     db_api = DuckDBAPI(connection=con)
@@ -477,12 +486,23 @@ def probabilistic_links(
     if report.profiles < 2:
         return LINK_SCHEMA.empty_table(), report
     started = time.perf_counter()
-    linker = Linker(db_api.register("profiles"), model, log_level=logging.ERROR)
-    predictions = linker.inference.predict(threshold_match_probability=config.match_probability)
+    report.scope = chosen = scope(con, model, config.match_probability, previous)
+    blocks = [{"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in chosen.rules]
+    linker = Linker(
+        db_api.register("profiles"),
+        {**model, "blocking_rules_to_generate_predictions": blocks},
+        log_level=logging.ERROR,
+    )
+    # Scored down to the band, kept for the next run; links are the pairs at the threshold.
+    predictions = linker.inference.predict(threshold_match_probability=probability_of(chosen.band_bits))
     report.seconds["prediction"] = round(time.perf_counter() - started, 2)
     predicted_columns = {row[0] for row in con.sql(f"describe {predictions.physical_name}").fetchall()}
     if f"mw_{EXPLAINED['name']}" not in predicted_columns:  # no pair was blocked: nothing to link
+        report.to_carry = PredictionState(json.dumps(model), chosen.ceiling_bits, PAIRS_SCHEMA.empty_table())
         return LINK_SCHEMA.empty_table(), report
+    carried = kept_pairs(con, predictions.physical_name)
+    chosen.scored_pairs = carried.num_rows
+    report.to_carry = PredictionState(json.dumps(model), chosen.ceiling_bits, carried)
     # Each comparison's share of the match weight: the fields that spoke for the match.
     agreed = " || ".join(
         f"case when p.mw_{column} > 0 then '{name},' else '' end" for name, column in EXPLAINED.items()
@@ -496,7 +516,7 @@ def probabilistic_links(
         join profiles r on r.profile_id = p.profile_id_r
         -- Colleagues share an office's street, switchboard and company: fields that agree
         -- together, against the model's independence assumption. A link needs the names too.
-        where p.mw_{EXPLAINED["name"]} > 0
+        where p.mw_{EXPLAINED["name"]} > 0 and p.match_probability >= {config.match_probability!r}
         """
     ).to_arrow_table()
     return links.cast(LINK_SCHEMA), report

@@ -16,19 +16,26 @@ PROFILE_KEYS = (
 )
 
 
+KEYS = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
+# A profile needs something beyond a name: two name-only records are not one person.
+HAS_KEY = (
+    "email_key is not null or phone_e164 is not null or postal_key is not null"
+    " or company_key is not null or street_key is not null"
+)
+# What names a profile from one run to the next (`profile_id` is only a rank within a run): its
+# match keys, or for a name-only record the record itself, hashed.
+PROFILE_KEY = f"md5(case when {HAS_KEY} then 'keys|' || {KEYS} else 'record|' || record_key end)"
+
+
 def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
     """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered,
-    with the derived columns blocks and comparisons use) and `record_profiles` (record → profile)."""
-    keys = " || '|' || ".join(f"coalesce({k}, '')" for k in PROFILE_KEYS)
-    # A profile needs something beyond a name: two name-only records are not one person.
-    has_key = (
-        "email_key is not null or phone_e164 is not null or postal_key is not null"
-        " or company_key is not null or street_key is not null"
-    )
+    `profile_key` stable across runs, with the derived columns blocks and comparisons use) and
+    `record_profiles` (record → profile)."""
+    keys, has_key = KEYS, HAS_KEY
     con.execute(
         f"""
         create or replace temp table record_profiles as
-        select record_key,
+        select record_key, {PROFILE_KEY} as profile_key,
                dense_rank() over (order by case when {has_key} then {keys} end,
                                   case when {has_key} then null else record_key end) as profile_id
         from {records}
@@ -43,7 +50,7 @@ def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
                substr(first_name_key, 1, 1) as first_name_initial,
                nullif(regexp_extract(street_key, '\\d+[a-z]?', 0), '') as street_number
         from (
-            select any_value(p.profile_id) as profile_id,
+            select any_value(p.profile_id) as profile_id, any_value(p.profile_key) as profile_key,
                    {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
                    any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
                    min(r.record_key) as first_record_key

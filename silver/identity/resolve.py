@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
+from silver.identity.incremental import PredictionState
 from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
 from silver.identity.saved_model import SavedModel
 from silver.identity.standardize import standardize
@@ -73,6 +74,7 @@ def resolve(
     limits: DuckDBLimits | None = None,
     saved_model: SavedModel | None = None,
     retrain_reason: str | None = None,
+    previous: PredictionState | None = None,
 ) -> Resolution:
     """Resolves `records` into people, in an in-memory DuckDB held to `limits` (the warehouse's,
     `LEADLOOP_DUCKDB_*`; by default from the environment): without them Splink's joins took
@@ -90,9 +92,11 @@ def resolve(
 
     `saved_model`, the last accepted trained match model, scores instead of a new training when
     the data has not moved much since (see `saved_model`); both passes are offered it, so the
-    second decides as the next run will. `retrain_reason` says why none was offered."""
+    second decides as the next run will. `retrain_reason` says why none was offered. `previous`,
+    what the last run kept of its scoring (`incremental`), lets this one score only the pairs whose
+    score may have moved; the model's `to_carry` is what this run keeps for the next."""
     limits = limits or DuckDBLimits.from_env()
-    reuse = {"saved": saved_model, "retrain_reason": retrain_reason}
+    reuse = {"saved": saved_model, "retrain_reason": retrain_reason, "previous": previous}
     first = _resolve_once(records, erased, suppressed, config, limits, reuse)
     kept = pc.is_in(records["record_key"], value_set=first.records["record_key"].combine_chunks())
     if (pc.sum(kept).as_py() or 0) == records.num_rows:

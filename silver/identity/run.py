@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from silver.erasure import anonymize_bronze, register_file_drops, registered_hashes
+from silver.identity.incremental import NO_STATE, PAIRS_TABLE, STATE_TABLE, PredictionState, previous_profiles_sql
 from silver.identity.records import empty, records_sql
 from silver.identity.resolve import Resolution, resolve
 from silver.identity.saved_model import TABLE as MODEL_TABLE
@@ -37,12 +38,26 @@ def saved_model(store: Warehouse) -> SavedModel | None:
     return SavedModel.from_table(store.read_arrow(f"select * from {store.schema(SCHEMA)}.{MODEL_TABLE}"))
 
 
+def previous_prediction(store: Warehouse) -> PredictionState | None:
+    """What the last run kept of its scoring, with the profiles of the records it resolved."""
+    schema = store.schema(SCHEMA)
+    if not all(store.table_exists(schema, t) for t in (PAIRS_TABLE, STATE_TABLE, RECORDS_TABLE)):
+        return None
+    return PredictionState.from_tables(
+        store.read_arrow(f"select * from {schema}.{STATE_TABLE}"),
+        store.read_arrow(f"select profile_key_l, profile_key_r from {schema}.{PAIRS_TABLE}"),
+        store.read_arrow(previous_profiles_sql(f"{schema}.{RECORDS_TABLE}")),
+    )
+
+
 def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> IdentityRun:
     """Resolves everyone, replacing the identity tables; erasure requests dropped as files in
     `landing_url` are registered first, so they take effect in this very run.
 
     The match model the last run trained is used again while the data has not moved much
-    (`saved_model`); `rebuild` (a full run) trains it anew whatever was kept."""
+    (`saved_model`), and only the pairs whose score may have moved since the last run are scored
+    (`incremental`); `rebuild` (a full run) trains the model anew whatever was kept and scores
+    every pair."""
     new_requests = register_file_drops(store, landing_url)
     erased = registered_hashes(store)
     earlier = (
@@ -62,6 +77,7 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
         limits=limits,
         saved_model=None if rebuild else saved_model(store),
         retrain_reason="a full run trains the model anew" if rebuild else None,
+        previous=None if rebuild else previous_prediction(store),
     )
     tables = {
         RECORDS_TABLE: resolution.person_records(),
@@ -70,6 +86,8 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
     }
     if (kept := resolution.model.to_keep) is not None:  # trained and accepted in this run
         tables[MODEL_TABLE] = kept.as_table()
+    # Without what this run scored, the next scores every pair (an empty state is no state).
+    tables.update(resolution.model.to_carry.as_tables() if resolution.model.to_carry else NO_STATE)
     # One transaction: a run that dies here leaves the last run's tables, never new records
     # beside old links, an old suppression list or a model that did not make these links.
     store.replace_tables(store.schema(SCHEMA), tables)

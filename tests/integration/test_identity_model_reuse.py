@@ -36,7 +36,12 @@ STAGING = {
 
 
 def _staging(warehouse: Warehouse, people: int) -> None:
-    world = name_and_address_world(people)
+    stage_leads(warehouse, name_and_address_world(people))
+
+
+def stage_leads(warehouse: Warehouse, world: pa.Table) -> None:
+    """`world` (records as `name_and_address_world` makes them) as Salesforce leads, the other
+    sources empty."""
     leads = pa.table(
         {
             "lead_id": world["record_key"],
