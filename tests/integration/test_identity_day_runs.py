@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from silver.identity.incremental import PAIRS_TABLE
-from silver.identity.run import run_identity
+from silver.identity.run import previous_prediction, run_identity
 from tests.integration.test_identity_model_reuse import _identity, stage_leads
 from tests.unit.test_identity_matching import name_and_address_world
 
@@ -60,3 +60,21 @@ def test_a_day_scores_the_changed_pairs_and_links_as_scoring_every_pair(warehous
     assert _identity(warehouse) == incremental
     splink = pc.equal(every.links["rule"], "splink")
     assert pc.sum(splink).as_py() > 250
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"], indirect=True)
+def test_a_run_that_scored_nothing_leaves_no_pairs_and_the_next_scores_every_pair(warehouse, tmp_path):
+    landing = str(tmp_path / "landing")
+    world = name_and_address_world(200)
+    stage_leads(warehouse, world)
+    run_identity(warehouse, landing)
+    assert previous_prediction(warehouse) is not None
+
+    stage_leads(warehouse, world.slice(0, 1))  # one record: one profile, no pair to score
+    alone = run_identity(warehouse, landing).resolution.model
+    assert alone.scope is None and alone.to_carry is None
+    assert previous_prediction(warehouse) is None  # an empty state, not the one before
+
+    stage_leads(warehouse, world)
+    again = run_identity(warehouse, landing).resolution.model.scope
+    assert again is not None and not again.incremental and again.reason == "no pairs kept from an earlier run"
