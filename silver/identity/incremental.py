@@ -49,6 +49,7 @@ PAIRS_TABLE = "identity_scored_pairs"
 STATE_TABLE = "identity_prediction_state"
 BAND_BITS = 3.0  # kept pairs: those within this much of the link threshold's weight
 DIRTY_BITS = 0.1  # a value whose term frequency moved more than this makes its profiles dirty
+GROUP_PAIRS_PER_KEPT_PAIR = 20  # past this, groups of kept pairs are too large to rescore
 PAIRS_SCHEMA = pa.schema([pa.field("profile_key_l", pa.string()), pa.field("profile_key_r", pa.string())])
 STATE_SCHEMA = pa.schema(
     [
@@ -215,7 +216,10 @@ def scope(
         return everything(
             f"pairs left unscored may have reached the threshold ({previous.ceiling_bits:.2f} + {drift:.2f} bits)"
         )
-    watched = _watch_groups(con, previous.pairs)
+    watched, within = _watch_groups(con, previous.pairs)
+    if within > GROUP_PAIRS_PER_KEPT_PAIR * max(watched, 1_000):
+        # Kept pairs chained into groups so large that rescoring them costs a run of its own.
+        return everything(f"last run's kept pairs chain into groups of {within:,} pairs")
     every_rule = " or ".join(f"({rule})" for rule in rules)
     return Scope(
         incremental=True,
@@ -278,9 +282,10 @@ def _term_frequency_drift(
     return drift, dirty
 
 
-def _watch_groups(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> int:
+def _watch_groups(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> tuple[int, int]:
     """`profiles` gains `watch_group`: connected groups of last run's kept pairs among this run's
-    profiles (null for a profile in none). Returns how many kept pairs still have both sides."""
+    profiles (null for a profile in none). Returns how many kept pairs still have both sides, and
+    how many pairs the groups hold (what rescoring them compares at most)."""
     keys = con.sql("select profile_key from profiles").to_arrow_table()["profile_key"].combine_chunks()
     left = pc.index_in(pairs["profile_key_l"], value_set=keys)
     right = pc.index_in(pairs["profile_key_r"], value_set=keys)
@@ -300,7 +305,8 @@ def _watch_groups(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> int:
         " select p.*, w.watch_group from profiles p left join watch_groups w using (profile_key)"
     )
     con.unregister("watch_groups")
-    return int(len(left))
+    sizes = np.bincount(label[in_pair]).astype(np.int64)
+    return int(len(left)), int((sizes * (sizes - 1) // 2).sum())
 
 
 def kept_pairs(con: duckdb.DuckDBPyConnection, predictions: str) -> pa.Table:

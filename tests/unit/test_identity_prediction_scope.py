@@ -7,6 +7,7 @@ import math
 import duckdb
 import pyarrow as pa
 
+from silver.identity import incremental
 from silver.identity.incremental import (
     BAND_BITS,
     DIRTY_BITS,
@@ -103,3 +104,22 @@ def test_a_new_profile_dirties_those_sharing_its_rare_name_and_a_ceiling_at_the_
     with duckdb.connect() as con:
         chosen = _scope_now(con, later, before, weight_of(MATCH_PROBABILITY))
         assert not chosen.incremental and chosen.reason.startswith("pairs left unscored may have reached")
+
+
+def test_kept_pairs_that_chain_into_one_large_group_are_not_rescored_group_by_group(monkeypatch):
+    world = name_and_address_world(60)
+    before = _profiles_of(world)
+    keys = sorted(before["profile_key"].to_pylist())
+    chain = pa.table({"profile_key_l": keys[:-1], "profile_key_r": keys[1:]}, schema=PAIRS_SCHEMA)
+    model = default_model()
+    with duckdb.connect() as con:
+        con.register("records", standardize(world))
+        profiles(con)
+        state = PredictionState(json.dumps(model), BAND, chain, before)
+        chosen = scope(con, model, MATCH_PROBABILITY, state)
+        assert chosen.incremental and chosen.watched_pairs == len(keys) - 1
+        # One group of every profile: all its pairs would be compared, ~60 times the kept pairs.
+        monkeypatch.setattr(incremental, "GROUP_PAIRS_PER_KEPT_PAIR", 0.5)
+        profiles(con)
+        chosen = scope(con, model, MATCH_PROBABILITY, state)
+        assert not chosen.incremental and "chain into groups of" in chosen.reason
