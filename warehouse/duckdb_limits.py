@@ -55,6 +55,17 @@ def resident_bytes() -> int:
         return pa.total_allocated_bytes()
 
 
+def held_beside(con: Any) -> int:
+    """What this process holds outside the DuckDB `con` (its resident set less what DuckDB says it
+    uses): what that DuckDB's limit must leave room for once it is already working. Arrow's pool
+    is asked to give back what it freed first, so pages it only keeps for later do not count."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    inside = con.sql("select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()").fetchall()[0][0]
+    return max(resident_bytes() - int(inside), 0)
+
+
 class DuckDBLimitsError(ValueError):
     """A limit variable is set to something DuckDB would not take; the message says what to set."""
 

@@ -39,7 +39,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -285,27 +284,34 @@ def _term_frequency_drift(
 def _watch_groups(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> tuple[int, int]:
     """`profiles` gains `watch_group`: connected groups of last run's kept pairs among this run's
     profiles (null for a profile in none). Returns how many kept pairs still have both sides, and
-    how many pairs the groups hold (what rescoring them compares at most)."""
-    keys = con.sql("select profile_key from profiles").to_arrow_table()["profile_key"].combine_chunks()
-    left = pc.index_in(pairs["profile_key_l"], value_set=keys)
-    right = pc.index_in(pairs["profile_key_r"], value_set=keys)
-    both = pc.and_(pc.is_valid(left), pc.is_valid(right))
-    left = left.filter(both).to_numpy(zero_copy_only=False)
-    right = right.filter(both).to_numpy(zero_copy_only=False)
-    n = len(keys)
+    how many pairs the groups hold (what rescoring them compares at most).
+
+    The keys are matched inside DuckDB, within its memory limit; only the pairs' profile numbers
+    come out, for the components."""
+    con.register("kept_pairs", pairs)
+    found = con.sql(
+        """
+        select l.profile_id as l, r.profile_id as r from kept_pairs k
+        join profiles l on l.profile_key = k.profile_key_l join profiles r on r.profile_key = k.profile_key_r
+        """
+    ).fetchnumpy()
+    con.unregister("kept_pairs")
+    left, right = found["l"].astype(np.int64), found["r"].astype(np.int64)
+    n = int(con.sql("select coalesce(max(profile_id), 0) + 1 from profiles").fetchall()[0][0])
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     in_pair = np.zeros(n, dtype=bool)
     in_pair[left] = True
     in_pair[right] = True
-    groups = pa.table({"profile_key": keys.filter(pa.array(in_pair)), "watch_group": pa.array(label[in_pair])})
+    members = np.flatnonzero(in_pair)
+    groups = pa.table({"profile_id": members, "watch_group": label[members]})
     con.register("watch_groups", groups)
     con.execute(
         "create or replace temp table profiles as"
-        " select p.*, w.watch_group from profiles p left join watch_groups w using (profile_key)"
+        " select p.*, w.watch_group from profiles p left join watch_groups w using (profile_id)"
     )
     con.unregister("watch_groups")
-    sizes = np.bincount(label[in_pair]).astype(np.int64)
+    sizes = np.bincount(label[members]).astype(np.int64)
     return int(len(left)), int((sizes * (sizes - 1) // 2).sum())
 
 

@@ -11,7 +11,13 @@ from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
 from silver.identity.incremental import PredictionState
-from silver.identity.probabilistic import MatchConfig, MatchModel, probabilistic_links, profile_links
+from silver.identity.probabilistic import (
+    IDENTITY_DUCKDB_FLOOR,
+    MatchConfig,
+    MatchModel,
+    probabilistic_links,
+    profile_links,
+)
 from silver.identity.saved_model import SavedModel
 from silver.identity.standardize import standardize
 from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
@@ -121,10 +127,8 @@ def _resolve_once(
     standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
     # The records and their keys, scanned in place, and all else the process holds count against
-    # its share. Splink spills well: on the 1M-lead warehouse, with the loop's 1.2 GB beside it,
-    # a third of 3 GB (973 MiB) against half took resolution's peak 458 MB lower, in the same
-    # 105 s, to the same people.
-    with limits.less(resident_bytes(), at_least=1 / 3).scratch_connection() as con:
+    # its share; Splink spills well (`IDENTITY_DUCKDB_FLOOR`).
+    with limits.less(resident_bytes(), at_least=IDENTITY_DUCKDB_FLOOR).scratch_connection() as con:
         names = ("memory_limit", "threads", "temp_directory")
         found = con.sql(f"select {', '.join(f'current_setting({n!r})' for n in names)}").fetchall()[0]
         duckdb_settings = dict(zip(names, found, strict=True))
@@ -133,7 +137,7 @@ def _resolve_once(
         links = deterministic_links(con)
         seconds["deterministic"] = time.perf_counter() - started
         started = time.perf_counter()
-        matched, model = probabilistic_links(con, config=config, **reuse)
+        matched, model = probabilistic_links(con, config=config, limits=limits, **reuse)
         links = pa.concat_tables([links, profile_links(con), matched])
         seconds["probabilistic"] = time.perf_counter() - started
         con.unregister("records")

@@ -10,7 +10,7 @@ import pytest
 from silver.identity.resolve import resolve
 from tests.unit.test_identity_matching import person, records
 from warehouse import Warehouse
-from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
+from warehouse.duckdb_limits import DuckDBLimits, held_beside, resident_bytes
 
 SAME_HOUSE = (
     person("crm:1", "Oliver", "Hughes", "14 Kingsway Road", "Manchester", "M1 4BT", "GB"),
@@ -86,3 +86,17 @@ def test_identity_duckdb_leaves_room_for_everything_else_the_process_holds(tmp_p
     # Counting only Arrow's allocations (a few KB here) left DuckDB nearly all of the 6 GB.
     assert unit == "GiB" and 6e9 / 3 / 2**30 - 0.01 <= float(memory) <= (6e9 - size) / 2**30
     del ballast
+
+
+def test_what_the_process_holds_beside_a_working_duckdb_leaves_out_what_that_duckdb_holds():
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("set memory_limit = '2GB'")
+        before = held_beside(con)
+        # ~400 MB of distinct strings inside DuckDB: in the resident set, not beside it.
+        con.execute("create temp table big as select repeat(md5(i::varchar), 12) as s from range(1_000_000) t(i)")
+        inside = con.sql("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
+        assert inside > 300_000_000
+        assert resident_bytes() - held_beside(con) > 300_000_000
+        assert held_beside(con) < before + 100_000_000
