@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,10 @@ class PredictionState:
         profiles = profiles.cast(pa.schema([pa.field(name, pa.string()) for name in PREVIOUS_PROFILE_COLUMNS]))
         return cls(rows[0]["model_json"], float(rows[0]["ceiling_bits"]), pairs.cast(PAIRS_SCHEMA), profiles)
 
+
+# What a run is given of the last: the state, or what reads it from the warehouse when it is
+# needed, so its tables are held only while the pairs are chosen (`probabilistic_links`).
+Previous = PredictionState | Callable[[], PredictionState | None] | None
 
 NO_STATE = {PAIRS_TABLE: PAIRS_SCHEMA.empty_table(), STATE_TABLE: STATE_SCHEMA.empty_table()}
 

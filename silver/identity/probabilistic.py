@@ -43,7 +43,15 @@ from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import SplinkException
 
 from silver.identity.deterministic import LINK_SCHEMA
-from silver.identity.incremental import PAIRS_SCHEMA, PredictionState, Scope, kept_pairs, probability_of, scope
+from silver.identity.incremental import (
+    PAIRS_SCHEMA,
+    PredictionState,
+    Previous,
+    Scope,
+    kept_pairs,
+    probability_of,
+    scope,
+)
 from silver.identity.model_check import model_problems
 from silver.identity.profiles import profiles
 from silver.identity.saved_model import SavedModel
@@ -453,7 +461,7 @@ def probabilistic_links(
     config: MatchConfig | None = None,
     saved: SavedModel | None = None,
     retrain_reason: str | None = None,
-    previous: PredictionState | None = None,
+    previous: Previous = None,
     limits: DuckDBLimits | None = None,
 ) -> tuple[pa.Table, MatchModel]:
     """Links between records the model matches at the configured probability or above, one per
@@ -493,9 +501,13 @@ def probabilistic_links(
     if report.profiles < 2:
         return LINK_SCHEMA.empty_table(), report
     started = time.perf_counter()
-    report.scope = chosen = scope(con, model, config.match_probability, previous)
+    # The last run's pairs and profiles are read here and let go once the pairs are chosen: held
+    # through scoring (at 1M leads ~250 MB beside a DuckDB already at its floor), they raised
+    # identity's peak by as much.
+    state = previous() if callable(previous) else previous
+    report.scope = chosen = scope(con, model, config.match_probability, state)
+    del state
     if limits is not None:
-        # Choosing the pairs read the last run's pairs and profiles; scoring is the peak.
         tighter = limits.less(held_beside(con), at_least=IDENTITY_DUCKDB_FLOOR)
         con.execute(f"set memory_limit = '{tighter.memory_limit}'")
     blocks = [{"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in chosen.rules]

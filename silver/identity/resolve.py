@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
-from silver.identity.incremental import PredictionState
+from silver.identity.incremental import Previous
 from silver.identity.probabilistic import (
     IDENTITY_DUCKDB_FLOOR,
     MatchConfig,
@@ -80,7 +80,7 @@ def resolve(
     limits: DuckDBLimits | None = None,
     saved_model: SavedModel | None = None,
     retrain_reason: str | None = None,
-    previous: PredictionState | None = None,
+    previous: Previous = None,
 ) -> Resolution:
     """Resolves `records` into people, in an in-memory DuckDB held to `limits` (the warehouse's,
     `LEADLOOP_DUCKDB_*`; by default from the environment): without them Splink's joins took

@@ -77,7 +77,7 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
         limits=limits,
         saved_model=None if rebuild else saved_model(store),
         retrain_reason="a full run trains the model anew" if rebuild else None,
-        previous=None if rebuild else previous_prediction(store),
+        previous=None if rebuild else (lambda: previous_prediction(store)),
     )
     tables = {
         RECORDS_TABLE: resolution.person_records(),
