@@ -43,7 +43,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from silver.identity.profiles import PROFILE_KEY
+from silver.identity.profiles import FULL_NAME_KEY, PROFILE_KEY
 
 PAIRS_TABLE = "identity_scored_pairs"
 STATE_TABLE = "identity_prediction_state"
@@ -59,7 +59,7 @@ STATE_SCHEMA = pa.schema(
 )
 PREVIOUS_PROFILE_COLUMNS = ("profile_key", "first_name_key", "last_name_key", "city_key")
 # Term-frequency columns as the profiles hold them (`profiles.profiles`).
-TF_EXPRESSIONS = {"full_name_key": "first_name_key || ' ' || last_name_key"}
+TF_EXPRESSIONS = {"full_name_key": FULL_NAME_KEY}
 
 
 @dataclass(frozen=True)

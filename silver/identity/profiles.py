@@ -25,19 +25,20 @@ HAS_KEY = (
 # What names a profile from one run to the next (`profile_id` is only a rank within a run): its
 # match keys, or for a name-only record the record itself, hashed.
 PROFILE_KEY = f"md5(case when {HAS_KEY} then 'keys|' || {KEYS} else 'record|' || record_key end)"
+# The name the model's full-name level compares (and takes term frequencies over).
+FULL_NAME_KEY = "first_name_key || ' ' || last_name_key"
 
 
 def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
     """Creates `profiles` (one row per distinct match-key combination, `profile_id` numbered,
     `profile_key` stable across runs, with the derived columns blocks and comparisons use) and
     `record_profiles` (record → profile)."""
-    keys, has_key = KEYS, HAS_KEY
     con.execute(
         f"""
         create or replace temp table record_profiles as
         select record_key, {PROFILE_KEY} as profile_key,
-               dense_rank() over (order by case when {has_key} then {keys} end,
-                                  case when {has_key} then null else record_key end) as profile_id
+               dense_rank() over (order by case when {HAS_KEY} then {KEYS} end,
+                                  case when {HAS_KEY} then null else record_key end) as profile_id
         from {records}
         """
     )
@@ -52,7 +53,7 @@ def profiles(con: duckdb.DuckDBPyConnection, records: str = "records") -> None:
         from (
             select any_value(p.profile_id) as profile_id, any_value(p.profile_key) as profile_key,
                    {", ".join(f"any_value(r.{k}) as {k}" for k in PROFILE_KEYS)},
-                   any_value(r.first_name_key || ' ' || r.last_name_key) as full_name_key,
+                   any_value({FULL_NAME_KEY}) as full_name_key,  -- record_profiles has no name columns
                    min(r.record_key) as first_record_key
             from {records} r join record_profiles p using (record_key)
             group by p.profile_id
