@@ -8,7 +8,9 @@ import fcntl
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -36,7 +38,7 @@ from packaging import version
 
 from orchestration import change_gate
 from orchestration.dbt_forkserver import ensure_server
-from orchestration.dbt_partial_parse import invocation_target, partial_parse
+from orchestration.dbt_partial_parse import PARTIAL_PARSE_FILE, invocation_target, partial_parse
 from orchestration.dbt_table_metadata import with_table_metadata
 from orchestration.resources import LandingZoneResource, WarehouseResource
 from scoring.score_history import history_metadata
@@ -108,27 +110,42 @@ def prepare_manifest(force: bool = False) -> Path:
     """Writes `target/manifest.json` with `dbt parse` when it is missing or older than any file
     of the project (or always, with force).
 
-    `dagster dev` re-parses through `prepare_if_dev`; the CLI and tests call this so a fresh
-    clone, or a checkout with new models, loads without a manual dbt step.
+    The CLI, `dagster dev` and tests all come through here, so a fresh clone, or a checkout with
+    new models, loads without a manual dbt step. dagster-dbt's own `prepare_if_dev` is not used:
+    it re-parsed on every `dagster dev` start, in place, beside processes reading the manifest.
     """
-    dbt_project.prepare_if_dev()
-    # One parse at a time across processes (two test workers, `leadloop dev` beside a demo): dbt
-    # writes manifest.json in place, and a process that found it fresh while another was still
-    # writing it read half a manifest.
+    # One parse at a time across processes (test workers, `leadloop dev` beside a demo), and each
+    # parse lands whole: dbt writes manifest.json as it goes, and a process that only reads it
+    # (it takes no lock) once read half a manifest written by a `dagster dev` starting beside it.
     target = dbt_project.manifest_path.parent
     target.mkdir(parents=True, exist_ok=True)
     with open(target / ".prepare_manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if force or _manifest_is_stale(dbt_project.manifest_path):
-            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+            _parse_then_replace(target)
     return dbt_project.manifest_path
+
+
+def _parse_then_replace(target: Path) -> None:
+    """Parses into a private folder (seeded with the last parse, so dbt re-reads only what
+    changed), then renames its files over the target's: a reader sees the old file or the new."""
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        if (target / PARTIAL_PARSE_FILE).exists():
+            shutil.copyfile(target / PARTIAL_PARSE_FILE, scratch / PARTIAL_PARSE_FILE)
+        dbt_resource().cli(["parse", "--quiet"], target_path=scratch).wait()
+        for written in scratch.iterdir():
+            if written.is_file():
+                os.replace(written, target / written.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "seeds", "macros", "tests"):
         sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
     return any(path.stat().st_mtime > built for path in sources)

@@ -166,6 +166,28 @@ def test_a_parse_in_another_process_waits_for_the_one_in_progress():
     assert child.returncode == 0 and out.strip() == str(manifest)
 
 
+def test_a_parse_replaces_the_manifest_whole_while_others_read_it():
+    """Readers take no lock (dagster-dbt reads `manifest_path` itself): a parse must never leave
+    a half-written manifest where one can be read. A `leadloop dev` starting beside a test worker
+    once did, and the worker's definitions failed on truncated JSON."""
+    import subprocess
+    import sys
+
+    manifest = prepare_manifest()
+    before = manifest.stat().st_ino
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from orchestration.assets.dbt import prepare_manifest; prepare_manifest(force=True)"]
+    )
+    reads = 0
+    while child.poll() is None:
+        json.loads(manifest.read_text())  # raises on a half-written file
+        reads += 1
+    assert child.returncode == 0 and reads > 0
+    assert manifest.stat().st_ino != before, "the parse wrote into the file readers had open"
+    assert json.loads(manifest.read_text())["metadata"]["project_name"] == "leadloop"
+    assert not [p for p in manifest.parent.glob(".parse-*")], "the parse left its scratch folder"
+
+
 def test_dbt_gets_the_memory_limit_it_is_given_and_a_new_one_needs_no_new_parse(tmp_path, monkeypatch):
     """The lead loop gives each dbt step what its own process leaves of the share: dbt's DuckDB
     must hold to it, and a limit that differs from the last invocation's must not cost a parse
