@@ -99,6 +99,11 @@ def _identity_seconds(instance: Any) -> dict[str, float]:
     return dict(_identity_metadata(instance, "seconds") or {})
 
 
+def _identity_peaks(instance: Any) -> dict[str, int]:
+    """The loop process's peak resident set in each phase of the identity step, MB."""
+    return dict(_identity_metadata(instance, "peak_rss_mb") or {})
+
+
 def _identity_model(instance: Any) -> dict[str, Any]:
     """Which match model identity scored with (trained, or reused from an earlier run's training)
     and what training and prediction cost; which pairs it scored (every one, or the changed)."""
@@ -183,6 +188,7 @@ def run_once(warehouse: Any, salesforce: Any, hubspot: Any, sandbox_pids: set[in
         "dbt_nodes": _dbt_nodes(run.run_id),
         "identity_seconds": _identity_seconds(instance),
         "identity_model": _identity_model(instance),
+        "identity_peak_rss_mb": _identity_peaks(instance),
         "records_sent": {name: sync.get("sent", 0) for name, sync in summary.syncs.items()},
         "people_scored": summary.people_scored,
         "propensity": _propensity(instance),

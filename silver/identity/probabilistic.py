@@ -53,6 +53,7 @@ from silver.identity.incremental import (
     scope,
 )
 from silver.identity.model_check import model_problems
+from silver.identity.phase_memory import phase
 from silver.identity.profiles import profiles
 from silver.identity.saved_model import SavedModel
 from warehouse.duckdb_limits import DuckDBLimits, held_beside
@@ -479,7 +480,8 @@ def probabilistic_links(
     started = time.perf_counter()
     model, report = _reuse(saved, con, config) if saved is not None else (None, None)
     if model is None or report is None:
-        model, report = train(db_api, con, config)
+        with phase("training"):
+            model, report = train(db_api, con, config)
         if report.source in ("trained", "partly trained"):
             report.saved = SavedModel(
                 model_json=json.dumps(model),
@@ -504,9 +506,10 @@ def probabilistic_links(
     # The last run's pairs and profiles are read here and let go once the pairs are chosen: held
     # through scoring (at 1M leads ~250 MB beside a DuckDB already at its floor), they raised
     # identity's peak by as much.
-    state = previous() if callable(previous) else previous
-    report.scope = chosen = scope(con, model, config.match_probability, state)
-    del state
+    with phase("pairs to score"):
+        state = previous() if callable(previous) else previous
+        report.scope = chosen = scope(con, model, config.match_probability, state)
+        del state
     if limits is not None:
         tighter = limits.less(held_beside(con), at_least=IDENTITY_DUCKDB_FLOOR)
         con.execute(f"set memory_limit = '{tighter.memory_limit}'")
@@ -517,7 +520,8 @@ def probabilistic_links(
         log_level=logging.ERROR,
     )
     # Scored down to the band, kept for the next run; links are the pairs at the threshold.
-    predictions = linker.inference.predict(threshold_match_probability=probability_of(chosen.band_bits))
+    with phase("prediction"):
+        predictions = linker.inference.predict(threshold_match_probability=probability_of(chosen.band_bits))
     report.seconds["prediction"] = round(time.perf_counter() - started, 2)
     predicted_columns = {row[0] for row in con.sql(f"describe {predictions.physical_name}").fetchall()}
     if f"mw_{EXPLAINED['name']}" not in predicted_columns:  # no pair was blocked: nothing to link

@@ -11,6 +11,7 @@ from silver.erasure import key_hash
 from silver.identity.clusters import person_ids
 from silver.identity.deterministic import deterministic_links
 from silver.identity.incremental import Previous
+from silver.identity.phase_memory import phase
 from silver.identity.probabilistic import (
     IDENTITY_DUCKDB_FLOOR,
     MatchConfig,
@@ -124,7 +125,8 @@ def _resolve_once(
 ) -> Resolution:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    standardized = standardize(records)
+    with phase("standardize"):
+        standardized = standardize(records)
     seconds["standardize"] = time.perf_counter() - started
     # The records and their keys, scanned in place, and all else the process holds count against
     # its share; Splink spills well (`IDENTITY_DUCKDB_FLOOR`).
@@ -134,15 +136,18 @@ def _resolve_once(
         duckdb_settings = dict(zip(names, found, strict=True))
         con.register("records", standardized)
         started = time.perf_counter()
-        links = deterministic_links(con)
+        with phase("deterministic"):
+            links = deterministic_links(con)
         seconds["deterministic"] = time.perf_counter() - started
         started = time.perf_counter()
-        matched, model = probabilistic_links(con, config=config, limits=limits, **reuse)
-        links = pa.concat_tables([links, profile_links(con), matched])
+        with phase("probabilistic"):
+            matched, model = probabilistic_links(con, config=config, limits=limits, **reuse)
+            links = pa.concat_tables([links, profile_links(con), matched])
         seconds["probabilistic"] = time.perf_counter() - started
         con.unregister("records")
     started = time.perf_counter()
-    people = person_ids(standardized, links)
+    with phase("cluster"):
+        people = person_ids(standardized, links)
     seconds["cluster"] = time.perf_counter() - started
     # Aligned by key rather than joined: a join copies every column of 1.6M records at 1M leads.
     at = pc.index_in(standardized["record_key"], value_set=people["record_key"].combine_chunks())
@@ -155,7 +160,8 @@ def _resolve_once(
     )
     if not erased and not earlier.num_rows:
         return Resolution(records=joined, links=links, seconds=seconds, model=model, duckdb_settings=duckdb_settings)
-    resolution = _without_erased_people(joined, links, erased, earlier, seconds)
+    with phase("leave out the erased"):
+        resolution = _without_erased_people(joined, links, erased, earlier, seconds)
     resolution.model, resolution.duckdb_settings = model, duckdb_settings
     return resolution
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from silver.erasure import anonymize_bronze, register_file_drops, registered_hashes
 from silver.identity.incremental import NO_STATE, PAIRS_TABLE, STATE_TABLE, PredictionState, previous_profiles_sql
+from silver.identity.phase_memory import phase, tracking
 from silver.identity.records import empty, records_sql
 from silver.identity.resolve import Resolution, resolve
 from silver.identity.saved_model import TABLE as MODEL_TABLE
@@ -29,6 +30,8 @@ class IdentityRun:
     resolution: Resolution
     new_requests_from_files: int
     bronze_rows_blanked: dict[str, int]
+    # The process's peak resident set in each phase of the run, MB (`phase_memory`).
+    peak_rss_mb: dict[str, int]
 
 
 def saved_model(store: Warehouse) -> SavedModel | None:
@@ -58,38 +61,43 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
     (`saved_model`), and only the pairs whose score may have moved since the last run are scored
     (`incremental`); `rebuild` (a full run) trains the model anew whatever was kept and scores
     every pair."""
-    new_requests = register_file_drops(store, landing_url)
-    erased = registered_hashes(store)
-    earlier = (
-        store.read_arrow(f"select record_key, source, source_id from {store.schema(SCHEMA)}.{SUPPRESSED_TABLE}")
-        if store.table_exists(store.schema(SCHEMA), SUPPRESSED_TABLE)
-        else None
-    )
-    # Resolution's in-memory DuckDB takes the warehouse's limits and spills beside its file.
-    limits = store.duckdb_limits() if store.is_duckdb else DuckDBLimits.from_env()
-    # In the records' own types: from Postgres a column no row fills (a tenant without phones)
-    # comes back typeless, which standardizing cannot read.
-    records = store.read_arrow(records_sql(store.schema(SCHEMA))).cast(empty().schema)
-    resolution = resolve(
-        records,
-        erased=erased,
-        suppressed=earlier,
-        limits=limits,
-        saved_model=None if rebuild else saved_model(store),
-        retrain_reason="a full run trains the model anew" if rebuild else None,
-        previous=None if rebuild else (lambda: previous_prediction(store)),
-    )
-    tables = {
-        RECORDS_TABLE: resolution.person_records(),
-        LINKS_TABLE: resolution.links,
-        SUPPRESSED_TABLE: resolution.suppressed,
-    }
-    if (kept := resolution.model.to_keep) is not None:  # trained and accepted in this run
-        tables[MODEL_TABLE] = kept.as_table()
-    # Without what this run scored, the next scores every pair (an empty state is no state).
-    tables.update(resolution.model.to_carry.as_tables() if resolution.model.to_carry else NO_STATE)
-    # One transaction: a run that dies here leaves the last run's tables, never new records
-    # beside old links, an old suppression list or a model that did not make these links.
-    store.replace_tables(store.schema(SCHEMA), tables)
-    blanked = anonymize_bronze(store, resolution.suppressed, erased)
-    return IdentityRun(resolution, new_requests, blanked)
+    with tracking() as peaks:
+        with phase("read"):
+            new_requests = register_file_drops(store, landing_url)
+            erased = registered_hashes(store)
+            earlier = (
+                store.read_arrow(f"select record_key, source, source_id from {store.schema(SCHEMA)}.{SUPPRESSED_TABLE}")
+                if store.table_exists(store.schema(SCHEMA), SUPPRESSED_TABLE)
+                else None
+            )
+            # Resolution's in-memory DuckDB takes the warehouse's limits and spills beside its file.
+            limits = store.duckdb_limits() if store.is_duckdb else DuckDBLimits.from_env()
+            # In the records' own types: from Postgres a column no row fills (a tenant without
+            # phones) comes back typeless, which standardizing cannot read.
+            records = store.read_arrow(records_sql(store.schema(SCHEMA))).cast(empty().schema)
+        with phase("resolve"):
+            resolution = resolve(
+                records,
+                erased=erased,
+                suppressed=earlier,
+                limits=limits,
+                saved_model=None if rebuild else saved_model(store),
+                retrain_reason="a full run trains the model anew" if rebuild else None,
+                previous=None if rebuild else (lambda: previous_prediction(store)),
+            )
+        with phase("write"):
+            tables = {
+                RECORDS_TABLE: resolution.person_records(),
+                LINKS_TABLE: resolution.links,
+                SUPPRESSED_TABLE: resolution.suppressed,
+            }
+            if (kept := resolution.model.to_keep) is not None:  # trained and accepted in this run
+                tables[MODEL_TABLE] = kept.as_table()
+            # Without what this run scored, the next scores every pair (an empty state is no state).
+            tables.update(resolution.model.to_carry.as_tables() if resolution.model.to_carry else NO_STATE)
+            # One transaction: a run that dies here leaves the last run's tables, never new records
+            # beside old links, an old suppression list or a model that did not make these links.
+            store.replace_tables(store.schema(SCHEMA), tables)
+        with phase("anonymize bronze"):
+            blanked = anonymize_bronze(store, resolution.suppressed, erased)
+    return IdentityRun(resolution, new_requests, blanked, peaks.peaks_mb())

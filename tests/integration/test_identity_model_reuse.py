@@ -80,7 +80,11 @@ def test_the_next_run_reuses_the_kept_model_and_a_full_run_trains_it_anew(wareho
     landing = str(tmp_path / "landing")
     assert saved_model(warehouse) is None
 
-    first = run_identity(warehouse, landing).resolution.model
+    run = run_identity(warehouse, landing)
+    first = run.resolution.model
+    # Where the step's memory went, phase by phase, for its metadata.
+    assert {"read", "resolve/standardize", "resolve/probabilistic/training", "write"} <= set(run.peak_rss_mb)
+    assert all(mb > 0 for mb in run.peak_rss_mb.values())
     assert first.source == "partly trained" and first.retrained_because == "no saved model"
     kept = saved_model(warehouse)
     assert kept == first.to_keep  # the model JSON, its date and counts survive the warehouse
