@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from silver.erasure import anonymize_bronze, register_file_drops, registered_hashes
 from silver.identity.incremental import NO_STATE, PAIRS_TABLE, STATE_TABLE, PredictionState, previous_profiles_sql
 from silver.identity.phase_memory import phase, tracking
@@ -27,7 +29,7 @@ SUPPRESSED_TABLE = "identity_suppressed_records"
 
 @dataclass(frozen=True)
 class IdentityRun:
-    resolution: Resolution
+    resolution: Resolution  # its records narrowed to what silver keeps (`person_records`)
     new_requests_from_files: int
     bronze_rows_blanked: dict[str, int]
     # The process's peak resident set in each phase of the run, MB (`phase_memory`).
@@ -85,9 +87,16 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
                 retrain_reason="a full run trains the model anew" if rebuild else None,
                 previous=None if rebuild else (lambda: previous_prediction(store)),
             )
+        # Through the write only what silver keeps is held: the records as read, and the raw and
+        # standardizing columns beside the person ids, go first, and Arrow's pool gives their
+        # pages back. At 1M leads they were held through it, and the write held identity's peak.
+        del records
+        with phase("narrow"):
+            resolution.records = resolution.person_records()
+            pa.default_memory_pool().release_unused()
         with phase("write"):
             tables = {
-                RECORDS_TABLE: resolution.person_records(),
+                RECORDS_TABLE: resolution.records,
                 LINKS_TABLE: resolution.links,
                 SUPPRESSED_TABLE: resolution.suppressed,
             }

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from silver.identity.probabilistic import model_parameters
+from silver.identity.resolve import OUTPUT_COLUMNS
 from silver.identity.run import LINKS_TABLE, RECORDS_TABLE, run_identity, saved_model
 from silver.identity.saved_model import TABLE as MODEL_TABLE
 from tests.unit.test_identity_matching import name_and_address_world
@@ -85,6 +86,8 @@ def test_the_next_run_reuses_the_kept_model_and_a_full_run_trains_it_anew(wareho
     # Where the step's memory went, phase by phase, for its metadata.
     assert {"read", "resolve/standardize", "resolve/probabilistic/training", "write"} <= set(run.peak_rss_mb)
     assert all(mb > 0 for mb in run.peak_rss_mb.values())
+    # Through the write the run held only what silver keeps, not the raw and standardizing columns.
+    assert run.resolution.records.column_names == list(OUTPUT_COLUMNS)
     assert first.source == "partly trained" and first.retrained_because == "no saved model"
     kept = saved_model(warehouse)
     assert kept == first.to_keep  # the model JSON, its date and counts survive the warehouse
