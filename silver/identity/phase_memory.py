@@ -24,14 +24,16 @@ class PhasePeaks:
 
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
-        self.current = "start"
+        self.current = ""  # outside every phase: not sampled
         self.peaks: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, name="identity-phase-memory", daemon=True)
 
     def sample(self) -> None:
-        held = resident_bytes()
         phase = self.current
+        if not phase:
+            return
+        held = resident_bytes()
         if held > self.peaks.get(phase, 0):
             self.peaks[phase] = held
 
@@ -71,7 +73,7 @@ def phase(name: str) -> Iterator[None]:
         yield
         return
     outer = peaks.current
-    peaks.current = name if outer == "start" else f"{outer}/{name}"
+    peaks.current = f"{outer}/{name}" if outer else name
     peaks.sample()
     try:
         yield
