@@ -56,6 +56,9 @@ def identity_resolution(  # type: ignore[no-untyped-def]
             "new_erasure_requests_from_files": run.new_requests_from_files,
             "bronze_rows_blanked": run.bronze_rows_blanked,
             "seconds": {step: round(s, 2) for step, s in resolution.seconds.items()},
+            # Records whose fields changed since the last run (all of them on a full run); the
+            # others' keys were carried over.
+            "records_standardized": resolution.standardized,
             # The process's peak in each phase (`read`, `resolve/probabilistic/prediction`, ...):
             # where to look when the step's memory grows.
             "peak_rss_mb": run.peak_rss_mb,

@@ -19,8 +19,8 @@ from silver.identity.probabilistic import (
     probabilistic_links,
     profile_links,
 )
+from silver.identity.reused_keys import HASH_COLUMN, KEY_COLUMNS, Before, standardize_reusing
 from silver.identity.saved_model import SavedModel
-from silver.identity.standardize import standardize
 from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
 
 SUPPRESSED = ("record_key", "source", "source_id")
@@ -40,6 +40,7 @@ OUTPUT_COLUMNS = (
     "country_key",
     "company_key",
     "created_at",
+    "input_hash",  # what the keys were made from: the next run carries them over (`reused_keys`)
 )
 
 
@@ -59,6 +60,8 @@ class Resolution:
     # What the in-memory DuckDB was held to, as DuckDB itself reports it (memory_limit, threads,
     # temp_directory): the run's evidence that it could not take more than its share.
     duckdb_settings: dict[str, Any] = field(default_factory=dict)
+    # Records standardized in this run; the others' keys were carried over (`reused_keys`).
+    standardized: int = 0
 
     @property
     def people(self) -> int:
@@ -82,6 +85,7 @@ def resolve(
     saved_model: SavedModel | None = None,
     retrain_reason: str | None = None,
     previous: Previous = None,
+    keys_before: Before = None,
 ) -> Resolution:
     """Resolves `records` into people, in an in-memory DuckDB held to `limits` (the warehouse's,
     `LEADLOOP_DUCKDB_*`; by default from the environment): without them Splink's joins took
@@ -101,16 +105,20 @@ def resolve(
     the data has not moved much since (see `saved_model`); both passes are offered it, so the
     second decides as the next run will. `retrain_reason` says why none was offered. `previous`,
     what the last run kept of its scoring (`incremental`), lets this one score only the pairs whose
-    score may have moved; the model's `to_carry` is what this run keeps for the next."""
+    score may have moved; the model's `to_carry` is what this run keeps for the next.
+    `keys_before`, the last run's records with their keys and `input_hash`, spares standardizing
+    the records that did not change (`reused_keys`)."""
     limits = limits or DuckDBLimits.from_env()
     reuse = {"saved": saved_model, "retrain_reason": retrain_reason, "previous": previous}
-    first = _resolve_once(records, erased, suppressed, config, limits, reuse)
+    first = _resolve_once(records, erased, suppressed, config, limits, reuse, keys_before)
     kept = pc.is_in(records["record_key"], value_set=first.records["record_key"].combine_chunks())
     if (pc.sum(kept).as_py() or 0) == records.num_rows:
         return first
     first_suppressed, first_seconds = first.suppressed, first.seconds
+    # The second pass's records are the first's kept ones: their keys are the first pass's.
+    carried = first.records.select(["record_key", HASH_COLUMN, *KEY_COLUMNS])
     del first  # its records and links go before the second pass makes its own
-    second = _resolve_once(records.filter(kept), erased, first_suppressed, config, limits, reuse)
+    second = _resolve_once(records.filter(kept), erased, first_suppressed, config, limits, reuse, carried)
     second.seconds = {**{f"{step} (with the erased)": s for step, s in first_seconds.items()}, **second.seconds}
     return second
 
@@ -122,11 +130,12 @@ def _resolve_once(
     config: MatchConfig | None,
     limits: DuckDBLimits,
     reuse: dict[str, Any],
+    keys_before: Before,
 ) -> Resolution:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     with phase("standardize"):
-        standardized = standardize(records)
+        standardized, anew = standardize_reusing(records, keys_before)
     seconds["standardize"] = time.perf_counter() - started
     # The records and their keys, scanned in place, and all else the process holds count against
     # its share; Splink spills well (`IDENTITY_DUCKDB_FLOOR`).
@@ -159,10 +168,17 @@ def _resolve_once(
         no_suppressed() if suppressed is None else suppressed.select(list(SUPPRESSED)).cast(no_suppressed().schema)
     )
     if not erased and not earlier.num_rows:
-        return Resolution(records=joined, links=links, seconds=seconds, model=model, duckdb_settings=duckdb_settings)
+        return Resolution(
+            records=joined,
+            links=links,
+            seconds=seconds,
+            model=model,
+            duckdb_settings=duckdb_settings,
+            standardized=anew,
+        )
     with phase("leave out the erased"):
         resolution = _without_erased_people(joined, links, erased, earlier, seconds)
-    resolution.model, resolution.duckdb_settings = model, duckdb_settings
+    resolution.model, resolution.duckdb_settings, resolution.standardized = model, duckdb_settings, anew
     return resolution
 
 

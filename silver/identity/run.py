@@ -16,6 +16,7 @@ from silver.identity.incremental import NO_STATE, PAIRS_TABLE, STATE_TABLE, Pred
 from silver.identity.phase_memory import phase, tracking
 from silver.identity.records import empty, records_sql
 from silver.identity.resolve import Resolution, resolve
+from silver.identity.reused_keys import HASH_COLUMN, KEY_COLUMNS
 from silver.identity.saved_model import TABLE as MODEL_TABLE
 from silver.identity.saved_model import SavedModel
 from warehouse import Warehouse
@@ -55,6 +56,20 @@ def previous_prediction(store: Warehouse) -> PredictionState | None:
     )
 
 
+def keys_before(store: Warehouse) -> pa.Table | None:
+    """The last run's records with their match keys and the hash of what made them (`reused_keys`);
+    None before the first run, or when that run kept no hash."""
+    schema = store.schema(SCHEMA)
+    found = store.query(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
+        [schema, RECORDS_TABLE, HASH_COLUMN],
+    )
+    if not found[0][0]:
+        return None
+    columns = ", ".join(["record_key", HASH_COLUMN, *KEY_COLUMNS])
+    return store.read_arrow(f"select {columns} from {schema}.{RECORDS_TABLE}")
+
+
 def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> IdentityRun:
     """Resolves everyone, replacing the identity tables; erasure requests dropped as files in
     `landing_url` are registered first, so they take effect in this very run.
@@ -86,6 +101,8 @@ def run_identity(store: Warehouse, landing_url: str, rebuild: bool = False) -> I
                 saved_model=None if rebuild else saved_model(store),
                 retrain_reason="a full run trains the model anew" if rebuild else None,
                 previous=None if rebuild else (lambda: previous_prediction(store)),
+                # A full run standardizes every record anew; any other reuses unchanged records' keys.
+                keys_before=None if rebuild else (lambda: keys_before(store)),
             )
         # Through the write only what silver keeps is held: the records as read, and the raw and
         # standardizing columns beside the person ids, go first, and Arrow's pool gives their

@@ -236,6 +236,14 @@ def standardize(records: pa.Table) -> pa.Table:
     """`records` plus the match keys `country_key`, `email_key`, `phone_e164`, `first_name_key`,
     `last_name_key`, `street_key`, `city_key`, `postal_key` and `company_key`. An erased value
     matches nothing."""
+    records = blank_erased(records)
+    for name, values in match_keys(records).items():
+        records = records.append_column(name, values)
+    return records
+
+
+def blank_erased(records: pa.Table) -> pa.Table:
+    """`records` with every erased personal value made null, so it matches nothing."""
     for name in ("first_name", "last_name", "email", "phone", "street"):
         column = records[name]
         if not pc.any(pc.equal(column, ERASED)).as_py():
@@ -243,8 +251,13 @@ def standardize(records: pa.Table) -> pa.Table:
         records = records.set_column(
             records.schema.get_field_index(name), name, pc.if_else(pc.equal(column, ERASED), None, column)
         )
+    return records
+
+
+def match_keys(records: pa.Table) -> dict[str, pa.Array]:
+    """The match keys of `records` (erased values already blanked), by column name."""
     country = countries(records["country"].combine_chunks(), records["phone"].combine_chunks())
-    columns = {
+    return {
         "country_key": country,
         "email_key": email_key(records["email"].combine_chunks()),
         "phone_e164": phones_e164(records["phone"].combine_chunks(), country),
@@ -255,6 +268,3 @@ def standardize(records: pa.Table) -> pa.Table:
         "postal_key": postal_key(records["postal_code"].combine_chunks(), country),
         "company_key": company_key(records["company"].combine_chunks()),
     }
-    for name, values in columns.items():
-        records = records.append_column(name, values)
-    return records

@@ -24,6 +24,11 @@ def _a_day_later(world: pa.Table) -> pa.Table:
     return pa.Table.from_pylist([*rows, late, newcomer], schema=world.schema)
 
 
+def _records(warehouse) -> pa.Table:
+    """Every column identity keeps of each record: its keys and the hash they were made from."""
+    return warehouse.read_arrow(f"select * from {warehouse.schema('silver')}.identity_records order by record_key")
+
+
 @pytest.mark.parametrize("warehouse", ["duckdb", "postgres"], indirect=True)
 def test_a_day_scores_the_changed_pairs_and_links_as_scoring_every_pair(warehouse, tmp_path):
     landing = str(tmp_path / "landing")
@@ -38,12 +43,14 @@ def test_a_day_scores_the_changed_pairs_and_links_as_scoring_every_pair(warehous
     day = run_identity(warehouse, landing).resolution
     scope = day.model.scope
     assert scope is not None and scope.incremental, scope
+    assert day.standardized == 3  # the moved house, the late copy, the newcomer; the rest carried
     profiles = day.model.profiles
     # New profiles (the moved house, the late copy, the newcomer) and those whose names' or
     # city's frequency moved: a few, not the world's 600.
     assert 3 <= scope.dirty_profiles < profiles / 4
     assert scope.watched_pairs >= 280
     incremental = _identity(warehouse)
+    keys_carried = _records(warehouse)
     keys = (k.removeprefix("salesforce_lead:") for k in incremental[0]["record_key"].to_pylist())
     person = dict(zip(keys, incremental[0]["person_id"].to_pylist(), strict=True))
     assert person["late:21"] == person["crm:21"] == person["export:21"]
@@ -53,11 +60,13 @@ def test_a_day_scores_the_changed_pairs_and_links_as_scoring_every_pair(warehous
     again = run_identity(warehouse, landing).resolution.model.scope
     assert again is not None and again.incremental and again.dirty_profiles == 0
     assert _identity(warehouse) == incremental
+    assert _records(warehouse).equals(keys_carried)  # carried keys are the keys standardizing gives
 
     every = run_identity(warehouse, landing, rebuild=True).resolution
     assert every.model.scope is not None and not every.model.scope.incremental
     assert every.model.source == day.model.source == "default"  # the same model scored both
     assert _identity(warehouse) == incremental
+    assert _records(warehouse).equals(keys_carried)  # carried keys are the keys standardizing gives
     splink = pc.equal(every.links["rule"], "splink")
     assert pc.sum(splink).as_py() > 250
 

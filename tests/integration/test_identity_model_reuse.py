@@ -88,19 +88,25 @@ def test_the_next_run_reuses_the_kept_model_and_a_full_run_trains_it_anew(wareho
     assert all(mb > 0 for mb in run.peak_rss_mb.values())
     # Through the write the run held only what silver keeps, not the raw and standardizing columns.
     assert run.resolution.records.column_names == list(OUTPUT_COLUMNS)
+    assert run.resolution.standardized == 600  # nothing to carry over yet
     assert first.source == "partly trained" and first.retrained_because == "no saved model"
     kept = saved_model(warehouse)
     assert kept == first.to_keep  # the model JSON, its date and counts survive the warehouse
     assert kept is not None and kept.profiles == 600 and isinstance(kept.trained_at, datetime)
     after_training = _identity(warehouse)
 
-    second = run_identity(warehouse, landing).resolution.model
+    second_run = run_identity(warehouse, landing)
+    # Nothing changed: every record's keys came back from the warehouse (its hash survives it).
+    assert second_run.resolution.standardized == 0
+    second = second_run.resolution.model
     assert second.source == "reused" and second.saved == kept
     assert second.as_metadata()["model_trained_at"] == kept.trained_at.isoformat(timespec="seconds")
     assert _identity(warehouse) == after_training
     assert saved_model(warehouse) == kept
 
-    rebuilt = run_identity(warehouse, landing, rebuild=True).resolution.model
+    rebuilt_run = run_identity(warehouse, landing, rebuild=True)
+    assert rebuilt_run.resolution.standardized == 600  # a full run standardizes everyone anew
+    rebuilt = rebuilt_run.resolution.model
     assert rebuilt.source == "partly trained" and rebuilt.retrained_because == "a full run trains the model anew"
     again = saved_model(warehouse)
     assert again is not None and again.trained_at >= kept.trained_at
