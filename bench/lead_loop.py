@@ -108,6 +108,7 @@ def _identity_model(instance: Any) -> dict[str, Any]:
     """Which match model identity scored with (trained, or reused from an earlier run's training)
     and what training and prediction cost; which pairs it scored (every one, or the changed)."""
     names = ("model", "model_trained_at", "model_retrained_because", "model_seconds", "prediction")
+    names += ("records_standardized",)  # the others' keys carried over from the last run
     return {name: _identity_metadata(instance, name) for name in names}
 
 

@@ -63,3 +63,35 @@ def test_a_bad_limit_is_one_clear_warehouse_error(tmp_path, monkeypatch, no_limi
     with pytest.raises(WarehouseConfigError, match=f"{name}='{value}' {message}"):
         warehouse.dbt_env()
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_write_of_tables_the_process_holds_keeps_within_what_its_share_leaves(tmp_path, monkeypatch):
+    """DuckDB's buffer pool keeps the blocks a write makes until the connection closes, up to its
+    limit: a write of Arrow tables gets only what the process's share leaves beside them (at 1M
+    leads identity's write took 640 MiB more than the process held). Here the share is what the
+    process holds already, so the write is held to the floor, a tenth of the share."""
+    import numpy as np
+    import pyarrow as pa
+
+    from silver.identity.phase_memory import phase, tracking
+    from warehouse.duckdb_limits import resident_bytes
+
+    rows = 6_000_000
+    rng = np.random.default_rng(7)
+    table = pa.table({f"c{i}": pa.array(rng.integers(0, 2**62, size=rows)).cast(pa.string()) for i in range(3)})
+
+    def growth(share: str, name: str) -> int:
+        """MiB the process grew by while writing `table`, with `share` as the warehouse's limit."""
+        monkeypatch.setenv("LEADLOOP_DUCKDB_MEMORY_LIMIT", share)
+        warehouse = Warehouse.from_url(f"duckdb:///{tmp_path}/{name}.duckdb")
+        before = resident_bytes() // 2**20
+        with tracking() as peaks, phase("write"):
+            warehouse.replace_tables("silver", {"big": table})
+        assert warehouse.query("select count(*) from silver.big") == [(rows,)]
+        return peaks.peaks_mb()["write"] - before
+
+    share = resident_bytes() // 2**20
+    held = growth(f"{share}MiB", "held")
+    assert held < share // 10 + 100, (held, share)
+    # With room to spare, the same write keeps its blocks: the limit is what held it.
+    assert growth("100GB", "roomy") > held + 60
