@@ -19,8 +19,9 @@ from silver.identity.probabilistic import (
     probabilistic_links,
     profile_links,
 )
-from silver.identity.reused_keys import HASH_COLUMN, KEY_COLUMNS, Before, standardize_reusing
+from silver.identity.reused_keys import HASH_COLUMN, Before, standardize_reusing
 from silver.identity.saved_model import SavedModel
+from silver.identity.standardize import KEY_COLUMNS
 from warehouse.duckdb_limits import DuckDBLimits, resident_bytes
 
 SUPPRESSED = ("record_key", "source", "source_id")
@@ -30,15 +31,7 @@ OUTPUT_COLUMNS = (
     "source_id",
     "person_id",
     "cluster_size",
-    "email_key",
-    "phone_e164",
-    "first_name_key",
-    "last_name_key",
-    "street_key",
-    "city_key",
-    "postal_key",
-    "country_key",
-    "company_key",
+    *KEY_COLUMNS,
     "created_at",
     "input_hash",  # what the keys were made from: the next run carries them over (`reused_keys`)
 )

@@ -28,20 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from silver.identity import standardize as rules
+from silver.identity.standardize import KEY_COLUMNS
 
 # What standardizing reads of a record, in a fixed order (the hash combines them in order).
 INPUT_COLUMNS = ("first_name", "last_name", "email", "phone", "street", "city", "postal_code", "country", "company")
-KEY_COLUMNS = (
-    "country_key",
-    "email_key",
-    "phone_e164",
-    "first_name_key",
-    "last_name_key",
-    "street_key",
-    "city_key",
-    "postal_key",
-    "company_key",
-)
 HASH_COLUMN = "input_hash"
 BEFORE_SCHEMA = pa.schema(
     [pa.field("record_key", pa.string()), pa.field(HASH_COLUMN, pa.int64())]
@@ -87,11 +77,11 @@ def standardize_reusing(records: pa.Table, before: Before = None) -> tuple[pa.Ta
     if not pc.any(same).as_py():
         return rules.standardize(records).append_column(HASH_COLUMN, hashes), records.num_rows
     changed = pc.invert(same)
-    fresh = rules.match_keys(rules.blank_erased(records.filter(changed)))
+    out = rules.blank_erased(records)
+    fresh = rules.match_keys(out.filter(changed))
     # Row i of the changed records' keys sits at (number of changed rows up to i) - 1.
     position = pc.subtract(pc.cumulative_sum(changed.cast(pa.int64())), 1)
     fresh_at = pc.if_else(changed, position, pa.scalar(None, pa.int64()))
-    out = rules.blank_erased(records)
     for name in KEY_COLUMNS:
         carried = before[name].combine_chunks().take(at)
         out = out.append_column(name, pc.if_else(same, carried, fresh[name].take(fresh_at)))

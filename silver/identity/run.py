@@ -16,9 +16,10 @@ from silver.identity.incremental import NO_STATE, PAIRS_TABLE, STATE_TABLE, Pred
 from silver.identity.phase_memory import phase, tracking
 from silver.identity.records import empty, records_sql
 from silver.identity.resolve import Resolution, resolve
-from silver.identity.reused_keys import HASH_COLUMN, KEY_COLUMNS
+from silver.identity.reused_keys import HASH_COLUMN
 from silver.identity.saved_model import TABLE as MODEL_TABLE
 from silver.identity.saved_model import SavedModel
+from silver.identity.standardize import KEY_COLUMNS
 from warehouse import Warehouse
 from warehouse.duckdb_limits import DuckDBLimits
 

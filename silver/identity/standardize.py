@@ -254,6 +254,20 @@ def blank_erased(records: pa.Table) -> pa.Table:
     return records
 
 
+# The match keys `match_keys` makes, in the order it makes them.
+KEY_COLUMNS = (
+    "country_key",
+    "email_key",
+    "phone_e164",
+    "first_name_key",
+    "last_name_key",
+    "street_key",
+    "city_key",
+    "postal_key",
+    "company_key",
+)
+
+
 def match_keys(records: pa.Table) -> dict[str, pa.Array]:
     """The match keys of `records` (erased values already blanked), by column name."""
     country = countries(records["country"].combine_chunks(), records["phone"].combine_chunks())

@@ -4,8 +4,8 @@ without being standardized again, and the result is the same as standardizing ev
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from silver.identity.reused_keys import HASH_COLUMN, KEY_COLUMNS, input_hashes, standardize_reusing
-from silver.identity.standardize import ERASED, standardize
+from silver.identity.reused_keys import HASH_COLUMN, input_hashes, standardize_reusing
+from silver.identity.standardize import ERASED, KEY_COLUMNS, standardize
 from tests.unit.test_identity_matching import name_and_address_world
 
 
